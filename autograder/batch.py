@@ -1,0 +1,99 @@
+"""A grading run over many submissions: shards, resume after an interruption, progress, and
+the reports at the end. The command line is a thin layer over ``run_batch``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import __version__, reports
+from autograder.grading import Settings, grade_many
+from autograder.results import GradingRun, SubmissionResult
+from autograder.rubric import Question
+from autograder.submissions import Submission
+
+PARTIAL_DIR = ".partial"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    out: Path
+    jobs: int = 1
+    resume: bool = False
+    shard: str | None = None
+    sandbox: str = "landlock"
+
+
+def _partial_path(out: Path, sub: Submission) -> Path:
+    return out / PARTIAL_DIR / (reports.safe_name(sub.key) + ".json")
+
+
+def load_finished(out: Path, subs: list[Submission]) -> dict[str, SubmissionResult]:
+    """Results an interrupted run already wrote, by submission key."""
+    done = {}
+    for sub in subs:
+        path = _partial_path(out, sub)
+        if path.exists():
+            try:
+                done[sub.key] = SubmissionResult.from_dict(json.loads(path.read_text()))
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged partial result is simply graded again
+    return done
+
+
+class Progress:
+    """One line on stderr: count, rate and time left; redrawn in place on a terminal."""
+
+    def __init__(self, total: int, stream=sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.monotonic()
+        self.tty = stream.isatty()
+        self._last_percent = -10
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate else 0.0
+        percent = 100 * self.done // max(self.total, 1)
+        line = (f"graded {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
+                f"about {eta:.0f} s left - {label}")
+        if self.tty:
+            self.stream.write("\r" + line[:110].ljust(110))
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif percent >= self._last_percent + 10 or self.done == self.total:
+            self._last_percent = percent
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def run_batch(
+    subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
+    options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
+) -> GradingRun:
+    """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
+    out = options.out
+    if not options.resume:
+        shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)
+    finished = load_finished(out, subs) if options.resume else {}
+    todo = [s for s in subs if s.key not in finished]
+    started = time.monotonic()
+    progress = Progress(len(todo)) if todo else None
+    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs):
+        reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
+        finished[sub.key] = result
+        if progress:
+            progress.step(result.student)
+        if on_result:
+            on_result(result)
+    ordered = tuple(sorted(finished.values(), key=lambda r: (r.student, r.source)))
+    run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
+                     options.shard, options.sandbox)
+    reports.write_reports(run, out)
+    return run

@@ -1,0 +1,173 @@
+"""The command line: a thin click layer over the library (grading, batch, reports, demo)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from autograder import __version__
+from autograder.errors import BackpropKitError, UsageError
+
+
+def _fail(error: BackpropKitError) -> None:
+    click.echo(f"backprop-kit: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
+    """(require_sandbox, name) — refuse to run student code unconfined unless told to."""
+    from autograder import sandbox
+
+    found = sandbox.detect()
+    if found == "none":
+        if not allow_unsandboxed:
+            raise UsageError(
+                "no sandbox is available on this machine (Landlock needs Linux 5.13+); student "
+                "code could read the course's files. Re-run with --allow-unsandboxed to grade "
+                "anyway; results.json will record \"sandbox\": \"none\".")
+        click.echo("warning: grading WITHOUT a sandbox (--allow-unsandboxed)", err=True)
+        return False, "none"
+    return True, found
+
+
+@click.group()
+@click.version_option(__version__, prog_name="backprop-kit")
+def main() -> None:
+    """backprop-kit: grade the optimisation/backpropagation homework, safely and fast."""
+
+
+@main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. backprop.")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for results.json, grades.csv, junit.xml and feedback.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Submissions graded in parallel.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Wall-clock seconds one notebook may run.")
+@click.option("--memory", "memory_mb", default=1024, show_default=True,
+              type=click.IntRange(128, 65536), help="Memory limit per notebook, in MB.")
+@click.option("--shard", default=None, metavar="K/N", help="Grade only shard K of N.")
+@click.option("--resume", is_flag=True, help="Keep results an interrupted run already wrote.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 if any submission scores under PCT percent (for a student's CI).")
+@click.option("--allow-unsandboxed", is_flag=True,
+              help="Grade even where no sandbox is available (unsafe; recorded in results).")
+def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
+          memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
+          allow_unsandboxed: bool) -> None:
+    """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
+    from autograder import reports
+    from autograder.batch import BatchOptions, run_batch
+    from autograder.grading import Settings
+    from autograder.submissions import discover
+    from autograder.submissions import shard as take_shard
+
+    try:
+        from solutions.questions import questions as assignment_questions
+
+        questions = list(assignment_questions(assignment))
+        require, sandbox_name = _sandbox_policy(allow_unsandboxed)
+        out.mkdir(parents=True, exist_ok=True)
+        subs = take_shard(discover(list(submissions), assignment), shard)
+        if not subs:
+            raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
+        run = run_batch(subs, assignment, questions,
+                        Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require),
+                        BatchOptions(out, jobs, resume, shard, sandbox_name))
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    click.echo(reports.summary_table(run))
+    click.echo(f"reports written to {out}")
+    if any(s.status == "error" for s in run.submissions):
+        click.echo("backprop-kit: the grader itself failed on some submissions (status error)",
+                   err=True)
+        sys.exit(1)
+    if fail_under is not None:
+        low = [s.student for s in run.submissions
+               if s.max_points and 100 * s.points / s.max_points < fail_under]
+        if low:
+            click.echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
+            sys.exit(1)
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
+def merge(folders: tuple[Path, ...], out: Path) -> None:
+    """Join the results of sharded runs (FOLDERS hold results.json) into one set of reports."""
+    from autograder import reports
+    from autograder.results import GradingRun
+
+    try:
+        runs = []
+        for folder in folders:
+            path = folder / "results.json"
+            try:
+                runs.append(GradingRun.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, KeyError) as error:
+                raise UsageError(f"{path}: not a results.json of backprop-kit ({error})"
+                                 ) from None
+        merged = GradingRun.merge(runs)
+    except (BackpropKitError, ValueError) as error:
+        _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
+        return
+    reports.write_reports(merged, out)
+    click.echo(reports.summary_table(merged))
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option("--allow-unsandboxed", is_flag=True)
+def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
+    """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
+    from autograder.selfcheck import run_selfcheck
+
+    try:
+        require, _ = _sandbox_policy(allow_unsandboxed)
+        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require))
+    except BackpropKitError as error:
+        _fail(error)
+
+
+@main.command()
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def selfchecks(source: Path) -> None:
+    """Rewrite each assignment's selfcheck.json from solutions/ (instructor)."""
+    from autograder.authoring import write_selfchecks
+
+    for path in write_selfchecks(source):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Where to put the example submissions and reports (default: a temp folder).")
+@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def demo(out: Path | None, jobs: int, source: Path) -> None:
+    """Make example submissions (right, slips, broken, hostile), grade them, show the table."""
+    from autograder.demo import run_demo
+
+    try:
+        click.echo(run_demo(source, out, jobs))
+    except BackpropKitError as error:
+        _fail(error)
+
+
+@main.command("student-kit")
+@click.option("--out", "-o", default=Path("release"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def student_kit(out: Path) -> None:
+    """Build the wheel students install: the checkers, without solutions/."""
+    from autograder.studentkit import build
+
+    click.echo(f"wrote {build(out)}")

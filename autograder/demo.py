@@ -1,0 +1,33 @@
+"""``backprop-kit demo``: example submissions of the backprop assignment, graded end to end."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from autograder import examples, reports, sandbox
+from autograder.batch import BatchOptions, run_batch
+from autograder.errors import UsageError
+from autograder.grading import Settings
+from autograder.submissions import discover
+
+
+def run_demo(source: Path, out: Path | None = None, jobs: int = 2) -> str:
+    """Write the examples, grade them (sandboxed where possible), return the summary."""
+    from solutions.questions import questions
+
+    if not (source / "backprop" / "backprop.ipynb").exists():
+        raise UsageError(f"{source}: no backprop/backprop.ipynb here; run the demo from the "
+                         "repository root or pass --source")
+    out = out or Path(tempfile.mkdtemp(prefix="backprop-kit-demo-"))
+    subs_dir = out / "submissions"
+    examples.write(examples.backprop_examples(source), subs_dir)
+    found = sandbox.detect()
+    run = run_batch(
+        discover([subs_dir], "backprop"), "backprop", list(questions("backprop")),
+        Settings(timeout=10, require_sandbox=found != "none"),
+        BatchOptions(out / "report", jobs=jobs, sandbox=found),
+    )
+    return (f"{reports.summary_table(run)}\n\nsandbox: {found}\n"
+            f"example submissions: {subs_dir}\nreports: {out / 'report'} "
+            f"(results.json, grades.csv, junit.xml, feedback/)")

@@ -1,0 +1,232 @@
+"""One rubric per question: what is asked, in what form, for how many points, and how to
+judge it. The reference answers themselves live in ``solutions`` (instructor side only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import sympy
+
+from autograder import checks
+from autograder.errors import BackpropKitError, ParseError
+from autograder.parsing import make_symbol, parse_expression
+from autograder.results import CheckResult
+
+KINDS = ("expression", "number", "array", "function")
+
+
+@dataclass(frozen=True)
+class ProbeFunction:
+    """A function handed to a student's code as a probe input, given as expression text.
+
+    Being plain data, it crosses into the sandboxed student process as JSON. ``components``
+    of length one give a scalar function of ``variables``; longer ones a vector function of
+    one array argument.
+    """
+
+    components: tuple[str, ...]
+    variables: tuple[str, ...]
+    name: str = "f"
+
+    @cached_property
+    def _compiled(self) -> list[Callable[..., float]]:
+        symbols = [make_symbol(v) for v in self.variables]
+        return [
+            sympy.lambdify(symbols, parse_expression(c, self.variables), modules="math")
+            for c in self.components
+        ]
+
+    def __call__(self, *args: Any) -> Any:
+        if len(self.components) == 1:
+            return float(self._compiled[0](*args))
+        point = [float(a) for a in np.asarray(args[0], dtype=float).ravel()]
+        return np.array([f(*point) for f in self._compiled])
+
+    @property
+    def __name__(self) -> str:  # shown in feedback about a probe
+        return self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"probe_function": list(self.components), "variables": list(self.variables),
+                "name": self.name}
+
+
+def decode_probe_arg(value: Any) -> Any:
+    if isinstance(value, Mapping) and "probe_function" in value:
+        return ProbeFunction(tuple(value["probe_function"]), tuple(value["variables"]),
+                             value.get("name", "f"))
+    return value
+
+
+def encode_probe_arg(value: Any) -> Any:
+    return value.to_json() if isinstance(value, ProbeFunction) else value
+
+
+def last(out: Any) -> Any:
+    """Project a returned path of iterates on its last iterate."""
+    return np.asarray(out, dtype=float)[-1]
+
+
+def identity(out: Any) -> Any:
+    return out
+
+
+PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": last}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One autograded question; ``id`` is the grade_id of its test cell, ``name`` the variable
+    (or function) in the notebook that holds the answer, captured right after the cell whose
+    grade_id is ``id + "-answer"``."""
+
+    id: str
+    name: str
+    kind: str
+    points: float
+    title: str
+    variables: tuple[str, ...] = ()
+    definitions: Mapping[str, str] = field(default_factory=dict)
+    credit: Mapping[str, float] = field(default_factory=dict)
+    rel_tol: float = 1e-6
+    abs_tol: float = 1e-9
+    probes: tuple[tuple[Any, ...], ...] = ()
+    project: str = "identity"
+    labels: tuple[str, ...] = ()
+    expected: Any = None  # the reference: instructor side only, never in a fingerprint
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise BackpropKitError(f"question {self.id}: unknown kind {self.kind!r}")
+        if self.project not in PROJECTIONS:
+            raise BackpropKitError(f"question {self.id}: unknown projection {self.project!r}")
+
+    @property
+    def answer_cell(self) -> str:
+        return f"{self.id}-answer"
+
+    def public(self) -> dict[str, Any]:
+        """What a student may see of the question (no expected value)."""
+        return {
+            "id": self.id, "name": self.name, "kind": self.kind, "points": self.points,
+            "title": self.title, "variables": list(self.variables),
+            "definitions": dict(self.definitions), "credit": dict(self.credit),
+            "probes": [[encode_probe_arg(a) for a in p] for p in self.probes],
+            "project": self.project, "labels": list(self.labels),
+        }
+
+    @classmethod
+    def from_public(cls, data: Mapping[str, Any]) -> Question:
+        return cls(
+            id=data["id"], name=data["name"], kind=data["kind"], points=data["points"],
+            title=data["title"], variables=tuple(data["variables"]),
+            definitions=dict(data["definitions"]), credit=dict(data["credit"]),
+            probes=tuple(tuple(decode_probe_arg(a) for a in p) for p in data["probes"]),
+            project=data["project"], labels=tuple(data["labels"]),
+        )
+
+    def without_expected(self) -> Question:
+        return replace(self, expected=None)
+
+
+# --- judging -----------------------------------------------------------------------------
+
+_references: dict[str, checks.ExpressionReference] = {}
+_expected_outputs: dict[str, list[dict[str, Any]]] = {}
+
+
+def expression_reference(question: Question) -> checks.ExpressionReference:
+    """The question's reference, built once per process (it is the costly part)."""
+    if question.id not in _references:
+        _references[question.id] = checks.ExpressionReference.build(
+            question.expected, question.variables, question.definitions
+        )
+    return _references[question.id]
+
+
+def expected_outputs(question: Question) -> list[dict[str, Any]]:
+    if question.id not in _expected_outputs:
+        outputs = checks.run_probes(question.expected, question.probes,
+                                    PROJECTIONS[question.project])
+        if any("error" in o for o in outputs):
+            raise BackpropKitError(f"question {question.id}: reference failed a probe: {outputs}")
+        _expected_outputs[question.id] = outputs
+    return _expected_outputs[question.id]
+
+
+def probe_outputs(question: Question, func: Any) -> list[dict[str, Any]] | CheckResult:
+    """Run a student's function on the probes (inside the student's process)."""
+    if not callable(func):
+        return checks.unreadable(f"expected a function, got {type(func).__name__}")
+    return checks.run_probes(func, question.probes, PROJECTIONS[question.project])
+
+
+def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any]] | None = None
+          ) -> CheckResult:
+    """Judge one answer against the question's reference (instructor side).
+
+    For a function question pass either the function as ``answer`` or, when the function ran
+    elsewhere (the sandbox), its probe ``outputs``.
+    """
+    if question.expected is None:
+        raise BackpropKitError(f"question {question.id} has no reference answer here")
+    if question.kind == "expression":
+        return checks.judge_expression(answer, expression_reference(question), question.credit)
+    if question.kind == "number":
+        return checks.check_number(answer, question.expected, question.rel_tol, question.abs_tol,
+                                   question.credit)
+    if question.kind == "array":
+        return checks.check_array(answer, question.expected, question.rel_tol, question.abs_tol,
+                                  question.credit, question.labels or None)
+    if outputs is None:
+        got = probe_outputs(question, answer)
+        if isinstance(got, CheckResult):
+            return got
+        outputs = got
+    return checks.compare_outputs(outputs, expected_outputs(question), question.probes,
+                                  question.rel_tol, question.abs_tol)
+
+
+def fingerprint(question: Question) -> dict[str, Any]:
+    """The released form of a question: public fields, plus reference values at fixed points
+    for expression questions (enough to recognise a right answer, not to read one off)."""
+    data = question.public()
+    if question.kind == "expression":
+        data["fingerprint"] = expression_reference(question).fingerprint()
+    return data
+
+
+def self_check(data: Mapping[str, Any], answer: Any,
+               outputs: Sequence[Mapping[str, Any]] | None = None) -> CheckResult:
+    """The visible check: judge against a fingerprint, or check form only where a fingerprint
+    would give the answer away (numbers, vectors, functions)."""
+    question = Question.from_public(data)
+    if question.kind == "expression":
+        reference = checks.ExpressionReference.from_fingerprint(data["fingerprint"])
+        return checks.judge_expression(answer, reference, question.credit)
+    try:
+        if question.kind == "number":
+            checks.as_number(answer)
+        elif question.kind == "array":
+            values = checks.as_array(answer)
+            if question.labels and len(values) != len(question.labels):
+                return checks.unreadable(
+                    f"expected {len(question.labels)} numbers, got {len(values)}")
+        else:
+            got = probe_outputs(question, answer) if outputs is None else outputs
+            if isinstance(got, CheckResult):
+                return got
+            errors = [o["error"] for o in got if "error" in o]
+            if errors:
+                return CheckResult.wrong(f"On a test input your function {errors[0]}.")
+    except ParseError as error:
+        return checks.unreadable(error)
+    return CheckResult(
+        correct=False, score=0.0, feedback="The form is right; its value is judged at grading.",
+        details={"form_only": True},
+    )

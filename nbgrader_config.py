@@ -1,0 +1,11 @@
+"""nbgrader configuration: the repository root is the course directory."""
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "ml2-optimisation"
+c.CourseDirectory.source_directory = "assignments"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR ANSWER HERE\nraise NotImplementedError()",
+}
+c.ExecutePreprocessor.timeout = 60

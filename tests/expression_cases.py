@@ -1,0 +1,106 @@
+"""The table of check_expression cases: (answer, expected, variables, definitions, verdict).
+
+A verdict is "correct", "invalid", "wrong" (no recognised slip) or a mistake name. Shared by
+the tests and by benchmarks/check_speed.py.
+"""
+
+from __future__ import annotations
+
+from solutions import network as nw
+from solutions import optimisation_1d as o1
+from solutions import sigmoid as sg
+from solutions import steepest_descent as sd
+from solutions.questions import HIDDEN_DEFINITIONS, HIDDEN_LAYER, OUTPUT_DEFINITIONS, OUTPUT_LAYER
+
+SIG = sg.sigmoid_prime_lecture_form()
+W12 = nw.dR_dw12_2()
+B1 = nw.dR_db1_2()
+W11 = nw.dR_dw11_1()
+NEWTON = o1.newton_update_general()
+FPP = o1.FSECOND_EXPR
+DX1, DX2 = sd.GRAD_F2_EXPR
+V = ("v",)
+X = ("x",)
+X12 = ("x1", "x2")
+NR = ("x", "d1", "d2")
+OUT, OUTD = OUTPUT_LAYER, OUTPUT_DEFINITIONS
+HID, HIDD = HIDDEN_LAYER, HIDDEN_DEFINITIONS
+
+CASES: list[tuple[object, object, tuple[str, ...], dict | None, str]] = [
+    # σ'(v): equivalent forms
+    ("exp(-v)*(1+exp(-v))^(-2)", SIG, V, None, "correct"),
+    ("exp(-v)/(1+exp(-v))**2", SIG, V, None, "correct"),
+    ("sigma(v)*(1-sigma(v))", SIG, V, None, "correct"),
+    ("σ(v)(1 − σ(v))", SIG, V, None, "correct"),
+    ("sigmoid(v)*sigmoid(-v)", SIG, V, None, "correct"),
+    ("1/(4*cosh(v/2)^2)", SIG, V, None, "correct"),
+    ("e^v/(1+e^v)^2", SIG, V, None, "correct"),
+    ("exp(v)/(exp(v)+1)^2", SIG, V, None, "correct"),
+    ("1/(exp(v) + 2 + exp(-v))", SIG, V, None, "correct"),
+    ("(1 - tanh(v/2)^2)/4", SIG, V, None, "correct"),
+    ("1/(1+exp(-v)) - 1/(1+exp(-v))^2", SIG, V, None, "correct"),
+    # σ'(v): slips and wrong answers
+    ("-exp(-v)*(1+exp(-v))^(-2)", SIG, V, None, "sign"),
+    ("2*exp(-v)/(1+exp(-v))^2", SIG, V, None, "constant_factor"),
+    ("exp(-v)*(1+exp(-v))^(-1)", SIG, V, None, "wrong"),
+    ("sigma(v)", SIG, V, None, "wrong"),
+    ("exp(-v)*(1+exp(-v))^(-2) + 10^(-12)*v", SIG, V, None, "wrong"),
+    ("v*exp(-v)*(1+exp(-v))^(-2)", SIG, V, None, "extra_factor"),
+    ("sigma(v)*(1-sigma(v)) + 0*v", SIG, V, None, "correct"),
+    # 1-D: f''(x), Newton–Raphson
+    ("36x^2 + 30x - 40", FPP, X, None, "correct"),
+    ("36*x**2+30*x-40", FPP, X, None, "correct"),
+    ("2*(18x^2 + 15x - 20)", FPP, X, None, "correct"),
+    ("-36x^2 - 30x + 40", FPP, X, None, "sign"),
+    ("72x^2 + 60x - 80", FPP, X, None, "constant_factor"),
+    ("36x^2 + 30x + 40", FPP, X, None, "wrong"),
+    ("12x^3 + 15x^2 - 40x + 8", FPP, X, None, "wrong"),
+    ("x - d1/d2", NEWTON, NR, None, "correct"),
+    ("(x*d2 - d1)/d2", NEWTON, NR, None, "correct"),
+    ("x - d1*d2^(-1)", NEWTON, NR, None, "correct"),
+    ("x + d1/d2", NEWTON, NR, None, "wrong"),
+    ("x - d2/d1", NEWTON, NR, None, "wrong"),
+    ("x - d1", NEWTON, NR, None, "wrong"),
+    ("sqrt(x^2) - d1/d2", NEWTON, NR, None, "wrong"),
+    # 2-D gradient
+    ("4x1^3 x2^2 + 2(x1-1)(x2-1)^4", DX1, X12, None, "correct"),
+    ("4*x1**3*x2**2 + 2*(x1 - 1)*(x2 - 1)**4", DX1, X12, None, "correct"),
+    ("2*x1^4*x2 + 4*(x1-1)^2*(x2-1)^3", DX2, X12, None, "correct"),
+    ("-(4x1^3 x2^2 + 2(x1-1)(x2-1)^4)", DX1, X12, None, "sign"),
+    ("4x2^3 x1^2 + 2(x2-1)(x1-1)^4", DX1, X12, None, "wrong"),
+    ("4x1^3 x2^2 + 2(x1-1)(x2-1)^3", DX1, X12, None, "wrong"),
+    ("x1^4*x2 + 2*(x1-1)^2*(x2-1)^3", DX2, X12, None, "constant_factor"),
+    # backprop: ∂R/∂w12(2), ∂R/∂b1(2)
+    ("-2*(y - a1_2)*a2_1", W12, OUT, OUTD, "correct"),
+    ("2*(a1_2 - y)*a2_1", W12, OUT, OUTD, "correct"),
+    ("-2*a2_1*y + 2*a2_1*a1_2", W12, OUT, OUTD, "correct"),
+    ("-2*(y - (w11_2*a1_1 + w12_2*a2_1 + b1_2))*a2_1", W12, OUT, OUTD, "correct"),
+    ("2*(y - a1_2)*a2_1", W12, OUT, OUTD, "sign"),
+    ("-(y - a1_2)*a2_1", W12, OUT, OUTD, "constant_factor"),
+    ("-2*(y - a1_2)*a1_1", W12, OUT, OUTD, "wrong_variable"),
+    ("-2*(y - a1_2)", W12, OUT, OUTD, "missing_factor"),
+    ("-2*(y - a1_2)*a2_1*w12_2", W12, OUT, OUTD, "extra_factor"),
+    ("-2*(y - a1_2)", B1, OUT, OUTD, "correct"),
+    ("2*a1_2 - 2*y", B1, OUT, OUTD, "correct"),
+    ("2*(y - a1_2)", B1, OUT, OUTD, "sign"),
+    ("(y - a1_2)^2", B1, OUT, OUTD, "wrong"),
+    # backprop: ∂R/∂w11(1)
+    ("-2*(y - a1_2)*w11_2*exp(-z1_1)*(1+exp(-z1_1))^(-2)*x1", W11, HID, HIDD, "correct"),
+    ("-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1", W11, HID, HIDD, "correct"),
+    ("-2(y - a1_2) w11_2 sigma(z1_1) (1 - sigma(z1_1)) x1", W11, HID, HIDD, "correct"),
+    ("-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)", W11, HID, HIDD, "missing_factor"),
+    ("-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x2", W11, HID, HIDD, "wrong_variable"),
+    ("2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1", W11, HID, HIDD, "sign"),
+    ("-2*(y - a1_2)*w11_2*x1", W11, HID, HIDD, "wrong"),
+    # hostile or unreadable
+    ("__import__('os').system('true')", SIG, V, None, "invalid"),
+    ("().__class__.__bases__[0].__subclasses__()", SIG, V, None, "invalid"),
+    ("9**9**9**9", SIG, V, None, "invalid"),
+    ("exp(-v", SIG, V, None, "invalid"),
+    ("", SIG, V, None, "invalid"),
+    ("x" * 100_000, SIG, V, None, "invalid"),
+    ("exp(-w)*(1+exp(-w))^(-2)", SIG, V, None, "invalid"),
+    ("lambda v: v", SIG, V, None, "invalid"),
+    ("open('/etc/passwd')", SIG, V, None, "invalid"),
+    ("y - a1_2; import os", W12, OUT, OUTD, "invalid"),
+]

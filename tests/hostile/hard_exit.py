@@ -1,0 +1,4 @@
+# Ends the process at once, skipping everything after it.
+import os
+
+os._exit(0)
