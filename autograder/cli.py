@@ -62,7 +62,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder import reports
     from autograder.batch import BatchOptions, run_batch
-    from autograder.grading import Settings
+    from autograder.grading import Settings, ensure_answers_hidden
     from autograder.submissions import discover
     from autograder.submissions import shard as take_shard
 
@@ -71,6 +71,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
 
         questions = list(assignment_questions(assignment))
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)
+        if require:
+            ensure_answers_hidden()
         out.mkdir(parents=True, exist_ok=True)
         subs = take_shard(discover(list(submissions), assignment), shard)
         if not subs:
@@ -171,3 +173,7 @@ def student_kit(out: Path) -> None:
     from autograder.studentkit import build
 
     click.echo(f"wrote {build(out)}")
+
+
+if __name__ == "__main__":
+    main()

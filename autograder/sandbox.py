@@ -235,6 +235,18 @@ def _readable(workdir: str, extra: Iterable[str]) -> list[str]:
     return kept
 
 
+def exposed(paths: Iterable[Path | str]) -> list[str]:
+    """Which of ``paths`` a confined child could still read: those inside the Python
+    installation (a non-editable install of the course's own ``solutions``, say)."""
+    readable = _readable("/nonexistent/workdir", ())
+    found = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if any(_is_ancestor_or_same(r, real) for r in readable):
+            found.append(real)
+    return found
+
+
 # --- applying it ------------------------------------------------------------------------------
 def _open_path(path: str) -> int | None:
     try:

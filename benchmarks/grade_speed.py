@@ -1,0 +1,325 @@
+"""Grading speed: ``backprop-kit grade`` against ``nbgrader autograde`` on the same machine.
+
+    python benchmarks/grade_speed.py [--n 1000] [--n-j1 200] [--nbgrader-n 20]
+
+Makes N submissions of the ``backprop`` assignment in an nbgrader ``submitted/`` tree (mostly
+honest work, some slips and unfinished notebooks, a few hostile ones: an infinite loop, a
+tampering notebook, a file that is not a notebook), then prints, for each grader:
+
+* seconds per submission (median over the batch) and submissions per second at -j 1 / -j 2;
+* peak memory (resident set, sampled from /proc) of each kind of process;
+* the ratio of the two;
+
+and the checker's own figures (``check_expression`` median and p99 over the test table), and
+what the sandbox costs per submission (the same notebooks graded with and without it).
+Targets (issue #5): >= 20x nbgrader per submission; 1000 submissions in < 2 min with -j 2 on
+two cores; < 300 MB per worker; check_expression median < 20 ms, p99 < 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder import examples  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TIMEOUT = 10  # seconds a notebook may run, for both graders
+
+
+# --- the submissions -----------------------------------------------------------------------
+
+def mix(n: int) -> list[str]:
+    """Which example each of n students hands in: ~82% right, ~12% slips, ~5% unfinished or
+    blank, and a few hostile ones (at most one infinite loop per 500)."""
+    kinds = []
+    for i in range(n):
+        if i % 500 == 250:
+            kinds.append("infinite-loop")
+        elif i % 100 == 13:
+            kinds.append("tampering")
+        elif i % 100 == 17:
+            kinds.append("not-a-notebook")
+        elif i % 8 == 3:
+            kinds.append(("sign-slip", "wrong-variable", "missing-factor")[(i // 8) % 3])
+        elif i % 20 == 6:
+            kinds.append(("unfinished", "blank")[(i // 20) % 2])
+        else:
+            kinds.append("right")
+    return kinds
+
+
+def make_submissions(source: Path, root: Path, n: int) -> list[str]:
+    """``root/submitted/student-NNNN/backprop/backprop.ipynb``; returns the kinds in order."""
+    bank = examples.backprop_examples(source)
+    texts = {k: v if isinstance(v, str) else json.dumps(v) for k, v in bank.items()}
+    kinds = mix(n)
+    for i, kind in enumerate(kinds):
+        folder = root / "submitted" / f"student-{i:04d}" / "backprop"
+        folder.mkdir(parents=True)
+        (folder / "backprop.ipynb").write_text(texts[kind], encoding="utf-8")
+    return kinds
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+def _status(pid: int) -> dict[str, str]:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    except OSError:
+        pass
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory (VmHWM) of every process below ``root``, with its role."""
+
+    def __init__(self, root: int, classify) -> None:
+        super().__init__(daemon=True)
+        self.root, self.classify = root, classify
+        self.peaks: dict[int, tuple[str, int]] = {}
+        self.stopped = threading.Event()
+
+    def _tree(self) -> dict[int, int]:
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                ppid = _status(int(entry.name)).get("PPid")
+                if ppid:
+                    parents[int(entry.name)] = int(ppid)
+        tree, frontier = {self.root: 0}, [self.root]
+        while frontier:
+            parent = frontier.pop()
+            for pid, ppid in parents.items():
+                if ppid == parent and pid not in tree:
+                    tree[pid] = parent
+                    frontier.append(pid)
+        return tree
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            tree = self._tree()
+            for pid, ppid in tree.items():
+                hwm = _status(pid).get("VmHWM", "0 kB").split()[0]
+                role = self.peaks.get(pid, (None,))[0] or self.classify(pid, ppid, self.root)
+                self.peaks[pid] = (role, max(int(hwm) * 1024, self.peaks.get(pid, ("", 0))[1]))
+            self.stopped.wait(0.05)
+
+    def by_role(self) -> dict[str, int]:
+        roles: dict[str, int] = {}
+        for role, peak in self.peaks.values():
+            roles[role] = max(roles.get(role, 0), peak)
+        return roles
+
+
+def _classify_bpk(pid: int, ppid: int, root: int) -> str:
+    if pid == root:
+        return "main"
+    if "autograder.runner" in _cmdline(pid):
+        return "student" if "autograder.runner" in _cmdline(ppid) else "runner"
+    return "worker"
+
+
+def _classify_nbgrader(pid: int, ppid: int, root: int) -> str:
+    return "nbgrader" if pid == root else "kernel"
+
+
+def run_measured(cmd: Sequence[str], cwd: Path, classify, env: dict[str, str] | None = None,
+                 on_line=None) -> tuple[float, dict[str, int], int]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    sampler = MemorySampler(proc.pid, classify)
+    sampler.start()
+    assert proc.stderr is not None
+    tail = []
+    for line in proc.stderr:
+        tail = (tail + [line])[-20:]
+        if on_line:
+            on_line(line, time.perf_counter())
+    code = proc.wait()
+    elapsed = time.perf_counter() - started
+    sampler.stopped.set()
+    sampler.join()
+    if code not in (0,):
+        print(f"  ! {cmd[0]} exited with {code}:\n" + "".join(tail), file=sys.stderr)
+    return elapsed, sampler.by_role(), code
+
+
+def mb(n: int) -> str:
+    return f"{n / 2**20:6.0f} MB"
+
+
+# --- the two graders -----------------------------------------------------------------------
+
+def bpk_grade(course: Path, out: Path, jobs: int, students: int | None = None) -> dict:
+    submitted = course / "submitted"
+    if students is not None:
+        subset = course / f"subset-{students}"
+        if not subset.exists():
+            for d in sorted(submitted.iterdir())[:students]:
+                shutil.copytree(d, subset / d.name)
+        submitted = subset
+    cmd = [str(BIN / "backprop-kit"), "grade", str(submitted), "-a", "backprop", "-o", str(out),
+           "-j", str(jobs), "--timeout", str(TIMEOUT)]
+    elapsed, roles, code = run_measured(cmd, course, _classify_bpk)
+    results = json.loads((out / "results.json").read_text())
+    subs = results["submissions"]
+    return {"elapsed": elapsed, "roles": roles, "n": len(subs), "code": code,
+            "median": statistics.median(s["seconds"] for s in subs),
+            "sandbox": sorted({s["sandbox"] for s in subs}),
+            "points": {s["student"]: sum(q["points"] for q in s["questions"]) for s in subs}}
+
+
+def nbgrader_autograde(course: Path, n: int) -> dict:
+    """``nbgrader autograde`` on the first n students, in a copy of the course that holds only
+    them (nbgrader grades every student it finds)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    only = course.parent / "nbgrader-course"
+    if not only.exists():
+        only.mkdir()
+        shutil.copytree(course / "assignments", only / "assignments")
+        shutil.copy2(course / "nbgrader_config.py", only)
+        for student in sorted(p.name for p in (course / "submitted").iterdir())[:n]:
+            shutil.copytree(course / "submitted" / student, only / "submitted" / student)
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "backprop", "--force"],
+                   cwd=only, env=env, check=True, capture_output=True)
+    stamps: list[float] = []
+
+    def on_line(line: str, when: float) -> None:
+        if "Sanitizing" in line:  # logged once as each submission starts
+            stamps.append(when)
+
+    cmd = [str(BIN / "nbgrader"), "autograde", "backprop", "--force",
+           f"--ExecutePreprocessor.timeout={TIMEOUT}"]
+    elapsed, roles, code = run_measured(cmd, only, _classify_nbgrader, env, on_line)
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    per = statistics.median(gaps) if gaps else elapsed / max(n, 1)
+    return {"elapsed": elapsed, "roles": roles, "n": n, "median": per, "code": code,
+            "course": only}
+
+
+def nbgrader_points(course: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: s.score for s in gb.assignment_submissions("backprop")}
+
+
+def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
+    """Median seconds per honest submission graded with and without the sandbox (-j 1)."""
+    from autograder.grading import Settings, grade_many
+    from autograder.submissions import discover
+    from solutions.questions import questions
+
+    subs = [s for s in discover([course / "submitted"], "backprop")][:n * 2]
+    honest = [s for i, s in enumerate(subs) if mix(len(subs))[i] == "right"][:n]
+    medians = []
+    for confine in (True, False):
+        settings = Settings(timeout=TIMEOUT, require_sandbox=confine, confine=confine)
+        seconds = [r.seconds for _, r in grade_many(honest, "backprop", questions("backprop"),
+                                                    settings, 1)]
+        medians.append(statistics.median(seconds))
+    return medians[0], medians[1]
+
+
+# --- report --------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="submissions graded with -j 2")
+    parser.add_argument("--n-j1", type=int, default=200, help="submissions graded with -j 1")
+    parser.add_argument("--nbgrader-n", type=int, default=20,
+                        help="submissions graded by nbgrader autograde (it is slow)")
+    parser.add_argument("--skip-nbgrader", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bpk-bench-"))
+    course = work / "course"
+    if not course.exists():
+        course.mkdir(parents=True)
+        shutil.copytree(ROOT / "assignments", course / "assignments")
+        shutil.copy2(ROOT / "nbgrader_config.py", course)
+        kinds = make_submissions(course / "assignments", course, args.n)
+    else:
+        kinds = mix(args.n)
+    counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+    print(f"{args.n} submissions of 'backprop' in {course / 'submitted'}: "
+          + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+
+    j1 = bpk_grade(course, work / "out-j1", 1, args.n_j1)
+    j2 = bpk_grade(course, work / "out-j2", 2)
+    print("backprop-kit grade")
+    print(f"  -j 1: {j1['n']:5d} submissions in {j1['elapsed']:6.1f} s = "
+          f"{j1['n'] / j1['elapsed']:6.1f}/s; median {j1['median'] * 1000:6.1f} ms a submission")
+    print(f"  -j 2: {j2['n']:5d} submissions in {j2['elapsed']:6.1f} s = "
+          f"{j2['n'] / j2['elapsed']:6.1f}/s; median {j2['median'] * 1000:6.1f} ms a submission"
+          f"   (target: 1000 in < 120 s)")
+    print(f"  sandbox: {', '.join(j2['sandbox'])}")
+    for label, run in (("-j 1", j1), ("-j 2", j2)):
+        roles = run["roles"]
+        per_worker = roles.get("worker", roles.get("main", 0)) + roles.get("runner", 0) + \
+            roles.get("student", 0)
+        print(f"  peak memory {label}: " + ", ".join(f"{k} {mb(v).strip()}"
+                                                    for k, v in sorted(roles.items()))
+              + f"; per worker (worker + runner + student) {mb(per_worker).strip()}"
+                "   (target < 300 MB)")
+
+    with_box, without_box = sandbox_cost(course, 30)
+    print(f"  sandbox cost: median {with_box * 1000:.1f} ms with, {without_box * 1000:.1f} ms "
+          f"without = {(with_box - without_box) * 1000:+.1f} ms a submission")
+
+    if not args.skip_nbgrader:
+        nb = nbgrader_autograde(course, args.nbgrader_n)
+        print("\nnbgrader autograde")
+        print(f"  {nb['n']:5d} submissions in {nb['elapsed']:6.1f} s = "
+              f"{nb['n'] / nb['elapsed']:6.2f}/s; median {nb['median'] * 1000:6.0f} ms a "
+              f"submission")
+        print("  peak memory: " + ", ".join(f"{k} {mb(v).strip()}"
+                                            for k, v in sorted(nb["roles"].items())))
+        print(f"\nratio (median per submission, nbgrader / backprop-kit -j 1): "
+              f"{nb['median'] / j1['median']:.0f}x   (target >= 20x)")
+        print(f"ratio (throughput, backprop-kit -j 2 / nbgrader): "
+              f"{(j2['n'] / j2['elapsed']) / (nb['n'] / nb['elapsed']):.0f}x")
+        try:
+            theirs = nbgrader_points(nb["course"])
+            same = sum(1 for s, p in theirs.items()
+                       if abs(p - j2["points"].get(s, -1)) < 1e-6)
+            print(f"same total as nbgrader on {same} of {len(theirs)} students "
+                  "(hostile ones may differ: nbgrader runs the tests in the student's kernel)")
+        except Exception as error:  # noqa: BLE001 -- a figure, not a failure
+            print(f"(could not read nbgrader's gradebook: {error})")
+
+    print("\ncheck_expression")
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "check_speed.py")], check=False)
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

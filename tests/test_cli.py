@@ -1,0 +1,168 @@
+"""The command line, in process with click's CliRunner, on example submissions built from the
+source notebooks (right answers, slips derived from the reference, a broken file)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+from autograder import examples, sandbox
+from autograder.checks import DEFAULT_CREDIT
+from autograder.cli import main
+from autograder.notebook import SELFCHECK_FILE
+from autograder.studentkit import build
+from solutions.questions import ASSIGNMENTS, question, questions
+
+ROOT = Path(__file__).resolve().parents[1]
+UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
+BACKPROP = {q.id: q for q in questions("backprop")}
+FULL = sum(q.points for q in BACKPROP.values())
+W12 = "backprop-dR-dw12"
+
+
+@pytest.fixture(scope="module")
+def subs(tmp_path_factory) -> Path:
+    """A folder of three notebooks: right, a sign slip, and a file that is no notebook."""
+    folder = tmp_path_factory.mktemp("subs")
+    bank = examples.backprop_examples(ROOT / "assignments")
+    examples.write({k: bank[k] for k in ("right", "sign-slip", "not-a-notebook")}, folder)
+    return folder
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def student_points(out: Path) -> dict[str, float]:
+    data = json.loads((out / "results.json").read_text())
+    return {s["student"]: sum(q["points"] for q in s["questions"]) for s in data["submissions"]}
+
+
+@pytest.fixture(scope="module")
+def graded(subs, tmp_path_factory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("out")
+    return out, invoke("grade", subs, "-a", "backprop", "-o", out, "-j", "2", *UNSAFE)
+
+
+def test_grade_scores_each_submission_as_the_rubric_says(graded) -> None:
+    out, result = graded
+    assert result.exit_code == 0, result.output
+    got = student_points(out)
+    slip = BACKPROP[W12].points * (1 - DEFAULT_CREDIT["sign"])
+    assert got["right"] == pytest.approx(FULL)
+    assert got["sign-slip"] == pytest.approx(FULL - slip)
+    assert got["not-a-notebook"] == 0
+    for name in ("results.json", "grades.csv", "junit.xml"):
+        assert (out / name).is_file()
+    assert {p.suffix for p in (out / "feedback").iterdir()} == {".md", ".html"}
+    assert "right" in result.output and "sign-slip" in result.output  # the summary table
+
+
+def test_a_broken_file_is_named_and_the_batch_goes_on(graded) -> None:
+    out, _ = graded
+    data = json.loads((out / "results.json").read_text())
+    broken = next(s for s in data["submissions"] if s["student"] == "not-a-notebook")
+    assert broken["status"] == "invalid"
+    assert "not-a-notebook.ipynb" in broken["errors"][0]
+
+
+def test_fail_under_fails_a_low_score(subs, tmp_path) -> None:
+    result = invoke("grade", subs / "sign-slip.ipynb", "-a", "backprop", "-o", tmp_path,
+                    "--fail-under", "99", *UNSAFE)
+    assert result.exit_code == 1
+    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "b",
+                    "--fail-under", "99", *UNSAFE)
+    assert result.exit_code == 0
+
+
+def test_usage_errors_name_what_is_wrong(subs, tmp_path) -> None:
+    result = invoke("grade", tmp_path / "nowhere", "-a", "backprop", "-o", tmp_path, *UNSAFE)
+    assert result.exit_code == 2 and "nowhere" in result.output
+    result = invoke("grade", subs, "-a", "no-such-assignment", "-o", tmp_path, *UNSAFE)
+    assert result.exit_code == 2 and "no-such-assignment" in result.output
+    result = invoke("grade", subs, "-a", "backprop", "-o", tmp_path, "--shard", "3/2", *UNSAFE)
+    assert result.exit_code == 2
+
+
+def test_shards_merge_into_the_whole_run(subs, graded, tmp_path) -> None:
+    whole, _ = graded
+    for k in (1, 2):
+        result = invoke("grade", subs, "-a", "backprop", "-o", tmp_path / f"s{k}",
+                        "--shard", f"{k}/2", *UNSAFE)
+        assert result.exit_code == 0, result.output
+    parts = [set(student_points(tmp_path / f"s{k}")) for k in (1, 2)]
+    assert parts[0] and parts[1] and not parts[0] & parts[1]
+    result = invoke("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "all")
+    assert result.exit_code == 0, result.output
+    assert student_points(tmp_path / "all") == student_points(whole)
+
+
+def test_resume_keeps_what_an_interrupted_run_finished(subs, graded, tmp_path) -> None:
+    whole, _ = graded
+    out = tmp_path / "out"
+    shutil.copytree(whole / ".partial", out / ".partial")
+    kept = next((out / ".partial").glob("right*.json"))
+    data = json.loads(kept.read_text())
+    data["questions"][0]["feedback"] = "marker: kept from the first run"
+    kept.write_text(json.dumps(data))
+    result = invoke("grade", subs, "-a", "backprop", "-o", out, "--resume", *UNSAFE)
+    assert result.exit_code == 0, result.output
+    assert "marker: kept from the first run" in (out / "results.json").read_text()
+
+
+def test_a_zip_export_is_graded(subs, tmp_path) -> None:
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(subs / "right.ipynb", "alice_backprop.ipynb")
+        zf.writestr("../evil.ipynb", "{}")
+    result = invoke("grade", archive, "-a", "backprop", "-o", tmp_path / "out", *UNSAFE)
+    assert result.exit_code == 0, result.output
+    assert student_points(tmp_path / "out") == {"alice": pytest.approx(FULL)}
+    assert not (tmp_path / "evil.ipynb").exists()
+
+
+def test_check_gives_feedback_without_the_answer(subs, tmp_path) -> None:
+    shutil.copy(subs / "sign-slip.ipynb", tmp_path / "backprop.ipynb")
+    shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, tmp_path)
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 0, result.output
+    assert "sign" in result.output.lower()
+    for q in BACKPROP.values():
+        if q.kind == "expression":
+            assert sympy.sstr(q.expected) not in result.output
+
+
+def test_check_without_the_released_file_says_what_is_missing(subs, tmp_path) -> None:
+    shutil.copy(subs / "right.ipynb", tmp_path / "backprop.ipynb")
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 2 and SELFCHECK_FILE in result.output
+
+
+def test_the_student_kit_holds_no_answer(tmp_path) -> None:
+    wheel = build(tmp_path)
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        text = "\n".join(zf.read(n).decode("utf-8", "replace") for n in names)
+    assert any(n == "autograder/checks.py" for n in names)
+    assert not any(n.startswith("solutions/") for n in names)
+    for assignment in ASSIGNMENTS:
+        for q in questions(assignment):
+            if q.kind == "expression":
+                assert sympy.sstr(q.expected) not in text, q.id
+    assert f"{question(W12).expected}" not in text
+
+
+def test_demo_grades_the_examples(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = invoke("demo", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    got = student_points(tmp_path / "report")
+    assert got["right"] == pytest.approx(FULL)
+    assert got["blank"] == 0 and got["infinite-loop"] == 0
+    assert 0 < got["sign-slip"] < FULL
