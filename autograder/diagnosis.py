@@ -119,7 +119,8 @@ def diagnose(
         if constant is not None:
             if close(constant, mpmath.mpf(-1), REL_TOL_FLOAT):
                 return Diagnosis("sign", FEEDBACK["sign"])
-            if constant != 0:
+            # a ratio of 1 means a tiny extra term, not a factor: no slip to name
+            if constant != 0 and not close(constant, mpmath.mpf(1), REL_TOL_FLOAT):
                 return Diagnosis("constant_factor", FEEDBACK["constant_factor"])
 
     wrong = _swapped_variable(answer, reference_values, symbols, definitions, values)

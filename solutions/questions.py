@@ -28,7 +28,7 @@ HIDDEN_DEFINITIONS = {
     "z1_1": "w11_1*x1 + w12_1*x2 + b1_1",
 }
 ETA = 0.1
-SD_START = (0.2, 1.5)
+SD_START = (1.5, 0.2)  # converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1))
 SD_STEP = 0.05
 
 
@@ -83,7 +83,7 @@ def _assignments() -> dict[str, tuple[Question, ...]]:
                                                  (bowl3, [1.0, 1.0, 1.0], 0.1)),
                      project="last", rel_tol=1e-5, abs_tol=1e-6, expected=sd.steepest_descent),
             Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
-                     labels=("x1", "x2"), abs_tol=1e-9, expected=reached_minimum()),
+                     labels=("x1", "x2"), abs_tol=1e-6, expected=reached_minimum()),
         ),
         "backprop": (
             Question("backprop-sigmoid-derivative", "sigma_prime", "expression", 2, "σ'(v)",

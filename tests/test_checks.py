@@ -123,7 +123,8 @@ def test_small_perturbations_are_rejected(base, power, mantissa) -> None:
 # --- numbers, arrays, functions -------------------------------------------------------------
 
 def test_check_number() -> None:
-    assert check_number(0.39050001, 0.3905, rel_tol=1e-6).correct is False
+    assert check_number(0.39051, 0.3905, rel_tol=1e-6).correct is False
+    assert check_number(0.39050001, 0.3905, rel_tol=1e-6).correct is True
     assert check_number(np.float64(0.3905), 0.3905).correct
     assert check_number("0.3905", 0.3905).correct
     assert check_number(-0.3905, 0.3905).mistake == "sign"

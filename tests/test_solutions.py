@@ -190,10 +190,8 @@ def test_steepest_descent_any_dimension() -> None:
     assert np.linalg.norm(path[-1] - path[-2]) < 1e-10
 
 
-def test_steepest_descent_from_the_questions_start() -> None:
-    from solutions.questions import SD_START, SD_STEP
-
-    path = sd.steepest_descent(sd.grad_f2, np.array(SD_START), SD_STEP)
+def test_steepest_descent_creeps_towards_the_degenerate_minimum() -> None:
+    path = sd.steepest_descent(sd.grad_f2, np.array([0.2, 1.5]), 0.05)
     values = [sd.f2(p) for p in path]
     assert np.all(np.diff(values) <= 0)
     nearest = min(sd.MINIMA, key=lambda m: float(np.linalg.norm(path[-1] - m)))
@@ -202,6 +200,14 @@ def test_steepest_descent_from_the_questions_start() -> None:
     # creeps towards it and uses all 10 000 steps, ending about 0.022 away.
     assert len(path) == 10_001
     assert 1e-3 < np.linalg.norm(path[-1] - nearest) < 0.025
+
+
+def test_steepest_descent_from_the_questions_start_converges() -> None:
+    from solutions.questions import SD_START, SD_STEP, reached_minimum
+
+    path = sd.steepest_descent(sd.grad_f2, np.array(SD_START), SD_STEP)
+    assert np.all(np.diff([sd.f2(p) for p in path]) <= 0)
+    assert path[-1] == pytest.approx(reached_minimum(), abs=1e-8)
 
 
 def test_steepest_descent_converges_to_the_nondegenerate_minimum() -> None:
