@@ -296,16 +296,16 @@ def check_array(
     def close(a: float, b: float) -> bool:
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
 
-    wrong = [i for i, (a, b) in enumerate(zip(values, reference)) if not close(a, b)]
+    wrong = [i for i, (a, b) in enumerate(zip(values, reference, strict=False)) if not close(a, b)]
     if not wrong:
         return CheckResult.right()
-    nonzero = [(a, b) for a, b in zip(values, reference) if b != 0]
+    nonzero = [(a, b) for a, b in zip(values, reference, strict=False) if b != 0]
     mistake = None
     if nonzero and all(close(a, -b) for a, b in nonzero):
         mistake = "sign"
     elif nonzero and nonzero[0][0] != 0:
         ratio = nonzero[0][0] / nonzero[0][1]
-        if all(close(a, ratio * b) for a, b in zip(values, reference)):
+        if all(close(a, ratio * b) for a, b in zip(values, reference, strict=False)):
             mistake = "constant_factor"
     if mistake is not None:
         return _numeric_result(mistake, False, credit)
@@ -354,7 +354,7 @@ def compare_outputs(
         return unreadable(f"expected {len(expected)} results, got {len(outputs)}")
     passed = 0
     first_failure = None
-    for args, out, ref in zip(probes, outputs, expected):
+    for args, out, ref in zip(probes, outputs, expected, strict=False):
         if "error" in out:
             verdict = f"{out['error']}"
         else:

@@ -17,8 +17,8 @@ from autograder.equivalence import (
     PRECISION,
     REL_TOL_FLOAT,
     close,
-    sample_points,
     same_values,
+    sample_points,
     substitute,
     values_at,
 )
@@ -59,7 +59,8 @@ class Diagnosis:
 def _ratios(answer: Values, reference: Values) -> list[mpmath.mpf] | None:
     """answer/reference where both are defined and non-zero (None if too few such points)."""
     with mpmath.workdps(PRECISION):
-        ratios = [a / b for a, b in zip(answer, reference) if a is not None and b not in (None, 0)]
+        ratios = [a / b for a, b in zip(answer, reference, strict=False)
+                  if a is not None and b not in (None, 0)]
     return ratios if len(ratios) >= 3 else None
 
 
@@ -81,7 +82,7 @@ def _matches_factor(
     for cand in candidates:
         with mpmath.workdps(PRECISION):
             expected = []
-            for a, b, c in zip(answer, reference, cand):
+            for a, b, c in zip(answer, reference, cand, strict=False):
                 if a is None or b in (None, 0) or c in (None, 0):
                     continue
                 expected.append((a / b, 1 / c if inverse else c))

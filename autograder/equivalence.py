@@ -88,7 +88,7 @@ def values_at(
     with mpmath.workdps(PRECISION):
         for point in points:
             try:
-                value = evaluate(expr, dict(zip(symbols, point)))
+                value = evaluate(expr, dict(zip(symbols, point, strict=False)))
             except (Undefined, ZeroDivisionError, ValueError, OverflowError, KeyError):
                 out.append(None)
                 continue
@@ -116,7 +116,9 @@ def sample_points(n_variables: int, n_points: int = N_POINTS, seed: int = 202312
         )
 
 
-def substitute(expr: sympy.Expr, definitions: Mapping[sympy.Symbol, sympy.Expr] | None) -> sympy.Expr:
+def substitute(
+    expr: sympy.Expr, definitions: Mapping[sympy.Symbol, sympy.Expr] | None
+) -> sympy.Expr:
     """Replace defined symbols by their definitions until none is left (definitions may nest)."""
     if not definitions:
         return expr
@@ -143,7 +145,7 @@ def same_values(
 ) -> bool:
     """Equal wherever the reference is defined (and defined there); needs >= 3 such points."""
     compared = 0
-    for a, b in zip(answer, reference):
+    for a, b in zip(answer, reference, strict=False):
         if b is None:
             continue
         if a is None or not close(a, b, rel_tol):

@@ -127,29 +127,10 @@ def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
 # --- numbers and words shared by the reports ---------------------------------------------
 
 
-def _class_totals(run: GradingRun) -> tuple[int, float, float, int]:
-    """(submissions, mean points, mean max points, not graded) for a run.
-
-    The one piece of class-level arithmetic results.py does not (yet) provide.
-    """
-    subs = run.submissions
-    count = len(subs)
-    if not count:
-        return 0, 0.0, 0.0, 0
-    mean = round(sum(s.points for s in subs) / count, 6)
-    mean_max = round(sum(s.max_points for s in subs) / count, 6)
-    return count, mean, mean_max, sum(1 for s in subs if s.status != "graded")
-
-
 def _num(value: float) -> str:
     """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
     value = round(float(value), 6)
     return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _full_marks(q: QuestionResult) -> bool:
-    """A question passes only with every point and nothing that stopped it being graded."""
-    return q.error is None and q.points >= q.max_points
 
 
 def _question_note(q: QuestionResult) -> str:
@@ -207,7 +188,7 @@ def gradescope_results(sub: SubmissionResult) -> dict:
             "number": str(i),
             "score": q.points,
             "max_score": q.max_points,
-            "status": "passed" if _full_marks(q) else "failed",
+            "status": "passed" if q.full_marks else "failed",
             "output": _question_note(q),
             "visibility": "visible",
         }
@@ -285,7 +266,7 @@ def junit_xml(run: GradingRun) -> str:
             case = ET.SubElement(suite, "testcase", classname=_x(label), name=_x(q.id),
                                  time="0")
             counts["tests"] += 1
-            if not _full_marks(q):
+            if not q.full_marks:
                 counts["failures"] += 1
                 failure = ET.SubElement(case, "failure", message=_x(q.feedback),
                                         type=_x(q.mistake or ("error" if q.error else "wrong")))
@@ -370,7 +351,7 @@ def feedback_html(sub: SubmissionResult) -> str:
                          + "</ul>")
     parts.append("<table>\n<tr><th>Question</th><th>Points</th><th>Feedback</th></tr>")
     for q in sub.questions:
-        css = "full" if _full_marks(q) else "partial"
+        css = "full" if q.full_marks else "partial"
         parts.append(f'<tr><td>{e(q.title)}</td><td class="{css}">{_num(q.points)}/'
                      f"{_num(q.max_points)}</td><td>{e(_question_note(q))}</td></tr>")
     parts += ["</table>", "</body>", "</html>"]
@@ -402,7 +383,8 @@ def summary_table(run: GradingRun) -> str:
         score = f"{_num(sub.points)}/{_num(sub.max_points)}"
         lines.append(f"{_plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
                      f"{score:>11}  {_plain(detail, _DETAIL_WIDTH)}")
-    count, mean, mean_max, not_graded = _class_totals(run)
+    count, mean, mean_max = len(run.submissions), run.mean_points, run.mean_max_points
+    not_graded = run.not_graded
     percent = f" ({100 * mean / mean_max:.0f}%)" if mean_max else ""
     lines.append(f"{count} submission{'s' if count != 1 else ''}, mean {_num(round(mean, 2))}/"
                  f"{_num(round(mean_max, 2))}{percent}, {not_graded} not graded")

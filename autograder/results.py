@@ -79,6 +79,11 @@ class QuestionResult:
     def ungraded(cls, id: str, title: str, max_points: float, error: str) -> QuestionResult:
         return cls(id, title, max_points, 0.0, False, error, error=error)
 
+    @property
+    def full_marks(self) -> bool:
+        """Every point, and nothing that stopped it being graded."""
+        return self.error is None and self.points >= self.max_points
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -132,6 +137,21 @@ class GradingRun:
     seconds: float = 0.0
     shard: str | None = None
     sandbox: str = "none"
+
+    @property
+    def mean_points(self) -> float:
+        subs = self.submissions
+        return round(sum(s.points for s in subs) / len(subs), 6) if subs else 0.0
+
+    @property
+    def mean_max_points(self) -> float:
+        subs = self.submissions
+        return round(sum(s.max_points for s in subs) / len(subs), 6) if subs else 0.0
+
+    @property
+    def not_graded(self) -> int:
+        """Submissions that could not be run to the end (timeout, crash, invalid, ...)."""
+        return sum(1 for s in self.submissions if s.status != "graded")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -193,7 +193,8 @@ def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, sec
             status = "graded"
     if status == "crashed":
         how = (f"signal {signal.Signals(os.WTERMSIG(wait_status)).name}"
-               if os.WIFSIGNALED(wait_status) else f"exit code {os.waitstatus_to_exitcode(wait_status)}")
+               if os.WIFSIGNALED(wait_status)
+               else f"exit code {os.waitstatus_to_exitcode(wait_status)}")
         errors.append(f"the notebook's process ended before it finished ({how})")
     if leftovers:
         errors.append(f"killed {leftovers} process(es) the notebook left running")

@@ -43,7 +43,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
     finally:
         grader.close()
     lines = [f"Self-check of {notebook.name} ({assignment}); hidden tests decide the grade."]
-    for q, r in zip(questions, result.questions):
+    for q, r in zip(questions, result.questions, strict=False):
         if r.error:
             verdict = r.error
         elif r.correct:
