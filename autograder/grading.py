@@ -7,6 +7,7 @@ Each step is a small function with one job: read the notebook, plan the cells, r
 from __future__ import annotations
 
 import json
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -114,10 +115,14 @@ class Runner:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
+        self._home: str | None = None
 
     def _start(self) -> subprocess.Popen[str]:
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
-        env["MPLBACKEND"] = "Agg"
+        # IPython's profile and matplotlib's caches go to a private folder, not the user's home
+        self._home = self._home or tempfile.mkdtemp(prefix="bpk-runner-")
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
+        env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
+                   XDG_CACHE_HOME=self._home, MPLBACKEND="Agg")
         proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, cwd=tempfile.gettempdir(), env=env,
@@ -149,6 +154,9 @@ class Runner:
             self._proc.kill()
             self._proc.wait()
             self._proc = None
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
 
 
 def hidden_judge(question: Question, answer: Any, outputs: Any) -> CheckResult:
@@ -249,6 +257,8 @@ _worker: Grader | None = None
 def _init_worker(assignment: str, questions: list[Question], settings: Settings) -> None:
     global _worker
     _worker = Grader(assignment, questions, settings)
+    # a pool worker ends without atexit; multiprocessing's own finalizers do run
+    multiprocessing.util.Finalize(_worker, _worker.close, exitpriority=10)
 
 
 def _grade_in_worker(sub: Submission) -> dict[str, Any]:

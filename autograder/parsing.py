@@ -26,6 +26,7 @@ MAX_LITERAL_EXPONENT = 300  # n in a literal like 1e-n
 MAX_EXPONENT = 100  # |n| in a power x^n with a numeric n as written
 MAX_RESULT_EXPONENT = 1000  # |n| after sympy merges powers, e.g. x^100 * x^100
 MAX_BITS = 10_000  # size of any exact number built on the way (about 3000 digits)
+ROOT_BITS = 2048  # total size of the numbers under roots: sympy factors them, slowly
 MAX_NODES = 5000  # size of a sympy object handed to to_expression
 
 
@@ -187,7 +188,25 @@ def _check_number(value: sympy.Expr, pos: int | None, text: str) -> sympy.Expr:
     return value
 
 
-def _power(base: sympy.Expr, exponent: sympy.Expr, pos: int | None, text: str) -> sympy.Expr:
+class _RootBudget:
+    """sympy factors a number raised to a fraction (2^(1/3)), slowly without gmpy: bound the
+    total size of such numbers in one answer, so that no answer takes a second to read."""
+
+    def __init__(self) -> None:
+        self.bits = ROOT_BITS
+
+    def spend(self, base: sympy.Expr, exponent: sympy.Expr, pos: int | None, text: str) -> None:
+        if not exponent.is_Rational or exponent.is_Integer:
+            return
+        numbers = base.atoms(sympy.Rational)
+        self.bits -= exponent.q * sum(max(abs(r.p).bit_length(), r.q.bit_length())
+                                      for r in numbers)
+        if self.bits < 0:
+            raise ParseError("the numbers under roots in the answer are too large", pos, text)
+
+
+def _power(base: sympy.Expr, exponent: sympy.Expr, pos: int | None, text: str,
+           budget: _RootBudget) -> sympy.Expr:
     """Pow, refusing exponents that would hang sympy (9**9**9**9, (x+1)^100000)."""
     if exponent.has(*_NOT_FINITE):
         raise ParseError("the exponent is undefined (division by zero?)", pos, text)
@@ -198,10 +217,14 @@ def _power(base: sympy.Expr, exponent: sympy.Expr, pos: int | None, text: str) -
             bits = max(abs(base.p).bit_length(), base.q.bit_length())
             if bits * abs(exponent) > MAX_BITS:
                 raise ParseError("a number in the answer is too large", pos, text)
+        if base.is_zero and exponent.is_negative:
+            raise ParseError("division by zero", pos, text)
+    budget.spend(base, exponent, pos, text)
     result = sympy.Pow(base, exponent)
     if (isinstance(result, sympy.Pow) and result.exp.is_Number
             and abs(result.exp) > MAX_RESULT_EXPONENT):
-        raise ParseError(f"exponent too large (at most {MAX_EXPONENT})", pos, text)
+        raise ParseError(f"a power in the answer is too high (over {MAX_RESULT_EXPONENT})",
+                         pos, text)
     return _check_number(result, pos, text)
 
 
@@ -244,6 +267,7 @@ class _Parser:
                  max_depth: int) -> None:
         self.tokens = [*tokens, _Token("end", None, len(text), "")]
         self.text, self.variables, self.max_depth, self.i = text, variables, max_depth, 0
+        self.budget = _RootBudget()
 
     def fail(self, message: str, pos: int | None) -> ParseError:
         return ParseError(message, pos, self.text)
@@ -278,7 +302,8 @@ class _Parser:
                 self.take()
                 factor = self.unary(depth)
                 factors.append(factor if token.value == "*" else
-                               _power(factor, sympy.Integer(-1), token.pos, self.text))
+                               _power(factor, sympy.Integer(-1), token.pos, self.text,
+                                      self.budget))
             elif token.kind in ("num", "name", "open"):  # implicit: 2x, x y, (x+1)(x-1)
                 before = self.tokens[self.i - 1]
                 if token.kind == "num" and before.kind == "num":
@@ -300,7 +325,7 @@ class _Parser:
         base = self.primary(depth)
         if self.peek().kind == "op" and self.peek().value == "^":
             caret = self.take()
-            return _power(base, self.unary(depth + 1), caret.pos, self.text)
+            return _power(base, self.unary(depth + 1), caret.pos, self.text, self.budget)
         return base
 
     def primary(self, depth: int) -> sympy.Expr:
@@ -318,6 +343,8 @@ class _Parser:
                     raise self.fail(f"function '{token.value}' needs its argument in brackets, "
                                     f"e.g. {token.value}(x)", token.pos)
                 arg = self.group(self.take(), depth)
+                if token.value == "sqrt":  # through _power, for its limits
+                    return _power(arg, sympy.S.Half, token.pos, self.text, self.budget)
                 result = _FUNCTIONS[token.value](arg)
                 if result.has(*_NOT_FINITE):
                     raise self.fail(f"'{token.value}' is undefined there", token.pos)
@@ -350,7 +377,8 @@ def _check_result(expr: sympy.Expr, text: str) -> sympy.Expr:
         raise ParseError("the answer is undefined (division by zero?)", None, text)
     for power in expr.atoms(sympy.Pow):
         if power.exp.is_Number and abs(power.exp) > MAX_RESULT_EXPONENT:
-            raise ParseError(f"exponent too large (at most {MAX_EXPONENT})", None, text)
+            raise ParseError(f"a power in the answer is too high (over {MAX_RESULT_EXPONENT})",
+                             None, text)
     return expr
 
 
@@ -381,7 +409,7 @@ def parse_expression(text: str, variables: Sequence[str], *, max_length: int = 2
                          None, text) from error
 
 
-def _rebuild(node: sympy.Basic, variables: Sequence[str]) -> sympy.Expr:
+def _rebuild(node: sympy.Basic, variables: Sequence[str], budget: _RootBudget) -> sympy.Expr:
     """Copy a sympy answer with the checker's real symbols, refusing anything unlisted."""
     if isinstance(node, sympy.Symbol):
         value = _resolve(node.name, variables)
@@ -395,14 +423,14 @@ def _rebuild(node: sympy.Basic, variables: Sequence[str]) -> sympy.Expr:
     if isinstance(node, AppliedUndef) and node.func.__name__ in _LOGISTIC_NAMES:
         if len(node.args) != 1:
             raise ParseError(f"'{node.func.__name__}' takes one argument")
-        return _logistic(_rebuild(node.args[0], variables))
+        return _logistic(_rebuild(node.args[0], variables, budget))
     if isinstance(node, (sympy.Add, sympy.Mul)):
-        return node.func(*(_rebuild(arg, variables) for arg in node.args))
+        return node.func(*(_rebuild(arg, variables, budget) for arg in node.args))
     if isinstance(node, sympy.Pow):
-        base, exponent = (_rebuild(arg, variables) for arg in node.args)
-        return _power(base, exponent, None, "")
+        base, exponent = (_rebuild(arg, variables, budget) for arg in node.args)
+        return _power(base, exponent, None, "", budget)
     if isinstance(node, _SYMPY_FUNCTIONS) and len(node.args) == 1:
-        return node.func(_rebuild(node.args[0], variables))
+        return node.func(_rebuild(node.args[0], variables, budget))
     functions = ", ".join(sorted(ALLOWED_FUNCTIONS, key=str.lower))
     raise ParseError(f"'{type(node).__name__}' is not allowed in an answer "
                      f"(functions: {functions})")
@@ -415,7 +443,8 @@ def _from_sympy(value: sympy.Basic, variables: Sequence[str]) -> sympy.Expr:
         for count, _ in enumerate(sympy.preorder_traversal(value)):
             if count >= MAX_NODES:
                 raise ParseError(f"the expression is too large (more than {MAX_NODES} parts)")
-        return _check_result(_rebuild(value, tuple(variables)), "")
+        _check_result(value, "")
+        return _check_result(_rebuild(value, tuple(variables), _RootBudget()), "")
     except ParseError:
         raise
     except RecursionError as error:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_REPLY_BYTES = 4 << 20
+DONE = b'{"done": true}\n'  # the last line capture.run_job emits
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -148,6 +149,8 @@ def run_request(request: dict[str, Any], shell: Any) -> dict[str, Any]:
             status = "crashed"
             break
         chunks.append(chunk)
+        if DONE in chunk or DONE in b"".join(chunks[-2:]):
+            break  # finished: whatever it left running may still hold the pipe open
     os.close(read_fd)
     try:
         os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,336 @@
+"""The real nbgrader commands, end to end, on a temporary copy of the course.
+
+Instructor: generate_assignment, release_assignment; students (each with their own home
+directory): fetch_assignment, write their answers, submit; instructor: collect, autograde,
+generate_feedback, export. Every submission is derived from the source notebooks
+(``autograder.examples``), never typed in. Scores are read from the gradebook and the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograder import examples
+from autograder.checks import DEFAULT_CREDIT
+from autograder.diagnosis import FEEDBACK
+from autograder.notebook import SELFCHECK_FILE
+from solutions.questions import ASSIGNMENTS, question, questions
+
+pytestmark = pytest.mark.nbgrader
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE_ID = "ml2-optimisation"
+BIN = Path(sys.executable).parent
+TIMEOUT = 600
+
+Notebook = dict[str, Any]
+
+
+# --- the students -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A submission with one symbolic answer of the reference turned into a usual slip."""
+
+    question_id: str
+    mistake: str  # a key of DEFAULT_CREDIT and of the rubric's credit
+    make: Callable[[Any], Any]  # reference expression -> slipped expression
+
+
+SLIPS: dict[str, Slip] = {
+    "sign-slip": Slip("backprop-dR-dw12", "sign", examples.sign_slip),
+    "wrong-variable": Slip("backprop-dR-dw12", "wrong_variable",
+                           lambda e: examples.swap_variable(e, "a2_1", "a1_1")),
+    "missing-factor": Slip("backprop-dR-dw11-layer1", "missing_factor",
+                           lambda e: examples.drop_factor(e, "x1")),
+}
+UNFINISHED_KEEP = 2
+TAMPERED_SOURCE = "backprop-dR-dw12"  # its test cell's source becomes `1000`
+TAMPERED_DELETED = "backprop-dR-db1"  # its test cell is deleted
+
+# Who hands in which assignments.
+ROSTER: dict[str, tuple[str, ...]] = {
+    "honest": ASSIGNMENTS,
+    "untouched": ASSIGNMENTS,
+    **{name: ("backprop",) for name in SLIPS},
+    "unfinished": ("backprop",),
+    "tamper-cells": ("backprop",),
+}
+
+
+def source_notebook(assignment: str) -> Notebook:
+    return examples.load(ROOT / "assignments", assignment)
+
+
+def honest(assignment: str) -> Notebook:
+    return examples.as_student_copy(source_notebook(assignment))
+
+
+def tamper_cells(nb: Notebook) -> Notebook:
+    out = json.loads(json.dumps(nb))
+    for cell in out["cells"]:
+        if examples._grade_id(cell) == TAMPERED_SOURCE:
+            cell["source"] = "1000"
+    out["cells"] = [c for c in out["cells"] if examples._grade_id(c) != TAMPERED_DELETED]
+    return out
+
+
+def submission(student: str, assignment: str, fetched: Notebook) -> Notebook:
+    """What ``student`` hands in, derived from the source notebook or the fetched one."""
+    if student == "untouched":
+        return fetched
+    nb = honest(assignment)
+    if student == "honest":
+        return nb
+    if student in SLIPS:
+        slip = SLIPS[student]
+        q = question(slip.question_id)
+        return examples.with_answer(nb, q.id, examples.answer_code(q.name,
+                                                                   slip.make(q.expected)))
+    if student == "unfinished":
+        return examples.unfinished(nb, UNFINISHED_KEEP)
+    if student == "tamper-cells":
+        return tamper_cells(nb)
+    raise KeyError(student)
+
+
+def expected_points(student: str, assignment: str) -> dict[str, float]:
+    """The score each autograded cell must get, from the rubric (never typed in)."""
+    qs = questions(assignment)
+    if student == "untouched":
+        return {q.id: 0.0 for q in qs}
+    if student == "unfinished":
+        return {q.id: (q.points if i < UNFINISHED_KEEP else 0.0) for i, q in enumerate(qs)}
+    points = {q.id: float(q.points) for q in qs}
+    if student in SLIPS:
+        slip = SLIPS[student]
+        q = question(slip.question_id)
+        credit = {**DEFAULT_CREDIT, **q.credit}[slip.mistake]
+        points[q.id] = q.points * credit
+    return points
+
+
+# --- the course ---------------------------------------------------------------------------
+
+
+@dataclass
+class Course:
+    root: Path
+    exchange: Path
+    base_env: dict[str, str]
+    logs: list[str]
+
+    def env(self, home: Path) -> dict[str, str]:
+        home.mkdir(parents=True, exist_ok=True)
+        return {**self.base_env, "HOME": str(home),
+                "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+                "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter"),
+                "MPLCONFIGDIR": str(home / ".matplotlib")}
+
+    def nbgrader(self, *args: str, cwd: Path | None = None, home: Path | None = None,
+                 check: bool = True) -> subprocess.CompletedProcess[str]:
+        home = home or self.root.parent / "instructor-home"
+        start = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args], cwd=cwd or self.root,
+            env=self.env(home), capture_output=True, text=True, timeout=TIMEOUT,
+        )
+        self.logs.append(f"$ nbgrader {' '.join(args)} -> {result.returncode} "
+                         f"({time.monotonic() - start:.1f} s)\n"
+                         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        if check and result.returncode != 0:
+            raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{self.logs[-1]}")
+        return result
+
+    def as_student(self, student: str, *args: str) -> subprocess.CompletedProcess[str]:
+        home = self.student_home(student)
+        return self.nbgrader(*args, "--course", COURSE_ID, f"--Exchange.root={self.exchange}",
+                             cwd=home, home=home)
+
+    def student_home(self, student: str) -> Path:
+        return self.root.parent / "students" / student
+
+    def released(self, assignment: str) -> Path:
+        return self.root / "release" / assignment / f"{assignment}.ipynb"
+
+    def feedback(self, student: str, assignment: str) -> Path:
+        return self.root / "feedback" / student / assignment / f"{assignment}.html"
+
+    def gradebook_scores(self) -> dict[tuple[str, str], dict[str, float | None]]:
+        """(student, assignment) -> grade_id -> score, for every grade cell."""
+        from nbgrader.api import Gradebook
+
+        scores: dict[tuple[str, str], dict[str, float | None]] = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            for assignment in ASSIGNMENTS:
+                for sub in gb.assignment_submissions(assignment):
+                    cells = scores.setdefault((sub.student_id, assignment), {})
+                    for nb in sub.notebooks:
+                        for grade in nb.grades:
+                            cells[grade.name] = grade.score
+        return scores
+
+
+def write_notebook(path: Path, nb: Notebook) -> None:
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def read_notebook(path: Path) -> Notebook:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    base = tmp_path_factory.mktemp("nbgrader-flow")
+    root, exchange = base / "course", base / "exchange"
+    shutil.copytree(ROOT / "assignments", root / "assignments")
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+    config += (f"\nc.CourseDirectory.root = {str(root)!r}\n"
+               f"c.Exchange.root = {str(exchange)!r}\n")
+    (root / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "NBGRADER"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+    c = Course(root, exchange, env, [])
+
+    for assignment in ASSIGNMENTS:
+        c.nbgrader("generate_assignment", assignment, "--force")
+        c.nbgrader("release_assignment", assignment)
+    for student, assignments in ROSTER.items():
+        for assignment in assignments:
+            c.as_student(student, "fetch_assignment", assignment)
+            path = c.student_home(student) / assignment / f"{assignment}.ipynb"
+            write_notebook(path, submission(student, assignment, read_notebook(path)))
+            c.as_student(student, "submit", assignment, "--student", student)
+    for assignment in ASSIGNMENTS:
+        c.nbgrader("collect", assignment)
+        c.nbgrader("autograde", assignment, "--force")
+        c.nbgrader("generate_feedback", assignment, "--force")
+    c.nbgrader("export", "--to", str(base / "grades.csv"))
+    (base / "nbgrader.log").write_text("\n".join(c.logs), encoding="utf-8")
+    return c
+
+
+# --- the release --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_notebook_has_checks_but_no_solutions(course: Course, assignment: str
+                                                       ) -> None:
+    fetched = course.student_home("untouched") / assignment / f"{assignment}.ipynb"
+    for path in (course.released(assignment), fetched):
+        text = path.read_text(encoding="utf-8")
+        assert "check(" in text
+        for marker in ("### BEGIN SOLUTION", "### END SOLUTION", "BEGIN HIDDEN TESTS",
+                       "grade("):
+            assert marker not in text, f"{path} contains {marker!r}"
+        for q in questions(assignment):
+            answer_cell = next(c for c in source_notebook(assignment)["cells"]
+                               if examples._grade_id(c) == q.answer_cell)
+            for line in examples._source(answer_cell).splitlines():
+                if line.startswith((f"{q.name} =", f"def {q.name}(")):
+                    assert line.strip() not in text, f"{path} contains the solution {line!r}"
+    assert (fetched.parent / SELFCHECK_FILE).exists(), "selfcheck.json is not released"
+
+
+# --- the scores ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("student", ["honest", "untouched"])
+def test_honest_gets_full_marks_and_untouched_none(course: Course, student: str,
+                                                   assignment: str) -> None:
+    scores = course.gradebook_scores()[(student, assignment)]
+    for qid, points in expected_points(student, assignment).items():
+        assert scores[qid] == pytest.approx(points), f"{student}/{qid}: {scores[qid]}"
+
+
+@pytest.mark.parametrize("student", [*SLIPS, "unfinished"])
+def test_slips_get_their_partial_credit(course: Course, student: str) -> None:
+    scores = course.gradebook_scores()[(student, "backprop")]
+    for qid, points in expected_points(student, "backprop").items():
+        assert scores[qid] == pytest.approx(points), f"{student}/{qid}: {scores[qid]}"
+
+
+def test_slip_credit_is_partial(course: Course) -> None:
+    for student, slip in SLIPS.items():
+        q = question(slip.question_id)
+        got = course.gradebook_scores()[(student, "backprop")][q.id]
+        assert 0 < got < q.points, f"{student} should get partial credit, got {got}"
+
+
+def test_feedback_names_the_sign_slip(course: Course) -> None:
+    html = course.feedback("sign-slip", "backprop").read_text(encoding="utf-8")
+    assert FEEDBACK["sign"] in html
+    right = course.feedback("honest", "backprop").read_text(encoding="utf-8")
+    assert FEEDBACK["sign"] not in right
+
+
+def test_tampered_test_cells_are_restored(course: Course) -> None:
+    scores = course.gradebook_scores()[("tamper-cells", "backprop")]
+    assert scores == course.gradebook_scores()[("honest", "backprop")] | {
+        # manually graded cells (none in backprop) are not compared
+    }
+    for qid in (TAMPERED_SOURCE, TAMPERED_DELETED):
+        assert scores[qid] == question(qid).points
+    autograded = course.root / "autograded" / "tamper-cells" / "backprop" / "backprop.ipynb"
+    sources = {examples._grade_id(c): examples._source(c)
+               for c in read_notebook(autograded)["cells"]}
+    assert "1000" not in sources[TAMPERED_SOURCE]
+    assert f'grade("{TAMPERED_SOURCE}"' in sources[TAMPERED_SOURCE]
+    assert f'grade("{TAMPERED_DELETED}"' in sources.get(TAMPERED_DELETED, "")
+
+
+def test_export_csv_totals(course: Course) -> None:
+    with (course.root.parent / "grades.csv").open(newline="", encoding="utf-8") as fh:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(fh)}
+    for (student, assignment), row in rows.items():
+        if assignment not in ROSTER.get(student, ()):
+            continue
+        autograded = sum(expected_points(student, assignment).values())
+        assert float(row["raw_score"]) == pytest.approx(autograded), (student, assignment)
+        manual = sum(float(q) for q in ())  # manual cells score 0 until graded by hand
+        assert float(row["max_score"]) >= sum(q.points for q in questions(assignment)) + manual
+    for student, assignments in ROSTER.items():
+        for assignment in assignments:
+            assert (student, assignment) in rows
+
+
+# --- nbgrader validate --------------------------------------------------------------------
+
+
+def validate(course: Course, notebook: Path) -> subprocess.CompletedProcess[str]:
+    return course.nbgrader("validate", str(notebook), check=False, cwd=notebook.parent)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_validate_passes_on_the_solution(course: Course, assignment: str,
+                                         tmp_path: Path) -> None:
+    folder = tmp_path / assignment
+    shutil.copytree(ROOT / "assignments" / assignment, folder)
+    result = validate(course, folder / f"{assignment}.ipynb")
+    assert result.returncode == 0, result.stderr
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout
+
+
+def test_validate_fails_on_the_release(course: Course) -> None:
+    result = validate(course, course.student_home("untouched") / "backprop" / "backprop.ipynb")
+    # nbgrader 0.9.6 reports failed cells on stdout and still exits 0.
+    assert "VALIDATION FAILED ON" in result.stdout, result.stdout
+    assert "Success!" not in result.stdout
+    assert result.stdout.count("The following cell failed:") == len(questions("backprop"))
