@@ -234,12 +234,14 @@ def _resolve(name: str, variables: Sequence[str]) -> sympy.Expr | None:
     return _CONSTANTS.get(name)
 
 
-def _unknown_name(name: str, variables: Sequence[str]) -> str:
+def _unknown_name(names: Sequence[str], variables: Sequence[str]) -> str:
+    """Name every unknown name at once, so a student fixes them in one go."""
     allowed = ", ".join(variables) or "none"
     functions = ", ".join(sorted(ALLOWED_FUNCTIONS, key=str.lower))
-    message = (f"unknown name '{name}' (allowed: {allowed}; functions: {functions}; "
-               "constants: e, pi)")
-    parts = _split_product(name, variables)
+    listed = ", ".join(f"'{name}'" for name in names)
+    message = (f"unknown name{'s' if len(names) > 1 else ''} {listed} (allowed: {allowed}; "
+               f"functions: {functions}; constants: e, pi)")
+    parts = _split_product(names[0], variables) if len(names) == 1 else None
     if parts:
         message += f"; for a product write {' '.join(parts)}"
     return message
@@ -251,8 +253,9 @@ def _split_product(name: str, variables: Sequence[str]) -> list[str] | None:
     for end in range(1, len(name) + 1):
         for var in variables:
             start = end - len(var)
-            if var and start >= 0 and name[start:end] == var and best[start] is not None:
-                best[end] = [*best[start], var]  # type: ignore[misc]
+            prefix = best[start] if var and start >= 0 else None
+            if prefix is not None and name[start:end] == var:
+                best[end] = [*prefix, var]
                 break
     return best[-1] if best[-1] and len(best[-1]) > 1 else None
 
@@ -349,7 +352,10 @@ class _Parser:
                 if result.has(*_NOT_FINITE):
                     raise self.fail(f"'{token.value}' is undefined there", token.pos)
                 return result
-            raise self.fail(_unknown_name(token.value, self.variables), token.pos)
+            unknown = dict.fromkeys(t.value for t in self.tokens if t.kind == "name"
+                                    and t.value not in _FUNCTIONS
+                                    and _resolve(t.value, self.variables) is None)
+            raise self.fail(_unknown_name(list(unknown), self.variables), token.pos)
         if before is None:
             raise self.fail(f"'{token.raw}' needs something before it", token.pos)
         if token.kind == "end":
@@ -414,7 +420,7 @@ def _rebuild(node: sympy.Basic, variables: Sequence[str], budget: _RootBudget) -
     if isinstance(node, sympy.Symbol):
         value = _resolve(node.name, variables)
         if value is None:
-            raise ParseError(_unknown_name(node.name, variables))
+            raise ParseError(_unknown_name([node.name], variables))
         return value
     if node.is_Number:
         return _check_number(node, None, "")
@@ -444,6 +450,10 @@ def _from_sympy(value: sympy.Basic, variables: Sequence[str]) -> sympy.Expr:
             if count >= MAX_NODES:
                 raise ParseError(f"the expression is too large (more than {MAX_NODES} parts)")
         _check_result(value, "")
+        unknown = sorted(s.name for s in value.free_symbols
+                         if isinstance(s, sympy.Symbol) and _resolve(s.name, variables) is None)
+        if unknown:
+            raise ParseError(_unknown_name(unknown, variables))
         return _check_result(_rebuild(value, tuple(variables), _RootBudget()), "")
     except ParseError:
         raise

@@ -423,3 +423,12 @@ def test_to_expression_accepts_numbers_and_text(value: object, expected: sympy.E
     result = to_expression(value, XY)
     assert result == expected
     assert type(result) is type(expected)
+
+
+def test_every_unknown_name_is_named_at_once() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_expression("exp(-t) + foo + t", XY)
+    assert "unknown names 't', 'foo'" in str(caught.value)
+    assert caught.value.position == 5
+    with pytest.raises(ParseError, match="'a', 'b'"):
+        to_expression(sympy.Symbol("b") + sympy.Symbol("a") * sympy.Symbol("x"), XY)
