@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -227,29 +228,42 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     exchange.chmod(0o777)
     config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
     config += (f"\nc.CourseDirectory.root = {str(root)!r}\n"
-               f"c.Exchange.root = {str(exchange)!r}\n"
-               "c.OverwriteCells.add_missing_cells = True\n")
+               f"c.Exchange.root = {str(exchange)!r}\n")
     (root / "nbgrader_config.py").write_text(config, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "NBGRADER"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     c = Course(root, exchange, env)
 
-    # The instructor: these write the gradebook and the exchange, one at a time.
-    for assignment in ASSIGNMENTS:
-        c.nbgrader("generate_assignment", assignment, "--force")
-    for assignment in ASSIGNMENTS:
-        c.nbgrader("release_assignment", assignment)
+    # The instructor. Commands that write the gradebook (generate_assignment, autograde) run
+    # one at a time; the others overlap with them.
+    generated = {a: threading.Event() for a in ASSIGNMENTS}
+
+    def generate() -> None:
+        for assignment in ASSIGNMENTS:
+            try:
+                c.nbgrader("generate_assignment", assignment, "--force")
+            finally:
+                generated[assignment].set()
+
+    def release() -> None:
+        for assignment in ASSIGNMENTS:
+            generated[assignment].wait(TIMEOUT)
+            c.nbgrader("release_assignment", assignment)
+
+    in_parallel(generate, release)
     # The students, each in their own home; meanwhile, validate runs on its own copies.
     in_parallel(
         *[partial(c.hand_in, student) for student in ROSTER],
         *[partial(c.validate, f"source-{a}", ROOT / "assignments" / a, a) for a in ASSIGNMENTS],
         partial(c.validate, "released-backprop", root / "release" / "backprop", "backprop"),
     )
+    in_parallel(*[partial(c.nbgrader, "collect", a) for a in ASSIGNMENTS])
     for assignment in ASSIGNMENTS:
-        c.nbgrader("collect", assignment)
         c.nbgrader("autograde", assignment, "--force")
-        c.nbgrader("generate_feedback", assignment, "--force")
-    c.nbgrader("export", "--to", str(base / "grades.csv"))
+    in_parallel(
+        *[partial(c.nbgrader, "generate_feedback", a, "--force") for a in ASSIGNMENTS],
+        partial(c.nbgrader, "export", "--to", str(base / "grades.csv")),
+    )
     (base / "nbgrader.log").write_text("\n".join(c.logs), encoding="utf-8")
     return c
 
