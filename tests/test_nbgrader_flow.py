@@ -79,6 +79,20 @@ def source_notebook(assignment: str) -> Notebook:
     return examples.load(ROOT / "assignments", assignment)
 
 
+def grade_id(cell: Notebook) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def source_of(cell: Notebook) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def cell_of(nb: Notebook, cell_grade_id: str) -> Notebook:
+    (cell,) = [c for c in nb["cells"] if grade_id(c) == cell_grade_id]
+    return cell
+
+
 def honest(assignment: str) -> Notebook:
     return examples.as_student_copy(source_notebook(assignment))
 
@@ -86,9 +100,9 @@ def honest(assignment: str) -> Notebook:
 def tamper_cells(nb: Notebook) -> Notebook:
     out = json.loads(json.dumps(nb))
     for cell in out["cells"]:
-        if examples._grade_id(cell) == TAMPERED_SOURCE:
+        if grade_id(cell) == TAMPERED_SOURCE:
             cell["source"] = "1000"
-    out["cells"] = [c for c in out["cells"] if examples._grade_id(c) != TAMPERED_DELETED]
+    out["cells"] = [c for c in out["cells"] if grade_id(c) != TAMPERED_DELETED]
     return out
 
 
@@ -116,8 +130,11 @@ def expected_points(student: str, assignment: str) -> dict[str, float]:
     qs = questions(assignment)
     if student == "untouched":
         return {q.id: 0.0 for q in qs}
-    if student == "unfinished":
-        return {q.id: (q.points if i < UNFINISHED_KEEP else 0.0) for i, q in enumerate(qs)}
+    if student == "unfinished":  # the first answer cells of the notebook are answered
+        answer_cells = [grade_id(c) for c in source_notebook(assignment)["cells"]
+                        if (grade_id(c) or "").endswith("-answer")]
+        kept = answer_cells[:UNFINISHED_KEEP]
+        return {q.id: (q.points if q.answer_cell in kept else 0.0) for q in qs}
     points = {q.id: float(q.points) for q in qs}
     if student in SLIPS:
         slip = SLIPS[student]
@@ -276,9 +293,8 @@ def test_released_notebook_has_checks_but_no_solutions(course: Course, assignmen
                                                        ) -> None:
     source = source_notebook(assignment)
     solution_lines = [
-        line.strip() for q in questions(assignment) for cell in source["cells"]
-        if examples._grade_id(cell) == q.answer_cell
-        for line in examples._source(cell).splitlines()
+        line.strip() for q in questions(assignment)
+        for line in source_of(cell_of(source, q.answer_cell)).splitlines()
         if line.startswith((f"{q.name} =", f"def {q.name}("))
     ]
     assert len(solution_lines) >= len(questions(assignment))
@@ -304,6 +320,8 @@ def test_honest_gets_full_marks_and_untouched_none(course: Course, student: str,
     scores = course.scores(student, assignment)
     for qid, points in expected_points(student, assignment).items():
         assert scores[qid] == pytest.approx(points), f"{student}/{qid}: {scores[qid]}"
+    if student == "untouched":  # written answers left as released score 0 too
+        assert all(score == 0 for score in scores.values()), scores
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -338,12 +356,12 @@ def test_tampered_test_cells_are_restored(course: Course) -> None:
     assert scores == honest_scores
     for qid in (TAMPERED_SOURCE, TAMPERED_DELETED):
         assert scores[qid] == question(qid).points
-    sources = {examples._grade_id(c): examples._source(c)
-               for c in read_notebook(course.autograded("tamper-cells", "backprop"))["cells"]}
-    assert sources[TAMPERED_SOURCE] == examples._source(
-        next(c for c in source_notebook("backprop")["cells"]
-             if examples._grade_id(c) == TAMPERED_SOURCE))
+    graded = read_notebook(course.autograded("tamper-cells", "backprop"))
+    sources = {grade_id(c): source_of(c) for c in graded["cells"]}
+    original = source_of(cell_of(source_notebook("backprop"), TAMPERED_SOURCE))
+    assert sources[TAMPERED_SOURCE] == original
     assert TAMPERED_DELETED in sources, "the deleted test cell was not put back"
+    assert f'grade("{TAMPERED_DELETED}", ' in sources[TAMPERED_DELETED]
 
 
 def test_export_csv(course: Course) -> None:
