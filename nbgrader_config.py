@@ -9,3 +9,5 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR ANSWER HERE\nraise NotImplementedError()",
 }
 c.ExecutePreprocessor.timeout = 60
+# Put back test cells a student deleted (nbgrader 0.9.6 only restores edited ones by default).
+c.OverwriteCells.add_missing_cells = True

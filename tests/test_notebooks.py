@@ -24,7 +24,7 @@ import sympy
 from autograder import authoring
 from autograder.notebook import SELFCHECK_FILE
 from autograder.rubric import Question
-from solutions.questions import ASSIGNMENTS, questions
+from solutions.questions import ASSIGNMENTS, ETA, SD_START, SD_STEP, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
@@ -257,6 +257,16 @@ def test_test_cells_hold_no_literal_but_their_id(assignment: str) -> None:
         strings = {t.string for t in tokens if t.type == tokenize.STRING}
         assert not numbers, f"{cell.id}: numeric literal(s) {numbers}"
         assert strings == {f'"{meta(cell)["grade_id"]}"'}, f"{cell.id}: strings {strings}"
+
+
+def test_notebooks_state_the_rubric_parameters() -> None:
+    """The start and step sizes the references use are the ones the notebooks ask for."""
+    sd2d = "\n".join(c.source for c in load("steepest-descent-2d").cells)
+    start = f"({SD_START[0]:g}, {SD_START[1]:g})"
+    assert f"from $\\mathbf{{x}}_0 = {start}$ with\n$\\eta = {SD_STEP:g}$" in sd2d
+    assert f"steepest_descent(grad_f, [{SD_START[0]:g}, {SD_START[1]:g}], {SD_STEP:g})" in sd2d
+    backprop = "\n".join(c.source for c in load("backprop").cells)
+    assert f"eta = {ETA:g}  # the step size of question 7" in backprop
 
 
 # --- what students receive -------------------------------------------------------------
