@@ -397,3 +397,28 @@ def test_validate_fails_on_the_release(course: Course) -> None:
     assert f"VALIDATION FAILED ON {len(questions('backprop'))} CELL(S)!" in result.stdout
     assert "Success!" not in result.stdout
     assert result.stdout.count("The following cell failed:") == len(questions("backprop"))
+
+
+# --- backprop-kit grade on the same submissions ----------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str,
+                                                 tmp_path: Path) -> None:
+    """The grade of record gives every collected submission the scores autograde gave."""
+    from autograder import sandbox
+
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course.root / "submitted"),
+           "-a", assignment, "-o", str(tmp_path), "-j", "2"]
+    if sandbox.detect() == "none":
+        cmd.append("--allow-unsandboxed")
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    graded = {s["student"]: s for s in ours["submissions"]}
+    students = [s for s, assignments in ROSTER.items() if assignment in assignments]
+    assert sorted(graded) == sorted(students)
+    for student in students:
+        theirs = course.scores(student, assignment)
+        for q in graded[student]["questions"]:
+            assert q["points"] == pytest.approx(theirs[q["id"]]), (student, q["id"])
