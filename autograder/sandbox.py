@@ -372,6 +372,22 @@ def _drop_capabilities() -> None:
         raise OSError(errno, f"capset: {os.strerror(errno)}")
 
 
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+
+
+def _isolate_network() -> bool:
+    """Move into a new, empty network namespace: no interface but a loopback that is down, so
+    no UDP either (Landlock's network rules cover TCP only). As root that is one unshare;
+    otherwise it needs an unprivileged user namespace, which some systems forbid (then only
+    Landlock's TCP rules apply). Needs a single-threaded process, as a fresh fork is."""
+    libc = _libc()
+    for flags in (_CLONE_NEWNET, _CLONE_NEWUSER | _CLONE_NEWNET):
+        if libc.unshare(flags) == 0:
+            return True
+    return False
+
+
 def _private_tmp(workdir: Path) -> str:
     """Make ``workdir/.tmp`` the only temp folder: TMPDIR/TEMP/TMP and tempfile's cache."""
     tmp = workdir / ".tmp"
@@ -383,13 +399,14 @@ def _private_tmp(workdir: Path) -> str:
 
 
 def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequence[Path] = (),
-            require: bool = True) -> str:
+            require: bool = True, network_namespace: bool = True) -> str:
     """Confine the CURRENT process for good and return what was applied.
 
     Meant for a freshly forked child, before student code runs. Returns "landlock" (files and
     TCP), "landlock-fs" (files only, kernels with Landlock ABI 1-3) or "none" (nothing
     available and ``require`` is False: only no_new_privs, the rlimits and dropping root's
-    capabilities were applied). With ``require`` True and no Landlock, raises
+    capabilities were applied), with "+netns" added when the process also moved into an
+    empty network namespace (no UDP, no loopback). With ``require`` True and no Landlock, raises
     :class:`SandboxUnavailable` before changing anything; if it raises later, the process
     is partly confined and should exit.
     """
@@ -402,6 +419,7 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
     tmp = os.path.realpath(_private_tmp(Path(workdir_real)))
     readable = _readable(workdir_real, (str(p) for p in extra_readable))
     linux = sys.platform == "linux"
+    netns = linux and network_namespace and _isolate_network()
     if linux and _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         raise SandboxUnavailable(f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}")
     if abi:
@@ -417,5 +435,5 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
             _drop_capabilities()
     except OSError as error:
         raise SandboxUnavailable(f"could not drop root's capabilities: {error}") from error
-    return _name(abi)
+    return _name(abi) + ("+netns" if netns and abi else "")
 

@@ -49,6 +49,10 @@ class Listener:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.received: list[bytes] = []
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.udp.setblocking(False)
+        self.udp_port = self.udp.getsockname()[1]
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -70,6 +74,11 @@ class Listener:
         self.stop.set()
         self.thread.join()
         self.sock.close()
+        try:
+            self.received.append(self.udp.recv(1024))
+        except BlockingIOError:
+            pass
+        self.udp.close()
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +97,7 @@ def batch(tmp_path_factory):
     course_paths = [str(ROOT / "assignments" / "backprop" / "backprop.ipynb"),
                     str(ROOT / "solutions" / "questions.py"), str(other)]
     inject = {
-        "PORT": listener.port, "TARGETS": targets, "COURSE_PATHS": course_paths,
+        "PORT": listener.port, "UDP_PORT": listener.udp_port, "TARGETS": targets, "COURSE_PATHS": course_paths,
         "LEAK_FILE": "leak.txt",
     }
     prelude = "".join(f"{k} = {v!r}\n" for k, v in inject.items())
@@ -192,7 +201,7 @@ def test_forks_and_kills_are_contained(batch) -> None:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if "bpk-run-" in os.readlink(proc / "cwd"):
+                if os.readlink(proc / "cwd").startswith(str(batch["scratch"])):
                     left.append(proc.name)
             except OSError:
                 continue

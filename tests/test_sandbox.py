@@ -62,9 +62,10 @@ def no_new_privs() -> int:
 
 def in_child(action: Callable[[], Any], workdir: Path | None, *, limits: Limits | None = None,
              extra_readable: tuple[Path, ...] = (), before: Callable[[], None] | None = None,
-             timeout: float = 60) -> dict[str, Any]:
+             timeout: float = 60, network_namespace: bool = False) -> dict[str, Any]:
     """Fork; in the child run ``before``, confine to ``workdir`` unless it is None, then
-    ``action``; return {"applied": ..., "value": ...} or {"error": ...} from the child."""
+    ``action``; return {"applied": ..., "value": ...} or {"error": ...} from the child.
+    The network namespace is off unless asked for, so that Landlock's own rules are tested."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
@@ -75,7 +76,8 @@ def in_child(action: Callable[[], Any], workdir: Path | None, *, limits: Limits 
                 before()
             if workdir is not None:
                 outcome["applied"] = confine(workdir, limits=limits or Limits(),
-                                             extra_readable=extra_readable)
+                                             extra_readable=extra_readable,
+                                             network_namespace=network_namespace)
             outcome["value"] = action()
         except BaseException as error:  # noqa: BLE001 -- reported to the parent
             outcome["error"] = f"{type(error).__name__}: {error}"
@@ -603,3 +605,45 @@ def test_older_abis_confine_files_and_tcp_only_from_4(
     assert outcome["value"] == {"secret": "PermissionError", "write": "written",
                                 "sympy": "a**2 + 2*a + 1",
                                 "tcp": "PermissionError" if abi >= 4 else "connected"}
+
+
+# --- the network namespace --------------------------------------------------------------------
+def _can_unshare_network() -> bool:
+    def probe() -> bool:
+        return ctypes.CDLL(None).unshare(0x40000000) == 0 or ctypes.CDLL(None).unshare(
+            0x10000000 | 0x40000000) == 0
+
+    return bool(in_child(probe, None)["value"])
+
+
+@pytest.mark.skipif(not _can_unshare_network(), reason="no network namespaces for this user")
+def test_the_network_namespace_stops_udp_and_tcp(tmp_path: Path) -> None:
+    """Landlock has no UDP rules: the empty network namespace stops datagrams too."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.5)
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    def action() -> dict[str, str]:
+        def send_udp() -> str:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(b"leak", udp.getsockname())
+            return "sent"
+
+        return {"udp": attempt(send_udp),
+                "tcp": attempt(lambda: socket.create_connection(tcp.getsockname(), 2).close()
+                               or "connected")}
+
+    try:
+        outcome = in_child(action, workdir, network_namespace=True)
+        with pytest.raises(TimeoutError):
+            udp.recv(16)
+    finally:
+        udp.close()
+        tcp.close()
+    assert outcome["applied"].endswith("+netns")
+    assert outcome["value"]["udp"] != "sent" and outcome["value"]["tcp"] != "connected"
