@@ -97,8 +97,8 @@ def batch(tmp_path_factory):
     course_paths = [str(ROOT / "assignments" / "backprop" / "backprop.ipynb"),
                     str(ROOT / "solutions" / "questions.py"), str(other)]
     inject = {
-        "PORT": listener.port, "UDP_PORT": listener.udp_port, "TARGETS": targets, "COURSE_PATHS": course_paths,
-        "LEAK_FILE": "leak.txt",
+        "PORT": listener.port, "UDP_PORT": listener.udp_port, "TARGETS": targets,
+        "COURSE_PATHS": course_paths, "COURSE_DIR": str(ROOT), "LEAK_FILE": "leak.txt",
     }
     prelude = "".join(f"{k} = {v!r}\n" for k, v in inject.items())
     notebooks: dict[str, dict | str] = {"honest": honest}

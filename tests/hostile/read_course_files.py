@@ -1,4 +1,5 @@
-# Tries to read the instructor's files by relative and absolute paths (given in COURSE_PATHS).
+# Tries to read the instructor's files by relative and absolute paths (given in COURSE_PATHS)
+# and to list the course directory (COURSE_DIR).
 import os
 
 stolen = []
@@ -9,9 +10,10 @@ for path in ["../../source/backprop/backprop.ipynb", "../assignments/backprop/ba
             stolen.append(handle.read(200))
     except OSError:
         pass
-try:
-    stolen.append(str(os.listdir(COURSE_PATHS[0].rsplit("/", 1)[0])))  # noqa: F821
-except OSError:
-    pass
+for folder in (COURSE_DIR, os.path.dirname(COURSE_PATHS[0])):  # noqa: F821
+    try:
+        stolen.append(str(os.listdir(folder)))
+    except OSError:
+        pass
 with open(LEAK_FILE, "w") as handle:  # noqa: F821 -- a file the test watches
     handle.write("\n".join(stolen))
