@@ -159,6 +159,9 @@ def run_request(request: dict[str, Any], shell: Any) -> dict[str, Any]:
         pass
     _, wait_status = os.waitpid(pid, 0)
     leftovers = kill_descendants()
+    from autograder import sandbox  # loaded by preload(); cheap here
+
+    sandbox.release_process_cap(pid)
     return _reply(b"".join(chunks), status, wait_status, leftovers, time.monotonic() - started)
 
 

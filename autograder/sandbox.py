@@ -35,7 +35,7 @@ from pathlib import Path
 
 from autograder.errors import BackpropKitError
 
-__all__ = ["Limits", "SandboxUnavailable", "confine", "detect"]
+__all__ = ["Limits", "SandboxUnavailable", "confine", "detect", "exposed", "release_process_cap"]
 
 # --- Landlock ABI (include/uapi/linux/landlock.h) -------------------------------------------
 _SYSCALLS = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}
@@ -93,9 +93,10 @@ class Limits:
 
     ``processes`` is how many more tasks the child's user may start (RLIMIT_NPROC counts every
     process and thread of the real user, so the limit is set to what that user runs now plus
-    this). Linux does not enforce RLIMIT_NPROC for root: there the grader's job of killing the
-    child's whole process tree after each submission is what bounds a fork bomb. ``None``
-    leaves RLIMIT_NPROC alone.
+    this). Linux does not enforce RLIMIT_NPROC for root: there the child joins a pids cgroup
+    of its own capped at ``processes`` + 1 (:func:`release_process_cap` removes it), where
+    the system has one; the grader also kills the child's whole process tree after each
+    submission. ``None`` leaves both alone.
     """
 
     memory_bytes: int = 1 << 30
@@ -372,6 +373,47 @@ def _drop_capabilities() -> None:
         raise OSError(errno, f"capset: {os.strerror(errno)}")
 
 
+# --- a process cap for root: a pids cgroup (v1 or v2) --------------------------------------------
+_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+
+
+def _cgroup_name(pid: int) -> str:
+    return f"backprop-kit-{pid}"
+
+
+def _join_pids_cgroup(limit: int) -> bool:
+    """Put this process in a new cgroup whose pids.max is ``limit`` (root only, best effort)."""
+    name = _cgroup_name(os.getpid())
+    for root in _CGROUP_ROOTS:
+        path = os.path.join(root, name)
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(path, "pids.max"), "w") as handle:
+                handle.write(str(limit))
+            with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+                handle.write(str(os.getpid()))
+            return True
+        except OSError:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+    return False
+
+
+def release_process_cap(pid: int) -> None:
+    """Remove the cgroup of a child that has exited (with all its processes); called by the
+    parent, which is not confined."""
+    for root in _CGROUP_ROOTS:
+        try:
+            os.rmdir(os.path.join(root, _cgroup_name(pid)))
+        except OSError:
+            pass
+
+
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 
@@ -420,6 +462,8 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
     readable = _readable(workdir_real, (str(p) for p in extra_readable))
     linux = sys.platform == "linux"
     netns = linux and network_namespace and _isolate_network()
+    if linux and os.geteuid() == 0 and limits.processes is not None:
+        _join_pids_cgroup(limits.processes + 1)  # RLIMIT_NPROC does not bind root
     if linux and _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         raise SandboxUnavailable(f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}")
     if abi:

@@ -164,3 +164,18 @@ def test_environment_is_scrubbed(runner) -> None:
         del os.environ["BPK_SECRET_TOKEN"]
     names = answer(reply, "env")["text"].split()
     assert "BPK_SECRET_TOKEN" not in names and "HOME" in names
+
+
+def test_forks_are_capped_and_reaped(runner) -> None:
+    """At most Limits.processes more processes (RLIMIT_NPROC, or a pids cgroup for root)."""
+    from autograder.sandbox import Limits
+
+    code = ("import os, time\nmade = 0\nfor _ in range(60):\n    try:\n"
+            "        pid = os.fork()\n    except OSError:\n        break\n"
+            "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    made += 1\n"
+            "forks = made\n")
+    reply = run(runner, [Cell(code, "bomb", ("forks",))])
+    made = answer(reply, "forks")["value"]
+    if SANDBOXED:
+        assert made <= Limits().processes
+    assert f"killed {int(made)} process(es)" in " ".join(reply["errors"])
