@@ -205,7 +205,7 @@ def bpk_grade(course: Path, out: Path, jobs: int, students: int | None = None) -
     elapsed, roles, code = run_measured(cmd, course, _classify_bpk)
     results = json.loads((out / "results.json").read_text())
     subs = results["submissions"]
-    return {"elapsed": elapsed, "roles": roles, "n": len(subs), "code": code,
+    return {"elapsed": elapsed, "roles": roles, "n": len(subs), "code": code, "jobs": jobs,
             "median": statistics.median(s["seconds"] for s in subs),
             "sandbox": sorted({s["sandbox"] for s in subs if s["status"] != "invalid"}),
             "points": {s["student"]: sum(q["points"] for q in s["questions"]) for s in subs}}
@@ -309,8 +309,10 @@ def main() -> None:
     print(f"  sandbox of the notebooks that ran: {', '.join(j2['sandbox'])}")
     for label, run in (("-j 1", j1), ("-j 2", j2)):
         for kind, roles in run["roles"].items():
-            per_worker = (roles.get("worker", roles.get("main", 0)) + roles.get("runner", 0)
-                          + roles.get("student", 0))
+            # with -j 1 the main process grades (a "worker" seen then is a fork of it that has
+            # not yet become the runner); with -j N the pool's workers do
+            grader = roles.get("worker", 0) if run["jobs"] > 1 else roles.get("main", 0)
+            per_worker = grader + roles.get("runner", 0) + roles.get("student", 0)
             print(f"  peak {kind.upper()} {label}: " + ", ".join(
                 f"{k} {mb(v).strip()}" for k, v in sorted(roles.items()))
                 + f"; a worker (worker + runner + student) {mb(per_worker).strip()}")

@@ -166,3 +166,16 @@ def test_demo_grades_the_examples(tmp_path, monkeypatch) -> None:
     assert got["right"] == pytest.approx(FULL)
     assert got["blank"] == 0 and got["infinite-loop"] == 0
     assert 0 < got["sign-slip"] < FULL
+
+
+def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sandbox, "detect", lambda: "none")
+    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "a")
+    assert result.exit_code == 2
+    assert "--allow-unsandboxed" in result.output and not (tmp_path / "a").exists()
+    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "b",
+                    "--allow-unsandboxed")
+    assert result.exit_code == 0, result.output
+    assert "WITHOUT a sandbox" in result.output
+    data = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert data["sandbox"] == "none"
