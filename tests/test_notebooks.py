@@ -179,14 +179,19 @@ def is_literal(node: ast.expr) -> bool:
     return True
 
 
+def the_code_cell(nb, grade_id: str):
+    """The one code cell with this grade_id (fails the test if there are none or several)."""
+    cells = cells_with_grade_id(nb, grade_id)
+    assert len(cells) == 1, f"{grade_id}: {len(cells)} cells"
+    assert cells[0].cell_type == "code", grade_id
+    return cells[0]
+
+
 @params
 def test_every_question_has_one_answer_cell(assignment: str) -> None:
     nb = load(assignment)
     for q in questions(assignment):
-        cells = cells_with_grade_id(nb, q.answer_cell)
-        assert len(cells) == 1, f"{q.answer_cell}: {len(cells)} cells"
-        cell = cells[0]
-        assert cell.cell_type == "code"
+        cell = the_code_cell(nb, q.answer_cell)
         assert meta(cell) == {"solution": True, "grade": False, "locked": False,
                               "grade_id": q.answer_cell, "schema_version": 3}
         source = cell.source
@@ -204,14 +209,11 @@ def test_every_question_has_one_answer_cell(assignment: str) -> None:
 def test_every_question_has_one_test_cell(assignment: str) -> None:
     nb = load(assignment)
     for q in questions(assignment):
-        cells = cells_with_grade_id(nb, q.id)
-        assert len(cells) == 1, f"{q.id}: {len(cells)} cells"
-        cell = cells[0]
-        assert cell.cell_type == "code"
+        cell = the_code_cell(nb, q.id)
         assert meta(cell) == {"grade": True, "solution": False, "locked": True,
                               "points": q.points, "grade_id": q.id, "schema_version": 3}
         assert cell.source == TEST_TEMPLATE.format(id=q.id, name=q.name)
-        assert nb.cells.index(cell) > nb.cells.index(cells_with_grade_id(nb, q.answer_cell)[0])
+        assert nb.cells.index(cell) > nb.cells.index(the_code_cell(nb, q.answer_cell))
 
 
 @params
