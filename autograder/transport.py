@@ -147,7 +147,20 @@ def _decode_expr(node: Any, budget: _Budget, depth: int = 0) -> sympy.Expr:
 
 
 def decode(data: Any) -> Any:
-    """Runs in the grader: rebuild the answer from data; ParseError when it is not one."""
+    """Runs in the grader: rebuild the answer from data; ParseError when it is not one.
+
+    The data comes from a process the student controls (it can write to the pipe), so any
+    malformed input is a ParseError, never another exception."""
+    try:
+        return _decode(data)
+    except ParseError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError,
+            ZeroDivisionError) as error:
+        raise ParseError(f"malformed answer data ({type(error).__name__})") from None
+
+
+def _decode(data: Any) -> Any:
     if not isinstance(data, dict):
         raise ParseError("malformed answer data")
     kind = data.get("type")

@@ -1,0 +1,219 @@
+"""The grading steps one at a time: answers as data (transport), reading a notebook, planning
+its cells, finding submissions, sharding, and judging what comes back from a child."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder import transport
+from autograder.capture import cells_from_notebook
+from autograder.errors import ParseError, UsageError
+from autograder.grading import Grader, InvalidNotebook, Settings, plan_job, read_notebook
+from autograder.parsing import make_symbol
+from autograder.results import CheckResult
+from autograder.submissions import Submission, discover, shard
+from solutions.questions import question, questions
+
+NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
+
+
+def code_cell(source: str, grade_id: str | None = None, grade: bool = False,
+              solution: bool = False) -> dict:
+    meta = {"nbgrader": {"grade_id": grade_id, "grade": grade, "solution": solution}} \
+        if grade_id else {}
+    return {"cell_type": "code", "metadata": meta, "source": source, "outputs": [],
+            "execution_count": None}
+
+
+# --- transport -----------------------------------------------------------------------------
+
+def test_a_sympy_answer_travels_as_a_tree_and_comes_back_real() -> None:
+    y, a = sympy.symbols("y a")  # a student's symbols: not real
+    answer = -2 * (y - a) * sympy.exp(-a) / (1 + sympy.exp(-a)) ** 2 + sympy.pi / 3
+    data = json.loads(json.dumps(transport.encode(answer)))
+    back = transport.decode(data)
+    real = {y: make_symbol("y"), a: make_symbol("a")}
+    assert sympy.simplify(back - answer.xreplace(real)) == 0
+    assert all(s.is_real for s in back.free_symbols)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("x^2", "x^2"), (2.5, 2.5), (np.float64(-1.5), -1.5), (3, 3.0),
+    ([1, [2.0, 3]], [1.0, 2.0, 3.0]), (np.array([[1.0, 2.0], [3.0, 4.0]]), [1.0, 2.0, 3.0, 4.0]),
+])
+def test_plain_values_travel_as_they_are(value, expected) -> None:
+    assert transport.decode(json.loads(json.dumps(transport.encode(value)))) == expected
+
+
+class AlwaysEqual:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __float__(self) -> float:
+        raise RuntimeError("no")
+
+
+@pytest.mark.parametrize("value", [
+    AlwaysEqual(), None, True, {"a": 1}, sympy.Eq(sympy.Symbol("x"), 1),
+    sympy.Integral(sympy.Symbol("x"), sympy.Symbol("x")), [1, "two"], print,
+])
+def test_what_is_not_an_answer_arrives_as_unsupported(value) -> None:
+    data = transport.encode(value)
+    assert data["type"] == "unsupported"
+    with pytest.raises(ParseError):
+        transport.decode(data)
+
+
+@pytest.mark.parametrize("data", [
+    None, [], "x", {"type": "expr", "tree": {"op": "__import__", "args": []}},
+    {"type": "expr", "tree": {"int": "12abc"}}, {"type": "expr", "tree": {"int": "9" * 500}},
+    {"type": "expr", "tree": {"op": "Pow", "args": [{"int": "9"}, {"int": "999999"}]}},
+    {"type": "expr", "tree": {"rat": ["1"]}}, {"type": "number", "value": "lots"},
+    {"type": "array", "value": [1, None]}, {"type": "expr", "tree": {"const": "oo"}},
+    {"type": "expr", "tree": {"sym": "x", "int": "1", "op": "Add"}},
+])
+def test_forged_data_is_refused_with_a_parse_error(data) -> None:
+    with pytest.raises(ParseError):
+        transport.decode(data)
+
+
+def test_deeply_nested_data_is_refused() -> None:
+    tree: dict = {"sym": "x"}
+    for _ in range(200):
+        tree = {"op": "Add", "args": [tree, {"int": "1"}]}
+    with pytest.raises(ParseError, match="nested"):
+        transport.decode({"type": "expr", "tree": tree})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+                    max_leaves=30))
+def test_arbitrary_json_never_breaks_decode(data) -> None:
+    try:
+        transport.decode(data)
+    except ParseError:
+        pass
+
+
+# --- reading and planning a notebook --------------------------------------------------------
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"cells": [ oops', "not valid notebook JSON: Expecting value at line 1, column 13"),
+    (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),
+    ('{"nbformat": 4}', "JSON but not a notebook"),
+    ('{"nbformat": 3, "cells": []}', "not an nbformat 4 notebook"),
+])
+def test_a_broken_notebook_is_named_with_what_is_wrong(tmp_path, content, message) -> None:
+    path = tmp_path / "alice.ipynb"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InvalidNotebook) as error:
+        read_notebook(path)
+    assert "alice.ipynb" in str(error.value) and message in str(error.value)
+
+
+def test_answers_are_captured_after_their_own_cell_and_tests_are_not_run() -> None:
+    nb = {**NB, "cells": [
+        code_cell("x = 1"),
+        code_cell("ans = 'a'", "q1-answer", solution=True),
+        code_cell("check('q1', ans)", "q1", grade=True),
+        code_cell("ans = 'changed'"),
+    ]}
+    cells = cells_from_notebook(nb, {"q1-answer": "ans", "q2-answer": "other"})
+    assert [c.source for c in cells] == ["x = 1", "ans = 'a'", "ans = 'changed'", ""]
+    assert cells[1].capture == ("ans",) and cells[3].capture == ("other",)
+
+
+def test_plan_job_probes_function_questions() -> None:
+    qs = questions("optimisation-1d")
+    job = plan_job({**NB}, qs)
+    functions = {q.name for q in qs if q.kind == "function"}
+    assert set(job.probes) == functions
+    assert json.loads(json.dumps(job.to_json()))  # plain data for the runner's pipe
+
+
+# --- finding submissions ------------------------------------------------------------------------
+
+def write_nb(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(NB))
+    return path
+
+
+def test_discover_reads_an_nbgrader_tree_folders_files_and_zips(tmp_path) -> None:
+    write_nb(tmp_path / "course" / "submitted" / "bob" / "backprop" / "backprop.ipynb")
+    write_nb(tmp_path / "course" / "submitted" / "carol" / "other" / "other.ipynb")
+    write_nb(tmp_path / "loose" / "dave_backprop.ipynb")
+    single = write_nb(tmp_path / "erin.ipynb")
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("frank_backprop.ipynb", json.dumps(NB))
+        zf.writestr("../../escape.ipynb", json.dumps(NB))
+        zf.writestr("/abs.ipynb", json.dumps(NB))
+    subs = discover([tmp_path / "course", tmp_path / "loose", single, archive], "backprop")
+    assert [s.student for s in subs] == ["bob", "dave", "erin", "frank"]
+    assert not (tmp_path.parent / "escape.ipynb").exists()
+
+
+def test_discover_keeps_two_notebooks_of_one_name_apart(tmp_path) -> None:
+    write_nb(tmp_path / "a" / "sam.ipynb")
+    write_nb(tmp_path / "b" / "sam.ipynb")
+    assert [s.student for s in discover([tmp_path / "a", tmp_path / "b"], "x")] == [
+        "sam", "sam-2"]
+
+
+def test_discover_names_a_missing_path(tmp_path) -> None:
+    with pytest.raises(UsageError, match="nowhere"):
+        discover([tmp_path / "nowhere"], "backprop")
+
+
+def test_shards_partition_the_class() -> None:
+    subs = [Submission(f"s{i}", Path(f"s{i}.ipynb")) for i in range(11)]
+    parts = [shard(subs, f"{k}/3") for k in (1, 2, 3)]
+    assert sorted(s.student for p in parts for s in p) == sorted(s.student for s in subs)
+    assert all(len(p) in (3, 4) for p in parts)
+    for bad in ("0/3", "4/3", "1-3", "a/b"):
+        with pytest.raises(UsageError):
+            shard(subs, bad)
+
+
+# --- judging what comes back -----------------------------------------------------------------
+
+class CountingJudge:
+    """The judge a Grader is given, counting its calls (the verdict cache must spare some)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, q, answer, outputs) -> CheckResult:
+        self.calls += 1
+        from autograder.rubric import judge
+
+        return judge(q, answer, outputs=outputs)
+
+
+def test_judge_answer_says_why_an_answer_is_not_graded() -> None:
+    q = question("backprop-dR-dw12")
+    grader = Grader("backprop", [q], Settings(), judge=CountingJudge())
+    assert "stopped before" in grader.judge_answer(q, None).feedback
+    assert "not defined" in grader.judge_answer(q, {"missing": True}).feedback
+    forged = grader.judge_answer(q, {"data": {"type": "expr", "tree": {"op": "eval"}}})
+    assert forged.invalid and forged.points == 0
+
+
+def test_identical_answers_are_judged_once() -> None:
+    q = question("backprop-dR-dw12")
+    judge = CountingJudge()
+    grader = Grader("backprop", [q], Settings(), judge=judge)
+    message = {"data": {"type": "text", "text": "-2*(y - a1_2)*a2_1"}}
+    results = [grader.judge_answer(q, message) for _ in range(3)]
+    assert judge.calls == 1
+    assert all(r.points == q.points for r in results)
