@@ -28,6 +28,7 @@ def run_demo(source: Path, out: Path | None = None, jobs: int = 2) -> str:
         Settings(timeout=10, require_sandbox=found != "none"),
         BatchOptions(out / "report", jobs=jobs, sandbox=found),
     )
-    return (f"{reports.summary_table(run)}\n\nsandbox: {found}\n"
+    used = sorted({s.sandbox for s in run.submissions if s.status != "invalid"})
+    return (f"{reports.summary_table(run)}\n\nsandbox: {', '.join(used) or found}\n"
             f"example submissions: {subs_dir}\nreports: {out / 'report'} "
             f"(results.json, grades.csv, junit.xml, feedback/)")
