@@ -43,8 +43,9 @@ _FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset(_FUNCTIONS)
 _LOGISTIC_NAMES = frozenset({"sigmoid", "sigma", "σ"})
 _CONSTANTS: dict[str, sympy.Expr] = {"e": sympy.E, "E": sympy.E, "pi": sympy.pi, "π": sympy.pi}
-# sympy classes a sympy answer may contain besides Add, Mul, Pow, numbers, e and pi.
-_SYMPY_FUNCTIONS = (sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan, sympy.tanh,
+# sympy classes a sympy answer may contain besides Add, Mul, Pow, numbers, e and pi (the
+# transport of answers out of a student's process uses the same list).
+SYMPY_FUNCTIONS = (sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan, sympy.tanh,
                     sympy.cosh, sympy.sinh, sympy.Abs)
 _NOT_FINITE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
@@ -435,7 +436,7 @@ def _rebuild(node: sympy.Basic, variables: Sequence[str], budget: _RootBudget) -
     if isinstance(node, sympy.Pow):
         base, exponent = (_rebuild(arg, variables, budget) for arg in node.args)
         return _power(base, exponent, None, "", budget)
-    if isinstance(node, _SYMPY_FUNCTIONS) and len(node.args) == 1:
+    if isinstance(node, SYMPY_FUNCTIONS) and len(node.args) == 1:
         return node.func(_rebuild(node.args[0], variables, budget))
     functions = ", ".join(sorted(ALLOWED_FUNCTIONS, key=str.lower))
     raise ParseError(f"'{type(node).__name__}' is not allowed in an answer "

@@ -150,7 +150,7 @@ def run_request(request: dict[str, Any], shell: Any) -> dict[str, Any]:
             status = "crashed"
             break
         chunks.append(chunk)
-        if DONE in chunk or DONE in b"".join(chunks[-2:]):
+        if DONE in b"".join(chunks[-2:]):  # the line may straddle two reads
             break  # finished: whatever it left running may still hold the pipe open
     os.close(read_fd)
     try:

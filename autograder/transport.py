@@ -14,16 +14,12 @@ from typing import Any
 import sympy
 
 from autograder.errors import ParseError
-from autograder.parsing import make_symbol
+from autograder.parsing import MAX_NODES, SYMPY_FUNCTIONS, make_symbol
 
-MAX_NODES = 5000
 MAX_DEPTH = 60
 MAX_ITEMS = 10_000
 
-_FUNCTIONS: dict[str, Any] = {
-    "exp": sympy.exp, "log": sympy.log, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "tanh": sympy.tanh, "cosh": sympy.cosh, "sinh": sympy.sinh, "Abs": sympy.Abs,
-}
+_FUNCTIONS: dict[str, Any] = {f.__name__: f for f in SYMPY_FUNCTIONS}
 _CONSTANTS = {"E": sympy.E, "pi": sympy.pi}
 
 
