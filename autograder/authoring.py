@@ -16,7 +16,7 @@ from autograder.rubric import fingerprint
 
 
 def selfcheck_data(assignment: str) -> dict[str, Any]:
-    from solutions.questions import questions  # instructor side only
+    from autograder.course import questions  # instructor side only
 
     return {
         "assignment": assignment,
@@ -31,10 +31,10 @@ def selfcheck_text(assignment: str) -> str:
 
 def write_selfchecks(source_dir: Path, assignments: list[str] | None = None) -> list[Path]:
     """(Re)write ``<source>/<assignment>/selfcheck.json`` for each assignment."""
-    from solutions.questions import ASSIGNMENTS
+    from autograder import course
 
     written = []
-    for name in assignments or list(ASSIGNMENTS):
+    for name in assignments or list(course.assignments()):
         path = source_dir / name / SELFCHECK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(selfcheck_text(name), encoding="utf-8")

@@ -67,7 +67,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     from autograder.submissions import shard as take_shard
 
     try:
-        from solutions.questions import questions as assignment_questions
+        from autograder.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)

@@ -57,7 +57,7 @@ def check(question_id: str, answer: Any) -> float | None:
 
 def grade(question_id: str, answer: Any) -> float:
     """Hidden test: judge against ``solutions`` (instructor side); returns the points earned."""
-    from solutions.questions import question  # instructor side only
+    from autograder.course import question  # instructor side only
 
     q = question(question_id)
     with _quiet():

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from autograder import examples, sandbox
 from autograder.checks import DEFAULT_CREDIT
 from autograder.cli import main
+from autograder.course import ASSIGNMENTS, question, questions
 from autograder.notebook import SELFCHECK_FILE
 from autograder.studentkit import build
-from solutions.questions import ASSIGNMENTS, question, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
