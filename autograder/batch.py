@@ -96,6 +96,9 @@ def run_batch(
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
                      options.shard, run_sandbox(ordered, options.sandbox))
     reports.write_reports(run, out)
+    from autograder.classreport import write_class_report  # matplotlib: only at the end
+
+    write_class_report([run], out, lambda name: questions if name == assignment else None)
     shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)  # the reports now hold every result
     return run
 

@@ -121,8 +121,8 @@ def test_the_kit_installs_complete_and_without_solutions(kit: dict[str, Path]) -
     assert probe.stdout.split() == ["None", "None"]
 
 
-@pytest.mark.parametrize("command", ["grade", "selfchecks", "test-cells", "demo",
-                                     "student-kit"])
+@pytest.mark.parametrize("command", ["grade", "merge", "report", "regrade", "selfchecks",
+                                     "test-cells", "demo", "student-kit"])
 def test_instructor_commands_say_they_are_instructor_only(kit: dict[str, Path],
                                                           command: str) -> None:
     result = run(kit, "backprop-kit", command)
