@@ -170,6 +170,7 @@ def test_regrade_after_a_credit_change_moves_exactly_the_slip(grader) -> None:
         assert c.delta == pytest.approx(points * (0.1 - DEFAULT_CREDIT["sign"]))
         assert [qid for qid, _, _ in c.questions] == [W12]
     assert regrade(run, list(questions("backprop"))).submissions == run.submissions
+    assert regrade(run, rubric, jobs=2).submissions == after.submissions  # in two processes
 
 
 def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> None:
