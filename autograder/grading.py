@@ -193,7 +193,7 @@ class Grader:
         if key not in self._verdicts:
             self._verdicts[key] = self._judge_data(question, data)
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key])
+                                         self._verdicts[key], answer=data)
 
     def _judge_data(self, question: Question, data: Any) -> CheckResult:
         from autograder.checks import unreadable
