@@ -16,12 +16,16 @@ from autograder.rubric import fingerprint
 
 
 def selfcheck_data(assignment: str) -> dict[str, Any]:
-    from autograder.course import questions  # instructor side only
+    from autograder.course import rubric  # instructor side only
 
+    module = rubric(assignment)
+    properties = getattr(module, "SELF_CHECKS", {})  # visible checks: autograder.properties
     return {
         "assignment": assignment,
         "note": "Released with the notebook for its visible self-checks. Contains no answers.",
-        "questions": {q.id: fingerprint(q) for q in questions(assignment)},
+        "questions": {q.id: {**fingerprint(q), **({"self_check": properties[q.id]}
+                                                  if q.id in properties else {})}
+                      for q in module.QUESTIONS},
     }
 
 

@@ -310,10 +310,12 @@ def check_array(
     if mistake is not None:
         return _numeric_result(mistake, False, credit)
     names = [labels[i] if labels else f"entry {i}" for i in wrong]
+    # credit {"per_entry": c}: each right entry earns its share (a list of independent flags)
+    share = (credit or {}).get("per_entry", 0.0) * (len(values) - len(wrong)) / len(values)
     return CheckResult.wrong(
         f"{len(values) - len(wrong)} of {len(values)} entries are right; "
         f"recheck {', '.join(names)}.",
-        wrong=[int(i) for i in wrong],
+        score=share, wrong=[int(i) for i in wrong],
     )
 
 
@@ -327,12 +329,18 @@ def run_probes(
     outputs: list[dict[str, Any]] = []
     for args in probes:
         try:
-            out = project(func(*args))
+            returned = func(*args)
+        except Exception as error:  # noqa: BLE001 -- any exception of student code is data
+            outputs.append({"error": f"raised {type(error).__name__}: {str(error)[:200]}"})
+            continue
+        try:  # reading what came back is the grader's work: its failures say what was returned
+            out = project(returned)
             outputs.append({"value": as_array(out) if _is_sequence(out) else as_number(out)})
         except ParseError as error:
             outputs.append({"error": f"returned {error.message}"})
-        except Exception as error:  # noqa: BLE001 -- any exception of student code is data
-            outputs.append({"error": f"raised {type(error).__name__}: {str(error)[:200]}"})
+        except Exception:  # noqa: BLE001 -- a value the projection cannot read
+            outputs.append({"error": f"returned a {type(returned).__name__}, which is not what "
+                                     "the question asks for"})
     return outputs
 
 

@@ -264,7 +264,7 @@ def check(question_id: str, *answer: Any) -> float | None:
     show_answer(data, value)
     try:
         with _quiet():
-            result = rubric.self_check(data, value)
+            result = rubric.self_check(data, value, names=_namespace())
     except Exception as error:  # noqa: BLE001 -- a broken self-check says so plainly
         message = f"Self-check unavailable ({type(error).__name__}: {error})."
         if answer:

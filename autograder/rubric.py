@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder import checks
+from autograder import checks, properties
 from autograder.errors import BackpropKitError, ParseError
 from autograder.parsing import make_symbol, parse_expression
 from autograder.results import CheckResult
@@ -42,6 +42,9 @@ class ProbeFunction:
         ]
 
     def __call__(self, *args: Any) -> Any:
+        if len(self.components) == 1 and len(args) == 1 and len(self.variables) > 1:
+            # a scalar function of a vector, such as a loss R(theta)
+            return float(self._compiled[0](*np.asarray(args[0], dtype=float).ravel()))
         if len(self.components) == 1:
             return float(self._compiled[0](*args))
         point = [float(a) for a in np.asarray(args[0], dtype=float).ravel()]
@@ -67,16 +70,51 @@ def encode_probe_arg(value: Any) -> Any:
     return value.to_json() if isinstance(value, ProbeFunction) else value
 
 
+# A path whose last iterate is this large (or not finite) has run away.
+DIVERGED = 1e6
+
+
+def _iterates(out: Any) -> np.ndarray:
+    """A returned path as an (iterates, dimension) array, or ParseError saying what came back."""
+    if isinstance(out, (bool, int, float, np.number)):
+        raise ParseError("a single number, expected the list of iterates (the whole path, x0 "
+                         "first)")
+    if np.ndim(out) == 0:
+        raise ParseError(f"a {type(out).__name__}, expected the list of iterates")
+    try:
+        path = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        raise ParseError(f"a {type(out).__name__} that is not a list of iterates") from None
+    if path.ndim == 1:
+        path = path[:, None]
+    if path.ndim != 2 or len(path) == 0:
+        raise ParseError(f"an array of shape {path.shape}, expected one iterate per row")
+    return path
+
+
 def last(out: Any) -> Any:
     """Project a returned path of iterates on its last iterate."""
-    return np.asarray(out, dtype=float)[-1]
+    return _iterates(out)[-1]
+
+
+def path(out: Any) -> list[float]:
+    """Project a returned path on what identifies it: its start, its first step, and either
+    how many iterates it has and where it ends, or -1 if it ran away (where a divergence guard
+    stops is the student's choice). A path that ignores ``tol`` or ``max_iter`` has the wrong
+    length; returning only the last iterate is not a path."""
+    p = _iterates(out)
+    head = [*p[0], *p[min(1, len(p) - 1)]]
+    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > DIVERGED:
+        return [*head, -1.0]
+    return [*head, float(len(p)), *p[-1]]
 
 
 def identity(out: Any) -> Any:
     return out
 
 
-PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": last}
+PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": last,
+                                                "path": path}
 
 
 @dataclass(frozen=True)
@@ -202,9 +240,12 @@ def fingerprint(question: Question) -> dict[str, Any]:
 
 
 def self_check(data: Mapping[str, Any], answer: Any,
-               outputs: Sequence[Mapping[str, Any]] | None = None) -> CheckResult:
+               outputs: Sequence[Mapping[str, Any]] | None = None,
+               names: Mapping[str, Any] | None = None) -> CheckResult:
     """The visible check: judge against a fingerprint, or check form only where a fingerprint
-    would give the answer away (numbers, vectors, functions)."""
+    would give the answer away (numbers, vectors, functions), then the properties the rubric
+    released (``data["self_check"]``, see autograder.properties). ``names`` are the notebook's
+    names a property may use (the student's own finite differences, loss, ...)."""
     question = Question.from_public(data)
     if question.kind == "expression":
         reference = checks.ExpressionReference.from_fingerprint(data["fingerprint"])
@@ -224,6 +265,10 @@ def self_check(data: Mapping[str, Any], answer: Any,
             errors = [o["error"] for o in got if "error" in o]
             if errors:
                 return CheckResult.wrong(f"On a test input your function {errors[0]}.")
+            outputs = got
+        verdict = properties.run(data.get("self_check", ()), answer, outputs, names)
+        if verdict is not None:
+            return verdict
     except ParseError as error:
         return checks.unreadable(error)
     return CheckResult(

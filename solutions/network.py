@@ -9,6 +9,7 @@ Names use ``_1``/``_2`` for the layer superscript: ``w12_2`` is w_12^{(2)}.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -118,17 +119,37 @@ def steepest_descent_step(theta: ArrayLike, data: ArrayLike, eta: float) -> np.n
     return np.asarray(theta, dtype=float) - eta * total_gradient(theta, data)
 
 
-def finite_difference_gradient(
-    theta: ArrayLike = THETA0, data: ArrayLike = DATA, h: float = 1e-6
+def central_differences(
+    func: Callable[[np.ndarray], float], theta: ArrayLike, h: float = 1e-6
 ) -> np.ndarray:
-    """Central differences of the loss: an independent check on backpropagation."""
-    base = np.asarray(theta, dtype=float)
+    """(func(θ + h e_k) − func(θ − h e_k)) / 2h for each k: the gradient of any scalar function,
+    with an error of order h², for checking a gradient computed another way."""
+    base = np.asarray(theta, dtype=float).ravel()
     grad = np.empty_like(base)
     for k in range(base.size):
         step = np.zeros_like(base)
         step[k] = h
-        grad[k] = (loss(base + step, data) - loss(base - step, data)) / (2 * h)
+        grad[k] = (float(func(base + step)) - float(func(base - step))) / (2 * h)
     return grad
+
+
+def finite_difference_gradient(
+    theta: ArrayLike = THETA0, data: ArrayLike = DATA, h: float = 1e-6
+) -> np.ndarray:
+    """Central differences of the loss: an independent check on backpropagation."""
+    return central_differences(lambda t: loss(t, data), theta, h)
+
+
+def train(theta: ArrayLike = THETA0, data: ArrayLike = DATA, eta: float = 0.1,
+          steps: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` steps of steepest descent on the summed loss: the final parameters and the
+    loss curve, losses[k] = R(θ_k) (losses[0] at the start, losses[steps] at the end)."""
+    current = np.asarray(theta, dtype=float)
+    losses = [loss(current, data)]
+    for _ in range(steps):
+        current = steepest_descent_step(current, data, eta)
+        losses.append(loss(current, data))
+    return current, np.array(losses)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,6 +238,25 @@ def dR_db1_2() -> sympy.Expr:
 def dR_dw11_2() -> sympy.Expr:
     """∂R/∂w_11^{(2)} = −2(y − a_1^{(2)}) a_1^{(1)}, as the lecture derives it."""
     return compact_partial("w11_2")
+
+
+def dR_dw22_1() -> sympy.Expr:
+    """∂R/∂w_22^{(1)} = −2(y − a_1^{(2)}) w_12^{(2)} σ'(z_2^{(1)}) x2 (not in the lecture)."""
+    return compact_partial("w22_1")
+
+
+def dR_db2_1() -> sympy.Expr:
+    """∂R/∂b_2^{(1)} = −2(y − a_1^{(2)}) w_12^{(2)} σ'(z_2^{(1)}): not printed in the lecture."""
+    return compact_partial("b2_1")
+
+
+def chain_links_w11_1() -> tuple[sympy.Expr, ...]:
+    """The four links of ∂R/∂w_11^{(1)}, each a derivative of one definition, in compact symbols:
+    ∂R/∂a_1^{(2)}, ∂a_1^{(2)}/∂a_1^{(1)}, ∂a_1^{(1)}/∂z_1^{(1)}, ∂z_1^{(1)}/∂w_11^{(1)}."""
+    return (sympy.diff(_R, _s["a1_2"]),
+            sympy.diff(DEFINITIONS[_s["a1_2"]], _s["a1_1"]),
+            sympy.diff(DEFINITIONS[_s["a1_1"]], _s["z1_1"]),
+            sympy.diff(DEFINITIONS[_s["z1_1"]], _s["w11_1"]))
 
 
 def dR_dw11_1() -> sympy.Expr:

@@ -13,6 +13,20 @@ SIGMOID_EXPR = 1 / (1 + sympy.exp(-v))
 SIGMOID_PRIME_EXPR = sympy.diff(SIGMOID_EXPR, v)
 
 
+u = make_symbol("u")  # the inner function of σ = u^{-1}: u = 1 + e^{-v}
+
+
+def sigmoid_links() -> tuple[sympy.Expr, sympy.Expr]:
+    """σ′ as a chain of two links: dσ/du for σ = u^{-1} (in u), and du/dv for u = 1 + e^{-v}."""
+    return sympy.diff(u**-1, u), sympy.diff(1 + sympy.exp(-v), v)
+
+
+def sigmoid_prime_by_links() -> sympy.Expr:
+    """The product of the links with u put back: the chain rule's σ′(v)."""
+    outer, inner = sigmoid_links()
+    return outer.subs(u, 1 + sympy.exp(-v)) * inner
+
+
 def sigmoid_prime_lecture_form() -> sympy.Expr:
     """σ'(v) as the lecture writes it, e^{−v}(1 + e^{−v})^{−2} (the homework's answer)."""
     return sympy.exp(-v) * (1 + sympy.exp(-v)) ** -2

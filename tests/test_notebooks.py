@@ -89,6 +89,7 @@ def leaks(question: Question, text: str) -> list[str]:
     """The forms of the question's reference answer that occur in ``text``."""
     if question.kind == "expression":
         forms = {sympy.sstr(question.expected), str(question.expected)}
+        forms -= set(question.variables)  # a link that is one symbol: naming it is no leak
     elif question.kind in ("number", "array"):
         forms = {f for v in numbers_of(question.expected) if abs(v) > 1e-12
                  for f in digit_forms(v)}
@@ -230,6 +231,15 @@ def test_manually_graded_cells_hold_a_model_answer(assignment: str) -> None:
 
 
 @params
+def test_manually_graded_cells_have_a_marking_scheme_that_is_not_released(assignment: str
+                                                                          ) -> None:
+    for cell in grade_cells(load(assignment)):
+        if cell.cell_type == "markdown":
+            assert "**Marking scheme (instructor" in cell.source, cell.id
+    assert "Marking scheme (instructor" not in released_text(assignment)
+
+
+@params
 def test_header_states_the_total_points(assignment: str) -> None:
     nb = load(assignment)
     header = nb.cells[0]
@@ -264,7 +274,10 @@ def test_notebooks_state_the_rubric_parameters() -> None:
     assert f"from $\\mathbf{{x}}_0 = {start}$ with\n$\\eta = {SD_STEP:g}$" in sd2d
     assert f"steepest_descent(grad_f, [{SD_START[0]:g}, {SD_START[1]:g}], {SD_STEP:g})" in sd2d
     backprop = "\n".join(c.source for c in load("backprop").cells)
-    assert f"eta = {ETA:g}  # the step size of question 7" in backprop
+    assert f"eta = {ETA:g}  # the step size of question 9" in backprop
+    bp = rubric("backprop")
+    assert (f"train_eta, train_steps = {bp.TRAIN_ETA:g}, {bp.TRAIN_STEPS}  # the training run"
+            in backprop)
 
 
 # --- what students receive -------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The autograded questions of backprop (instructor side only; never released).
 
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
+Points follow effort: a single link or one factor is worth 1, a product of links 2, a partial
+the lecture does not print 3.
 """
 
-from autograder.rubric import Question
+from autograder.rubric import ProbeFunction, Question
 from solutions import errata as er
 from solutions import network as nw
 from solutions import sigmoid as sg
@@ -17,31 +19,82 @@ HIDDEN_DEFINITIONS = {
     "a1_1": "sigmoid(z1_1)",
     "z1_1": "w11_1*x1 + w12_1*x2 + b1_1",
 }
-ETA = 0.1
+SECOND_HIDDEN = (*OUTPUT_LAYER, "z2_1", "w21_1", "w22_1", "b2_1", "x1", "x2")
+SECOND_DEFINITIONS = {
+    **OUTPUT_DEFINITIONS,
+    "a2_1": "sigmoid(z2_1)",
+    "z2_1": "w21_1*x1 + w22_1*x2 + b2_1",
+}
+ETA = 0.1  # the step of question 10
+TRAIN_ETA = 0.01  # the training loop of question 12
+TRAIN_STEPS = 300
 
+SIGMA_OUTER, SIGMA_INNER = sg.sigmoid_links()
+LINK_DR_DA, LINK_DA_DA, LINK_DA_DZ, LINK_DZ_DW = nw.chain_links_w11_1()
 
-def errata_values() -> list[float]:
-    return [e.correct for e in er.errata()[:4]]
+# Losses of other shapes for the finite-difference function; the first is the visible one,
+# (p1 - 1)^2 + 3 p2^2, whose gradient at (0, 1) is (-2, 6).
+_bowl = ProbeFunction(("(p1 - 1)**2 + 3*p2**2",), ("p1", "p2"), "bowl")
+_wavy = ProbeFunction(("p1**3*p2 + exp(p2)*p1",), ("p1", "p2"), "wavy")
+_three = ProbeFunction(("sin(p1) + p2*p3**2 + p1*p3",), ("p1", "p2", "p3"), "three")
+BOWL_GRADIENT = (-2.0, 6.0)
 
 
 QUESTIONS = (
+    Question("backprop-sigmoid-outer", "dsigma_du", "expression", 1, "dσ/du for σ = u⁻¹",
+             ("u",), expected=SIGMA_OUTER),
+    Question("backprop-sigmoid-inner", "du_dv", "expression", 1, "du/dv for u = 1 + e⁻ᵛ",
+             ("v",), expected=SIGMA_INNER),
     Question("backprop-sigmoid-derivative", "sigma_prime", "expression", 2, "σ'(v)",
              ("v",), expected=sg.sigmoid_prime_lecture_form()),
-    Question("backprop-dR-dw12", "dR_dw12_2", "expression", 2, "∂R/∂w₁₂⁽²⁾",
+    Question("backprop-dR-dw12", "dR_dw12_2", "expression", 2, "∂R/∂w₁₂⁽²⁾ (one observation)",
              OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_dw12_2()),
-    Question("backprop-dR-db1", "dR_db1_2", "expression", 2, "∂R/∂b₁⁽²⁾",
+    Question("backprop-dR-db1", "dR_db1_2", "expression", 1, "∂R/∂b₁⁽²⁾ (one observation)",
              OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_db1_2()),
-    Question("backprop-dR-dw11-layer1", "dR_dw11_1", "expression", 3, "∂R/∂w₁₁⁽¹⁾",
+    Question("backprop-link-dR-da", "dR_da1_2", "expression", 1, "Link 1: ∂R/∂a₁⁽²⁾",
+             ("y", "a1_2"), expected=LINK_DR_DA),
+    Question("backprop-link-da-da", "da1_2_da1_1", "expression", 1, "Link 2: ∂a₁⁽²⁾/∂a₁⁽¹⁾",
+             OUTPUT_LAYER, expected=LINK_DA_DA),
+    Question("backprop-link-da-dz", "da1_1_dz1_1", "expression", 1, "Link 3: ∂a₁⁽¹⁾/∂z₁⁽¹⁾",
+             ("z1_1",), expected=LINK_DA_DZ),
+    Question("backprop-link-dz-dw", "dz1_1_dw11_1", "expression", 1, "Link 4: ∂z₁⁽¹⁾/∂w₁₁⁽¹⁾",
+             ("w11_1", "w12_1", "b1_1", "x1", "x2"), expected=LINK_DZ_DW),
+    Question("backprop-dR-dw11-layer1", "dR_dw11_1", "expression", 2,
+             "∂R/∂w₁₁⁽¹⁾, the product of the links (one observation)",
              HIDDEN_LAYER, HIDDEN_DEFINITIONS, expected=nw.dR_dw11_1()),
-    Question("backprop-gradient", "grad_R", "array", 3, "∇R on both observations",
-             labels=nw.PARAM_NAMES, expected=nw.total_gradient()),
-    Question("backprop-finite-difference", "grad_fd", "array", 2,
-             "Finite-difference check of ∇R", labels=nw.PARAM_NAMES, rel_tol=1e-4,
-             abs_tol=1e-6, expected=nw.total_gradient()),
+    Question("backprop-dR-dw22-layer1", "dR_dw22_1", "expression", 3,
+             "∂R/∂w₂₂⁽¹⁾ (one observation; not in the lecture)",
+             SECOND_HIDDEN, SECOND_DEFINITIONS, expected=nw.dR_dw22_1()),
+    Question("backprop-dR-db2-layer1", "dR_db2_1", "expression", 2,
+             "∂R/∂b₂⁽¹⁾ (one observation; not in the lecture)",
+             SECOND_HIDDEN, SECOND_DEFINITIONS, expected=nw.dR_db2_1()),
+    Question("backprop-finite-difference", "finite_difference", "function", 2,
+             "Central differences of any loss",
+             probes=((_bowl, [0.0, 1.0]),  # visible: the gradient is (-2, 6)
+                     (_wavy, [1.0, 0.5]), (_three, [0.3, -1.0, 2.0], 1e-5),
+                     (_wavy, [-2.0, 0.25], 1e-4)),
+             rel_tol=1e-6, abs_tol=1e-7, expected=nw.central_differences),
+    Question("backprop-gradient", "grad_R", "array", 3,
+             "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
+             expected=nw.total_gradient()),
     Question("backprop-step", "theta_new", "array", 2,
              f"One steepest descent step (η = {ETA})", labels=nw.PARAM_NAMES,
              expected=nw.steepest_descent_step(nw.THETA0, nw.DATA, ETA)),
-    Question("backprop-errata", "errata_correct", "array", 2, "The lecture's errata",
-             labels=("first residual", "w11_2 nudge (obs. 1)", "b2_1 nudge (obs. 1)",
-                     "a2_1 (obs. 2)"), rel_tol=1e-6, expected=errata_values()),
+    Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
+             labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
+             credit={"per_entry": 1.0}, expected=er.misprint_flags()),
+    Question("backprop-training", "final_loss", "number", 2,
+             f"The loss after {TRAIN_STEPS} steps (η = {TRAIN_ETA})",
+             expected=float(nw.train(nw.THETA0, nw.DATA, TRAIN_ETA, TRAIN_STEPS)[1][-1])),
 )
+
+# Visible checks (autograder.properties), released in selfcheck.json beside the notebook.
+SELF_CHECKS = {
+    "backprop-finite-difference": [
+        {"property": "probe_value", "probe": 0, "value": list(BOWL_GRADIENT),
+         "what": "(p1 - 1)^2 + 3 p2^2 at (0, 1), whose gradient is (-2, 6)"},
+    ],
+    "backprop-gradient": [{"property": "matches_finite_differences", "uses": ["grad_fd"]}],
+    "backprop-step": [{"property": "lowers_loss", "uses": ["loss", "theta0"]}],
+    "backprop-training": [{"property": "loss_went_down", "uses": ["loss", "theta0"]}],
+}

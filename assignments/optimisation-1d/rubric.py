@@ -1,24 +1,34 @@
 """The autograded questions of optimisation-1d (instructor side only; never released).
 
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
+The optimisers are judged on their whole path (``project="path"``: start, first step, length
+and end, or that it ran away) on the lecture's f' and on other functions: a quadratic with a
+known minimum, a tolerance that stops early, a step budget, a step size that diverges.
 """
 
 from autograder.rubric import ProbeFunction, Question
 from solutions import optimisation_1d as o1
 
 # The lecture prints f'; f'' is a question, so the Newton–Raphson probes use another function,
-# g(x) = x^4 - 3x^2 + x.
+# g(x) = x^4 - 3x^2 + x. The visible test function is q(x) = (x - 3)^2, minimum at x = 3.
 _df = ProbeFunction((str(o1.FPRIME_EXPR),), (str(o1.x),), "df")
 _dg = ProbeFunction(("4*x**3 - 6*x + 1",), ("x",), "dg")
 _d2g = ProbeFunction(("12*x**2 - 6",), ("x",), "d2g")
+_dq = ProbeFunction(("2*(x - 3)",), ("x",), "dq")
+_d2q = ProbeFunction(("2",), ("x",), "d2q")
+Q_MINIMUM = 3.0
 
 QUESTIONS = (
     Question("opt1d-second-derivative", "f_second", "expression", 1,
              "f''(x) of the quartic", ("x",), expected=o1.FSECOND_EXPR),
     Question("opt1d-gradient-descent", "gradient_descent", "function", 3,
-             "Gradient descent", probes=((_df, -1.0, 0.01), (_df, 2.0, 0.01),
-                                         (_df, 0.0, 0.005)),
-             project="last", rel_tol=1e-5, abs_tol=1e-6, expected=o1.gradient_descent),
+             "Gradient descent",
+             probes=((_dq, 0.0, 0.1),  # visible: reaches 3
+                     (_df, 2.0, 0.05),  # visible: diverges (the guard must stop it)
+                     (_df, -1.0, 0.01), (_df, 2.0, 0.01),
+                     (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
+                     (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
+             project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
     Question("opt1d-minima", "minima", "array", 2, "Both local minima",
              labels=("global minimum", "local minimum"), rel_tol=1e-4,
              expected=[p.x for p in o1.local_minima()]),
@@ -26,6 +36,25 @@ QUESTIONS = (
              "The Newton–Raphson update", ("x", "d1", "d2"),
              expected=o1.newton_update_general()),
     Question("opt1d-newton-raphson", "newton_raphson", "function", 3,
-             "Newton–Raphson", probes=((_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3)),
-             project="last", rel_tol=1e-6, abs_tol=1e-8, expected=o1.newton_raphson),
+             "Newton–Raphson",
+             probes=((_dq, _d2q, 0.0),  # visible: one step to 3
+                     (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3),
+                     (_dg, _d2g, 2.0, 1e-3),  # a loose tolerance stops it early
+                     (_dg, _d2g, -2.0, 1e-12, 2)),  # the step budget stops it
+             project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.newton_raphson),
 )
+
+# Visible checks (autograder.properties), released in selfcheck.json beside the notebook.
+SELF_CHECKS = {
+    "opt1d-gradient-descent": [
+        {"property": "probe_value", "probe": 0, "value": [Q_MINIMUM],
+         "what": "q(x) = (x - 3)^2 from x0 = 0 with eta = 0.1 ends at its minimum 3"},
+        {"property": "diverges", "probe": 1,
+         "what": "the lecture's f' from x0 = 2 with eta = 0.05"},
+    ],
+    "opt1d-minima": [{"property": "stationary_minima", "uses": ["f", "df"]}],
+    "opt1d-newton-raphson": [
+        {"property": "probe_value", "probe": 0, "value": [3.0, Q_MINIMUM],
+         "what": "q(x) = (x - 3)^2 from x0 = 0: one step to 3, then a zero step (3 iterates)"},
+    ],
+}

@@ -1,6 +1,8 @@
 """The autograded questions of steepest-descent-2d (instructor side only; never released).
 
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
+Steepest descent is judged on its whole path (``project="path"``) on other functions and in
+other dimensions, with a tolerance that stops early, a step budget and a diverging step size.
 """
 
 import numpy as np
@@ -18,8 +20,10 @@ def reached_minimum() -> np.ndarray:
     return np.array(min(sd.MINIMA, key=lambda m: float(np.linalg.norm(path[-1] - m))))
 
 
+# The visible test function: the bowl (p1 - 1)^2 + 3 (p2 + 0.5)^2, minimum at (1, -0.5).
 _bowl = ProbeFunction(("2*(p1 - 1)", "6*(p2 + 0.5)"), ("p1", "p2"), "grad_bowl")
 _bowl3 = ProbeFunction(("2*p1", "4*(p2 - 1)", "2*(p3 + 2)"), ("p1", "p2", "p3"), "grad_bowl3")
+BOWL_MINIMUM = (1.0, -0.5)
 
 QUESTIONS = (
     Question("sd2d-df-dx1", "df_dx1", "expression", 2, "∂f/∂x₁", ("x1", "x2"),
@@ -27,10 +31,25 @@ QUESTIONS = (
     Question("sd2d-df-dx2", "df_dx2", "expression", 2, "∂f/∂x₂", ("x1", "x2"),
              expected=sd.GRAD_F2_EXPR[1]),
     Question("sd2d-steepest-descent", "steepest_descent", "function", 3,
-             "Steepest descent", probes=((_bowl, [0.0, 0.0], 0.1),
-                                         (_bowl, [3.0, -2.0], 0.05),
-                                         (_bowl3, [1.0, 1.0, 1.0], 0.1)),
-             project="last", rel_tol=1e-5, abs_tol=1e-6, expected=sd.steepest_descent),
+             "Steepest descent",
+             probes=((_bowl, [0.0, 0.0], 0.1),  # visible: reaches (1, -0.5)
+                     (_bowl, [0.0, 0.0], 0.5),  # visible: diverges
+                     (_bowl, [3.0, -2.0], 0.05),
+                     (_bowl3, [1.0, 1.0, 1.0], 0.1),
+                     (_bowl, [3.0, -2.0], 0.1, 1e-2),  # a loose tolerance stops it early
+                     (_bowl3, [1.0, 1.0, 1.0], 0.01, 1e-10, 25)),  # the step budget stops it
+             project="path", rel_tol=1e-6, abs_tol=1e-8, expected=sd.steepest_descent),
     Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
              labels=("x1", "x2"), abs_tol=1e-6, expected=reached_minimum()),
 )
+
+# Visible checks (autograder.properties), released in selfcheck.json beside the notebook.
+SELF_CHECKS = {
+    "sd2d-steepest-descent": [
+        {"property": "probe_value", "probe": 0, "value": list(BOWL_MINIMUM),
+         "what": "the bowl (p1 - 1)^2 + 3 (p2 + 0.5)^2 from (0, 0) with eta = 0.1 ends at its "
+                 "minimum (1, -0.5)"},
+        {"property": "diverges", "probe": 1, "what": "the same bowl with eta = 0.5"},
+    ],
+    "sd2d-minimum": [{"property": "zero_of", "uses": ["f"]}],
+}

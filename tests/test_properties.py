@@ -1,0 +1,153 @@
+"""Functions tested as functions, and visible checks that teach without telling.
+
+The hidden judgement runs a student's optimiser on other functions and compares its whole path;
+the visible self-check judges properties (a known minimum reached, divergence survived, a
+gradient against the student's own finite differences) and never shows a reference value.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from autograder import authoring, properties
+from autograder.course import question, rubric
+from autograder.rubric import judge, self_check
+
+
+def public(question_id: str) -> dict:
+    assignment = question_id.split("-")[0]
+    name = {"opt1d": "optimisation-1d", "sd2d": "steepest-descent-2d"}.get(assignment, assignment)
+    return json.loads(authoring.selfcheck_text(name))["questions"][question_id]
+
+
+def reference_gd(df, x0, eta, tol=1e-10, max_iter=10_000):
+    return question("opt1d-gradient-descent").expected(df, x0, eta, tol, max_iter)
+
+
+def last_only(df, x0, eta, tol=1e-10, max_iter=10_000):
+    return float(reference_gd(df, x0, eta, tol, max_iter)[-1])
+
+
+def fixed_steps(df, x0, eta, tol=1e-10, max_iter=10_000):
+    path = [float(x0)]
+    for _ in range(100):
+        path.append(path[-1] - eta * df(path[-1]))
+        if abs(path[-1]) > 1e12:
+            break
+    return np.array(path)
+
+
+def no_guard(df, x0, eta, tol=1e-10, max_iter=10_000):
+    path = [float(x0)]
+    for _ in range(max_iter):
+        path.append(path[-1] - eta * df(path[-1]))
+        if abs(path[-1] - path[-2]) < tol:
+            break
+    return np.array(path)
+
+
+def test_the_reference_earns_full_marks_and_passes_its_visible_checks() -> None:
+    for qid in ("opt1d-gradient-descent", "opt1d-newton-raphson", "sd2d-steepest-descent",
+                "backprop-finite-difference"):
+        q = question(qid)
+        assert judge(q, q.expected).score == 1.0, qid
+        seen = self_check(public(qid), q.expected)
+        assert seen.details.get("form_only") and seen.details.get("property"), (qid, seen)
+        assert "does not say" not in seen.feedback
+
+
+def test_returning_a_number_is_reported_as_such_not_as_an_exception() -> None:
+    result = judge(question("opt1d-gradient-descent"), last_only)
+    assert result.score == 0
+    assert "returned a single number, expected the list of iterates" in result.feedback
+    assert "IndexError" not in result.feedback and "raised" not in result.feedback
+    seen = self_check(public("opt1d-gradient-descent"), last_only)
+    assert not seen.correct and "returned a single number" in seen.feedback
+
+
+@pytest.mark.parametrize("wrong", [fixed_steps, no_guard])
+def test_ignoring_tol_or_the_divergence_guard_loses_points(wrong) -> None:
+    result = judge(question("opt1d-gradient-descent"), wrong)
+    assert 0 < result.score < 1, result.feedback
+
+
+def test_the_divergence_guard_is_exercised_visibly() -> None:
+    seen = self_check(public("opt1d-gradient-descent"), no_guard)
+    assert not seen.correct and "OverflowError" in seen.feedback
+
+
+def test_a_finite_difference_that_is_not_one_fails() -> None:
+    def forward_only(loss, theta, h=1e-6):  # one-sided differences: error of order h
+        theta = np.asarray(theta, dtype=float)
+        return np.array([(loss(theta + s) - loss(theta)) / h for s in np.eye(len(theta)) * h])
+
+    def constant(loss, theta, h=1e-6):  # today's `grad_fd = grad_R`, as a function
+        return np.asarray(question("backprop-gradient").expected)
+
+    q = question("backprop-finite-difference")
+    assert judge(q, forward_only).score < 1
+    assert judge(q, constant).score == 0
+    assert not self_check(public(q.id), constant).correct
+
+
+def test_gradient_against_own_finite_differences() -> None:
+    q = question("backprop-gradient")
+    fd = np.asarray(q.expected) * (1 + 1e-7)
+    ok = self_check(public(q.id), q.expected, names={"grad_fd": fd})
+    assert ok.details.get("property") and ok.details.get("form_only")
+    bad = self_check(public(q.id), -np.asarray(q.expected), names={"grad_fd": fd})
+    assert not bad.correct and bad.score == 0 and "relative error" in bad.feedback
+    for text in (ok.feedback, bad.feedback):  # the value is never shown
+        assert f"{q.expected[0]:.4f}" not in text
+    assert self_check(public(q.id), q.expected).details.get("form_only")  # names unknown
+
+
+def test_the_step_must_lower_the_loss() -> None:
+    from solutions import network as nw
+
+    q = question("backprop-step")
+    names = {"loss": nw.loss, "theta0": nw.THETA0}
+    assert self_check(public(q.id), q.expected, names=names).details.get("property")
+    uphill = nw.THETA0 + 0.1 * nw.total_gradient()
+    assert "downhill" in self_check(public(q.id), uphill, names=names).feedback
+
+
+def test_a_property_that_fails_on_the_students_helpers_says_so() -> None:
+    def broken(theta):
+        raise ValueError("oops")
+
+    q = question("backprop-step")
+    seen = self_check(public(q.id), q.expected, names={"loss": broken, "theta0": [0.0] * 9})
+    assert not seen.correct and "could not use your loss" in seen.feedback
+
+
+def test_minima_and_zero_properties() -> None:
+    from solutions import optimisation_1d as o1
+    from solutions import steepest_descent as sd
+
+    q = question("opt1d-minima")
+    names = {"f": o1.f, "df": o1.fprime}
+    assert self_check(public(q.id), q.expected, names=names).details.get("property")
+    swapped = list(reversed(q.expected))
+    assert "global minimum goes first" in self_check(public(q.id), swapped, names=names).feedback
+    start = rubric("steepest-descent-2d").SD_START
+    assert not self_check(public("sd2d-minimum"), list(start),
+                          names={"f": lambda a, b: sd.f2([a, b])}).correct
+
+
+def test_errata_flags_earn_per_entry() -> None:
+    q = question("backprop-errata")
+    flags = list(q.expected)
+    flags[0] = 1 - flags[0]
+    result = judge(q, flags)
+    assert result.score == pytest.approx((len(flags) - 1) / len(flags))
+    assert judge(q, q.expected).score == 1
+
+
+def test_properties_are_pure_and_never_show_a_reference() -> None:
+    r = properties.matches_finite_differences([1.0, 2.0], [1.0, 2.0000001])
+    assert r.details["form_only"]
+    assert not properties.diverges([{"value": [0.0, 0.1, 3.0, 3.0]}], 0, "a test").correct
