@@ -85,7 +85,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     from autograder.submissions import shard as take_shard
 
     try:
-        from solutions.questions import questions as assignment_questions
+        from autograder.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)
@@ -194,10 +194,10 @@ def regrade(results: Path, out: Path, jobs: int) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
     from autograder.classreport import HTML_NAME, write_class_report
+    from autograder.course import questions
     from autograder.regrade import changes_table, write_regrade
     from autograder.regrade import regrade as regrade_run
     from autograder.results import GradingRun
-    from solutions.questions import questions
 
     try:
         before = GradingRun.read(results)

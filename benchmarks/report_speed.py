@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from autograder import __version__, reports, transport  # noqa: E402
 from autograder.checks import run_probes  # noqa: E402
+from autograder.course import questions  # noqa: E402
 from autograder.grading import Grader, Settings, failed_result  # noqa: E402
 from autograder.results import GradingRun, SubmissionResult  # noqa: E402
 from autograder.rubric import PROJECTIONS, Question  # noqa: E402
 from autograder.submissions import Submission  # noqa: E402
-from solutions.questions import questions  # noqa: E402
 
 
 def spaced(text: str, rng: random.Random) -> str:
