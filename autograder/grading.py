@@ -27,6 +27,7 @@ from autograder.errors import BackpropKitError, ParseError
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
 from autograder.rubric import Question, encode_probe_arg
 from autograder.submissions import Submission
+from autograder.versions import rubric_version
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
@@ -176,6 +177,7 @@ class Grader:
         self.judge = judge
         self.runner = runner or Runner()
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
+        self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None
                      ) -> QuestionResult:
@@ -192,8 +194,11 @@ class Grader:
         key = (question.id, json.dumps(data, sort_keys=True))
         if key not in self._verdicts:
             self._verdicts[key] = self._judge_data(question, data)
+        if question.id not in self._versions:
+            self._versions[question.id] = rubric_version(question)
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key], answer=data)
+                                         self._verdicts[key], answer=data,
+                                         rubric_version=self._versions[question.id])
 
     def _judge_data(self, question: Question, data: Any) -> CheckResult:
         from autograder.checks import unreadable

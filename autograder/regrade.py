@@ -31,6 +31,7 @@ from autograder.results import (
     score_changes,
 )
 from autograder.rubric import Question
+from autograder.versions import rubric_version
 
 NOT_KEPT = ("{path} was written by an older backprop-kit (results schema {schema}), which kept "
             "no answers: it cannot be regraded. Grade the submissions again with this version "
@@ -97,10 +98,17 @@ def _judge_all(assignment: str, questions: list[Question], judge: Judge,
         return list(pool.map(_judge_item, items, chunksize=4))
 
 
+def _stale(old: QuestionResult, versions: dict[str, str], everything: bool) -> bool:
+    return everything or old.rubric_version is None or old.rubric_version != versions[old.id]
+
+
 def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidden_judge,
-            source: str = "results.json", jobs: int = 1) -> GradingRun:
+            source: str = "results.json", jobs: int = 1, everything: bool = False
+            ) -> GradingRun:
     """``run`` judged again: same students, statuses and errors, new points and feedback.
 
+    Only answers judged by another version of their question (``versions.rubric_version``:
+    its rubric, reference or the checker's code) are judged again, unless ``everything``.
     Each distinct answer is judged once (in ``jobs`` processes), and its verdict given to
     every student who handed it in."""
     if not run.regradable:
@@ -108,10 +116,13 @@ def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidde
     started = time.monotonic()
     questions = list(questions)
     by_id = {q.id: q for q in questions}
+    versions = {q.id: rubric_version(q) for q in questions} if judge is hidden_judge else {}
+    everything = everything or judge is not hidden_judge
     work: dict[tuple[str, str], Any] = {}
     for sub in run.submissions:
         for old in sub.questions:
-            if old.id in by_id and old.answer is not None:
+            if (old.id in by_id and old.answer is not None
+                    and _stale(old, versions, everything)):
                 work.setdefault((old.id, work_key(by_id[old.id], old.answer)), old.answer)
     items = [(qid, data) for (qid, _), data in work.items()]
     verdicts = dict(zip(work, _judge_all(run.assignment, questions, judge, items, jobs),
@@ -124,6 +135,8 @@ def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidde
             prev = old.get(q.id)
             if prev is None or prev.answer is None:
                 new.append(_unchanged(q, prev))
+            elif not _stale(prev, versions, everything):
+                new.append(prev)  # judged by this very rubric and checker already
             else:
                 judged = verdicts[(q.id, work_key(q, prev.answer))]
                 new.append(replace(judged, answer=prev.answer))

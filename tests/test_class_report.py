@@ -27,6 +27,7 @@ from autograder.results import GradingRun, QuestionResult, SubmissionResult, sco
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 W12 = "backprop-dR-dw12"
+SIGMA = "backprop-sigmoid-derivative"
 GRADIENT = "backprop-gradient"
 
 
@@ -144,33 +145,42 @@ def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review() -> None:
 
 
 def graded_class(grader: Grader) -> GradingRun:
-    """Six students answering ∂R/∂w₁₂⁽²⁾: right, the sign slip, a factor of 2 lost, blank."""
-    e = question(W12).expected
+    """Six students answering ∂R/∂w₁₂⁽²⁾: right, the sign slip, a factor of 2 lost, blank;
+    and σ'(v), which all but the blank one get right."""
+    e, right_sigma = question(W12).expected, question(SIGMA).expected
     answers = {"ann": e, "ben": -e, "cat": -e, "dan": e / 2, "eve": None,
                "fay": sympy.expand(e)}
     subs = []
     for who, answer in answers.items():
-        results = tuple(grader.judge_answer(q, None if answer is None or q.id != W12 else
-                                            {"data": transport.encode(answer)})
+        given = {W12: answer, SIGMA: None if answer is None else right_sigma}
+        results = tuple(grader.judge_answer(q, None if given.get(q.id) is None else
+                                            {"data": transport.encode(given[q.id])})
                         for q in questions("backprop"))
         subs.append(SubmissionResult(who, "backprop", f"{who}.ipynb", results))
     return GradingRun("backprop", "0", tuple(subs))
 
 
 def test_regrade_after_a_credit_change_moves_exactly_the_slip(grader) -> None:
-    run = GradingRun.from_dict(json.loads(json.dumps(graded_class(grader).to_dict())))
+    data = graded_class(grader).to_dict()
+    ann = next(q for q in data["submissions"][0]["questions"] if q["id"] == SIGMA)
+    ann["points"] = 0.0  # not what this rubric gives: shows whether it is judged again
+    run = GradingRun.from_dict(json.loads(json.dumps(data)))
     assert run.regradable
     rubric = [replace(q, credit={**q.credit, "sign": 0.1}) if q.id == W12 else q
               for q in questions("backprop")]
     after = regrade(run, rubric)
     changes = {c.student: c for c in score_changes(run, after)}
     points = question(W12).points
-    assert set(changes) == {"ben", "cat"}
+    assert set(changes) == {"ben", "cat"}  # ann's σ'(v) was judged by this rubric: kept
     for c in changes.values():
         assert c.delta == pytest.approx(points * (0.1 - DEFAULT_CREDIT["sign"]))
         assert [qid for qid, _, _ in c.questions] == [W12]
     assert regrade(run, list(questions("backprop"))).submissions == run.submissions
     assert regrade(run, rubric, jobs=2).submissions == after.submissions  # in two processes
+    everything = {c.student: c for c in score_changes(run, regrade(run, rubric,
+                                                                   everything=True))}
+    assert set(everything) == {"ann", "ben", "cat"}
+    assert everything["ann"].questions == ((SIGMA, 0.0, question(SIGMA).points),)
 
 
 def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> None:
@@ -178,7 +188,7 @@ def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> Non
     data["schema_version"] = 1
     for sub in data["submissions"]:
         for q in sub["questions"]:
-            for key in ("confirmed", "review", "answer"):
+            for key in ("confirmed", "review", "answer", "rubric_version"):
                 del q[key]
     run = GradingRun.from_dict(data)
     assert not run.regradable and run.schema == 1
@@ -207,6 +217,7 @@ def test_cli_regrade_reports_who_changed(grader, tmp_path) -> None:
     ben = next(s for s in data["submissions"] if s["student"] == "ben")
     q = next(q for q in ben["questions"] if q["id"] == W12)
     q["points"] = question(W12).points  # as an older, more generous rubric had it
+    q["rubric_version"] = "an older rubric"
     (tmp_path / "results.json").write_text(json.dumps(data))
     result = invoke("regrade", tmp_path / "results.json", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
