@@ -28,6 +28,7 @@ from autograder.parsing import make_symbol, to_expression
 from autograder.results import QuestionResult
 from autograder.rubric import Question
 
+POINTS = 6  # fixed points an expression is evaluated at for its group key
 DIGITS = 8  # significant digits of an expression's values in its group key
 NUMBER_DIGITS = 6  # significant digits of a number or array entry in its group key
 TINY = mpmath.mpf("1e-20")  # values this small are 0 (rounding error of a vanishing term)
@@ -64,7 +65,7 @@ class _Space:
         for name in self.names:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
-        self.points = sample_points(len(self.symbols))
+        self.points = sample_points(len(self.symbols), n_points=POINTS)
         self._keys: dict[str, str] = {}
 
     def key(self, value: Any) -> str:

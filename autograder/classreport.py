@@ -151,6 +151,12 @@ def render_html(sections: Sequence[AssignmentSection]) -> str:
                            weak=classstats.WEAK)
 
 
+def _code(text: str) -> str:
+    """An answer as inline Markdown code, on one line (students' text may hold anything)."""
+    flat = " ".join(text.replace("`", "'").split())
+    return f"`{flat}`" if flat else "(empty)"
+
+
 def render_markdown(sections: Sequence[AssignmentSection]) -> str:
     """The same content in brief: totals, item statistics, mistakes, the largest groups."""
     md = reports._md
@@ -177,7 +183,7 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
                 continue
             lines += [f"### {md(qs.item.title)} ({md(qs.item.id)}): answer groups", ""]
             for g in qs.groups[:SHOWN_GROUPS]:
-                lines.append(f"- {g.count} × `{g.representative.replace('`', chr(39))}` — "
+                lines.append(f"- {g.count} × {_code(g.representative)} — "
                              f"{g.verdict}, {reports._num(g.points)}/"
                              f"{reports._num(g.max_points)}: {md(g.feedback)}")
             rest = qs.groups[SHOWN_GROUPS:]
@@ -188,7 +194,7 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
         review = [(qs.item.id, g) for qs in s.questions for g in qs.review]
         if review:
             lines += ["### To review", ""]
-            lines += [f"- {md(qid)}: {g.review_count} × `{g.representative.replace('`', chr(39))}`"
+            lines += [f"- {md(qid)}: {g.review_count} × {_code(g.representative)}"
                       f" — {md(g.review or '')}" for qid, g in review]
             lines.append("")
         if s.not_graded:

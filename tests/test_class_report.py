@@ -249,7 +249,7 @@ def test_cli_report_puts_several_assignments_on_one_page(grader, tmp_path) -> No
 
 
 def test_hostile_names_and_answers_are_escaped(tmp_path) -> None:
-    data = {"type": "text", "text": "<script>alert(1)</script>"}
+    data = {"type": "text", "text": "<script>alert(1)</script>`\n# heading"}
     bad = QuestionResult("q", "<b>Q</b>", 1, 0, False, "<img src=x onerror=alert(2)>",
                          invalid=True, answer=data)
     sub = SubmissionResult("<script>alert(3)</script>", "hostile", "x.ipynb", (bad,),
@@ -259,6 +259,9 @@ def test_hostile_names_and_answers_are_escaped(tmp_path) -> None:
     for raw in ("<script>", "<img src=x", "<iframe>", "<b>Q"):
         assert raw not in page
     assert "&lt;script&gt;alert(1)" in page
+    summary = (tmp_path / MARKDOWN_NAME).read_text()
+    assert not any(line.startswith("# heading") for line in summary.splitlines())
+    assert "<script>alert(3)" not in summary  # a student's name is escaped
 
 
 # --- in a real browser ----------------------------------------------------------------------
