@@ -96,4 +96,7 @@ def run_batch(
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
                      options.shard, options.sandbox)
     reports.write_reports(run, out)
+    from autograder.classreport import write_class_report  # matplotlib: only at the end
+
+    write_class_report([run], out, lambda name: questions if name == assignment else None)
     return run

@@ -119,8 +119,77 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
     except (BackpropKitError, ValueError) as error:
         _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
         return
+    from autograder.classreport import rubric_questions, write_class_report
+
     reports.write_reports(merged, out)
+    write_class_report([merged], out, rubric_questions)
     click.echo(reports.summary_table(merged))
+
+
+def _read_runs(paths: tuple[Path, ...]) -> list:
+    """The runs in ``paths`` (results.json files or folders), shards of one assignment joined."""
+    from autograder.results import GradingRun
+
+    by_assignment: dict[str, list[GradingRun]] = {}
+    for path in paths:
+        run = GradingRun.read(path)
+        by_assignment.setdefault(run.assignment, []).append(run)
+    return [runs[0] if len(runs) == 1 else GradingRun.merge(runs)
+            for runs in by_assignment.values()]
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for class-report.html and class-report.md.")
+def report(results: tuple[Path, ...], out: Path) -> None:
+    """The class report of RESULTS (results.json files or their folders; several assignments
+    make one page): distributions, item statistics, mistakes, answer groups."""
+    from autograder.classreport import (
+        HTML_NAME,
+        MARKDOWN_NAME,
+        rubric_questions,
+        write_class_report,
+    )
+
+    try:
+        runs = _read_runs(results)
+        written = write_class_report(runs, out, rubric_questions)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    for run in runs:
+        if not run.regradable:
+            click.echo(f"note: {run.assignment}: results schema {run.schema} keeps no answers, "
+                       "so the report has no answer groups", err=True)
+    click.echo(f"class report: {written[HTML_NAME]} (summary: {written[MARKDOWN_NAME]})")
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the regraded results, regrade.csv/.md and every report.")
+def regrade(results: Path, out: Path) -> None:
+    """Judge the answers kept in RESULTS again with the current rubric, without running any
+    notebook, and show whose scores changed."""
+    from autograder.classreport import HTML_NAME, write_class_report
+    from autograder.regrade import changes_table, write_regrade
+    from autograder.regrade import regrade as regrade_run
+    from autograder.results import GradingRun
+    from solutions.questions import questions
+
+    try:
+        before = GradingRun.read(results)
+        rubric = list(questions(before.assignment))
+        after = regrade_run(before, rubric, source=str(results))
+        write_regrade(before, after, out)
+        written = write_class_report([after], out, lambda _: rubric)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    click.echo(changes_table(before, after))
+    click.echo(f"regraded in {after.seconds:.1f} s; reports written to {out} "
+               f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
 
 
 @main.command()

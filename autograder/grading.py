@@ -198,7 +198,7 @@ class Grader:
         if key not in self._verdicts:
             self._verdicts[key] = self._judge_data(question, data, before)
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key])
+                                         self._verdicts[key], answer=data)
 
     def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable

@@ -58,7 +58,8 @@ def test_grade_scores_each_submission_as_the_rubric_says(graded) -> None:
     assert got["right"] == pytest.approx(FULL)
     assert got["sign-slip"] == pytest.approx(FULL - slip)
     assert got["not-a-notebook"] == 0
-    for name in ("results.json", "grades.csv", "junit.xml"):
+    for name in ("results.json", "grades.csv", "junit.xml", "class-report.html",
+                 "class-report.md"):
         assert (out / name).is_file()
     assert {p.suffix for p in (out / "feedback").iterdir()} == {".md", ".html"}
     assert "right" in result.output and "sign-slip" in result.output  # the summary table
@@ -166,6 +167,8 @@ def test_demo_grades_the_examples(tmp_path, monkeypatch) -> None:
     assert got["right"] == pytest.approx(FULL)
     assert got["blank"] == 0 and got["infinite-loop"] == 0
     assert 0 < got["sign-slip"] < FULL
+    page = tmp_path / "report" / "class-report.html"
+    assert f"class report: {page}" in result.output and page.is_file()
 
 
 def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypatch) -> None:

@@ -124,7 +124,8 @@ def batch(tmp_path_factory):
         folder.mkdir(parents=True)
         (folder / "backprop.ipynb").write_text(
             nb if isinstance(nb, str) else json.dumps(nb), encoding="utf-8")
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch)}
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch),
+           "MPLCONFIGDIR": str(base / "mpl")}  # the class report's matplotlib cache
     cmd = [sys.executable, "-m", "autograder.cli", "grade", str(subs), "-a", "backprop",
            "-o", str(out), "-j", "2", "--timeout", "8", "--memory", "512"]
     if not SANDBOXED:
@@ -228,4 +229,4 @@ def test_nothing_is_left_behind(batch) -> None:
     assert list(batch["home"].iterdir()) == []
     top = {p.name for p in batch["out"].iterdir()}
     assert top <= {"results.json", "grades.csv", "junit.xml", "gradescope", "feedback",
-                   ".partial"}
+                   ".partial", "class-report.html", "class-report.md"}
