@@ -132,6 +132,14 @@ def draw_points(domains: Sequence[Domain], count: int, rng: random.Random,
     return points
 
 
+@lru_cache(maxsize=64)
+def sample_points(n_variables: int, n_points: int = N_PUBLIC, seed: int = PUBLIC_SEED
+                  ) -> tuple[Point, ...]:
+    """Fixed real points, both signs, for fingerprints that need no domain (answer groups)."""
+    return tuple(draw_points([Domain()] * n_variables, n_points,
+                             random.Random(seed * 1000 + n_variables)))
+
+
 def secret_rng() -> random.Random:
     """The operating system's randomness: points nobody can know in advance."""
     return random.SystemRandom()
