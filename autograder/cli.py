@@ -33,10 +33,27 @@ def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
     return True, found
 
 
+# The one command for students; every other is the instructor's, and says so in the student
+# kit (which has no reference solutions).
+STUDENT_COMMANDS = ("check",)
+
+
+def has_solutions() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("solutions") is not None
+
+
 @click.group()
 @click.version_option(__version__, prog_name="backprop-kit")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """backprop-kit: grade the optimisation/backpropagation homework, safely and fast."""
+    if ctx.invoked_subcommand not in (*STUDENT_COMMANDS, None) and not has_solutions():
+        _fail(UsageError(
+            f"'{ctx.invoked_subcommand}' is an instructor command: it needs the course's "
+            "reference solutions, which the student kit does not include. Students check "
+            "their work with: backprop-kit check NOTEBOOK.ipynb"))
 
 
 @main.command()
@@ -100,7 +117,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
 @main.command()
 @click.argument("folders", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for the merged results.json, grades.csv, junit.xml and feedback.")
 def merge(folders: tuple[Path, ...], out: Path) -> None:
     """Join the results of sharded runs (FOLDERS hold results.json) into one set of reports."""
     from autograder import reports
@@ -194,8 +212,10 @@ def regrade(results: Path, out: Path) -> None:
 
 @main.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600))
-@click.option("--allow-unsandboxed", is_flag=True)
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Wall-clock seconds the notebook may run.")
+@click.option("--allow-unsandboxed", is_flag=True,
+              help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
     from autograder.selfcheck import run_selfcheck
@@ -218,6 +238,17 @@ def selfchecks(source: Path) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command("test-cells")
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def test_cells(source: Path) -> None:
+    """Rewrite every notebook's test cells from the one template (instructor)."""
+    from autograder.authoring import rewrite_test_cells
+
+    for path, changed in rewrite_test_cells(source).items():
+        click.echo(f"{path}: {', '.join(changed) if changed else 'up to date'}")
+
+
 @main.command()
 @click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
               help="Where to put the example submissions and reports (default: a temp folder).")
@@ -235,8 +266,9 @@ def demo(out: Path | None, jobs: int, source: Path) -> None:
 
 
 @main.command("student-kit")
-@click.option("--out", "-o", default=Path("release"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "-o", default=Path("dist"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the wheel (not nbgrader's release/ folder).")
 def student_kit(out: Path) -> None:
     """Build the wheel students install: the checkers, without solutions/."""
     from autograder.studentkit import build

@@ -25,6 +25,8 @@ from typing import TypeVar
 import mpmath
 import sympy
 
+from autograder import functions
+
 PRECISION = 120  # decimal digits for every evaluation: σ(z)(1 − σ(z)) at |z| ~ 200 cancels ~90
 N_SECRET = 16  # points the grade decides on, drawn afresh in every grading process
 N_PUBLIC = 12  # fixed points whose values are released for the self-check
@@ -152,19 +154,8 @@ def public_rng(names: Sequence[str]) -> random.Random:
 
 # --- evaluation ------------------------------------------------------------------------------
 
-_FUNCTIONS: dict[type, Callable[[mpmath.mpc], mpmath.mpc]] = {
-    sympy.exp: mpmath.exp,
-    sympy.log: mpmath.log,
-    sympy.sin: mpmath.sin,
-    sympy.cos: mpmath.cos,
-    sympy.tan: mpmath.tan,
-    sympy.tanh: mpmath.tanh,
-    sympy.cosh: mpmath.cosh,
-    sympy.sinh: mpmath.sinh,
-    sympy.Abs: abs,
-}
 _GROWING = {sympy.exp, sympy.cosh, sympy.sinh}
-_PERIODIC = {sympy.sin, sympy.cos, sympy.tan}
+_PERIODIC = {sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot}
 
 
 def _bounded(value: mpmath.mpc) -> mpmath.mpc:
@@ -233,23 +224,23 @@ def _compile(expr: sympy.Basic) -> Evaluator:
                 raise Undefined("too large")
             return _bounded(mpmath.power(base, exponent))
         return power
-    func = _FUNCTIONS.get(type(expr)) or _FUNCTIONS.get(expr.func)
-    if func is None or len(parts) != 1:
+    function = functions.BY_NODE.get(type(expr))  # the one table of functions
+    if function is None or function.evaluate is None:
         return _undefined(f"cannot evaluate {type(expr).__name__}")
-    (arg_of,) = parts
-    is_log = expr.func is sympy.log
+    evaluator, name = function.evaluate, function.names[0]
     growing = expr.func in _GROWING
     periodic = expr.func in _PERIODIC
 
     def apply(env):
-        arg = arg_of(env)
-        if is_log and arg == 0:
-            raise Undefined("log of zero")
-        if growing and abs(mpmath.re(arg)) > 690:
+        args = [p(env) for p in parts]
+        if growing and abs(mpmath.re(args[0])) > 690:
             raise Undefined("too large")
-        if periodic and abs(arg) > MAX_TRIG_ARGUMENT:
+        if periodic and abs(args[0]) > MAX_TRIG_ARGUMENT:
             raise Undefined("too large")
-        return _bounded(func(arg))
+        try:
+            return _bounded(evaluator(*args))
+        except (ZeroDivisionError, ValueError) as error:  # log(0), cot(0), max of non-reals
+            raise Undefined(f"{name}: {error}") from None
     return apply
 
 
