@@ -18,13 +18,13 @@ import sympy
 
 from autograder.diagnosis import (
     DEFAULT_CREDIT,
-    FEEDBACK,
     Candidate,
     Part,
     Slip,
     candidate_values,
     candidates,
     diagnose,
+    message,
 )
 from autograder.equivalence import N_PUBLIC as N_PUBLIC
 from autograder.equivalence import N_SECRET as N_SECRET
@@ -348,12 +348,11 @@ def _ratio_mistake(ratio: float) -> str:
 
 def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
     if ratio == -1.0:
-        return FEEDBACK["sign"].format(hint=_hint(hints, "sign")).replace(
-            "expression", "value")
+        return message("sign", hint=_hint(hints, "sign")).replace("expression", "value")
     words = {2.0: "twice", 0.5: "half", -2.0: "minus twice", -0.5: "minus half"}.get(
         ratio, f"{ratio:g} times")
-    return (f"Your answer is off by a constant factor ({words} the right value). Check the "
-            f"numbers in front{_hint(hints, 'constant_factor')}.")
+    return message("constant_factor", ratio=f"{words} the right value",
+                   hint=_hint(hints, "constant_factor"))
 
 
 def _hint(hints: Mapping[str, str] | None, key: str) -> str:

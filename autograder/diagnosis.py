@@ -35,21 +35,34 @@ DEFAULT_CREDIT: dict[str, float] = {
 }
 SLIP_RATIOS = (2, sympy.Rational(1, 2), -2, -sympy.Rational(1, 2))
 
+# The first sentence of each message is fixed (tests and reports look for it); what follows
+# points at where, in the question's own words, without giving the answer.
 FEEDBACK = {
-    "sign": "Your answer has the wrong sign: it is the negative of the right expression. "
-            "Check every minus sign{hint}.",
-    "constant_factor": "Your answer is off by a constant factor ({ratio}). Check the numbers "
-                       "in front{hint}.",
-    "missing_factor": "Your answer is missing a factor: {part}. Check that every link of the "
-                      "chain contributes its derivative.",
-    "replaced_factor": "In place of {part} your answer has {mixup}. Check that factor again.",
-    "wrong_term": "{part} of your sum {how}; the other terms are right.",
-    "missing_term": "Your answer is missing {part}; the other terms are right.",
-    "wrong_variable": "Your answer uses {used} where a different quantity belongs. Check which "
-                      "variable each factor of your chain refers to.",
-    "extra_factor": "Your answer has a factor too many. Check that each factor belongs to this "
-                    "derivative's chain.",
+    "sign": "Your answer has the wrong sign: it is the negative of the right expression.",
+    "constant_factor": "Your answer is off by a constant factor.",
+    "missing_factor": "Your answer is missing a factor.",
+    "replaced_factor": "One factor of your answer is the wrong quantity.",
+    "wrong_term": "One term of your sum is wrong; the other terms are right.",
+    "missing_term": "Your answer is missing a term; the other terms are right.",
+    "wrong_variable": "Your answer uses {used} where a different quantity belongs.",
+    "extra_factor": "Your answer has a factor too many.",
 }
+DETAIL = {
+    "sign": " Check every minus sign{hint}.",
+    "constant_factor": " It is {ratio}: check the numbers in front{hint}.",
+    "missing_factor": " Missing: {part}. Check that every link of the chain contributes its "
+                      "derivative.",
+    "replaced_factor": " In place of {part} it has {mixup}.",
+    "wrong_term": " {part} {how}.",
+    "missing_term": " Missing: {part}.",
+    "wrong_variable": " Check which variable each factor of your chain refers to.",
+    "extra_factor": " Check that each factor belongs to this derivative's chain.",
+}
+
+
+def message(mistake: str, **where: str) -> str:
+    """The feedback for a mistake: its fixed first sentence, then where."""
+    return (FEEDBACK[mistake] + DETAIL[mistake]).format(**where)
 
 
 @dataclass(frozen=True)
@@ -160,13 +173,13 @@ def candidates(
     for slip in slips:
         found.append(Candidate(slip.id, slip.feedback, float(slip.credit),
                                to_expr(str(slip.answer))))
-    found.append(Candidate("sign", FEEDBACK["sign"].format(hint=_hint(hints, "sign")),
+    found.append(Candidate("sign", message("sign", hint=_hint(hints, "sign")),
                            _credit("sign", credit), -reference))
     for ratio in (*SLIP_RATIOS, *(sympy.nsimplify(r) for r in ratios)):
         found.append(Candidate(
             "constant_factor",
-            FEEDBACK["constant_factor"].format(ratio=_ratio_words(ratio),
-                                               hint=_hint(hints, "constant_factor")),
+            message("constant_factor", ratio=_ratio_words(ratio),
+                    hint=_hint(hints, "constant_factor")),
             _credit("constant_factor", credit), ratio * reference))
     if parts:
         declared = [(p.name, to_expr(p.expr), [(to_expr(k), v) for k, v in
@@ -181,11 +194,11 @@ def candidates(
     for name, part, mixups in named:
         if kind == "product":
             found.append(Candidate("missing_factor",
-                                   FEEDBACK["missing_factor"].format(part=name),
+                                   message("missing_factor", part=name),
                                    _credit("missing_factor", credit), reference / part))
             for other, why in mixups:
                 found.append(Candidate("replaced_factor",
-                                       FEEDBACK["replaced_factor"].format(part=name, mixup=why),
+                                       message("replaced_factor", part=name, mixup=why),
                                        _credit("replaced_factor", credit),
                                        reference / part * other))
         elif kind == "sum":
@@ -194,14 +207,14 @@ def candidates(
                               ("is off by a factor of 2", reference + part),
                               ("is off by a factor of 2", reference - part / 2)):
                 found.append(Candidate("wrong_term",
-                                       FEEDBACK["wrong_term"].format(part=label, how=how),
+                                       message("wrong_term", part=label, how=how),
                                        _credit("wrong_term", credit), expr))
-            found.append(Candidate("missing_term", FEEDBACK["missing_term"].format(part=name),
+            found.append(Candidate("missing_term", message("missing_term", part=name),
                                    _credit("missing_term", credit), reference - part))
             for other, why in mixups:
                 found.append(Candidate("wrong_term",
-                                       FEEDBACK["wrong_term"].format(
-                                           part=label, how=f"is {why} instead"),
+                                       message("wrong_term", part=label,
+                                               how=f"is {why} instead"),
                                        _credit("wrong_term", credit), reference - part + other))
     return found
 
@@ -252,13 +265,13 @@ def diagnose(
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
     wrong = _swapped_variable(answer, reference_values, frame, definitions)
     if wrong is not None:
-        return Diagnosis("wrong_variable", FEEDBACK["wrong_variable"].format(used=wrong),
+        return Diagnosis("wrong_variable", message("wrong_variable", used=wrong),
                          _credit("wrong_variable", credit), wrong)
     names = list(frame.symbols) + list(definitions or {})
     extra = [frame.values(s) for s in names]
     extra += [frame.values(f) for f in sympy.Mul.make_args(answer) if f.free_symbols]
     if _ratio_is_one_of(answer_values, reference_values, extra):
-        return Diagnosis("extra_factor", FEEDBACK["extra_factor"],
+        return Diagnosis("extra_factor", message("extra_factor"),
                          _credit("extra_factor", credit))
     return None
 
