@@ -216,7 +216,7 @@ def write_class_report(runs: Sequence[GradingRun], out: Path,
 def rubric_questions(assignment: str) -> Sequence[Question] | None:
     """The current rubric of ``assignment`` from ``solutions`` (None where it is unknown)."""
     try:
-        from solutions.questions import questions
+        from autograder.course import questions
     except ImportError:
         return None
     from autograder.errors import UsageError

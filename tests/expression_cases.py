@@ -6,11 +6,11 @@ the tests and by benchmarks/check_speed.py.
 
 from __future__ import annotations
 
+from autograder.course import rubric
 from solutions import network as nw
 from solutions import optimisation_1d as o1
 from solutions import sigmoid as sg
 from solutions import steepest_descent as sd
-from solutions.questions import HIDDEN_DEFINITIONS, HIDDEN_LAYER, OUTPUT_DEFINITIONS, OUTPUT_LAYER
 
 SIG = sg.sigmoid_prime_lecture_form()
 W12 = nw.dR_dw12_2()
@@ -23,8 +23,9 @@ V = ("v",)
 X = ("x",)
 X12 = ("x1", "x2")
 NR = ("x", "d1", "d2")
-OUT, OUTD = OUTPUT_LAYER, OUTPUT_DEFINITIONS
-HID, HIDD = HIDDEN_LAYER, HIDDEN_DEFINITIONS
+_BACKPROP = rubric("backprop")  # the network's symbols and definitions, as the rubric has them
+OUT, OUTD = _BACKPROP.OUTPUT_LAYER, _BACKPROP.OUTPUT_DEFINITIONS
+HID, HIDD = _BACKPROP.HIDDEN_LAYER, _BACKPROP.HIDDEN_DEFINITIONS
 
 CASES: list[tuple[object, object, tuple[str, ...], dict | None, str]] = [
     # σ'(v): equivalent forms
