@@ -93,7 +93,7 @@ def _number(value: float) -> str:
 
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return value if value.strip() else "(empty)"
     if isinstance(value, sympy.Basic):
         return sympy.sstr(value)
     if isinstance(value, list):

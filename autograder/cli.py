@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -202,13 +203,15 @@ def regrade(results: Path, out: Path, jobs: int) -> None:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
         after = regrade_run(before, rubric, source=str(results), jobs=jobs)
+        started = time.monotonic()
         write_regrade(before, after, out)
         written = write_class_report([after], out, lambda _: rubric)
     except BackpropKitError as error:
         _fail(error)
         return
     click.echo(changes_table(before, after))
-    click.echo(f"regraded in {after.seconds:.1f} s; reports written to {out} "
+    click.echo(f"judged again in {after.seconds:.1f} s, reports written in "
+               f"{time.monotonic() - started:.1f} s to {out} "
                f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
 
 

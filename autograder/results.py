@@ -181,7 +181,7 @@ class GradingRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema,  # a schema 1 run written again still has no answers
             "tool": "backprop-kit",
             "version": self.version,
             "assignment": self.assignment,

@@ -182,6 +182,7 @@ def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> Non
                 del q[key]
     run = GradingRun.from_dict(data)
     assert not run.regradable and run.schema == 1
+    assert not GradingRun.from_dict(run.to_dict()).regradable  # written again: still no answers
     with pytest.raises(NotRegradable, match="cannot be regraded"):
         regrade(run, list(questions("backprop")))
     (tmp_path / "old").mkdir()
