@@ -193,7 +193,7 @@ class CountingJudge:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, q, answer, outputs) -> CheckResult:
+    def __call__(self, q, answer, outputs, earlier=None) -> CheckResult:
         self.calls += 1
         from autograder.rubric import judge
 
