@@ -68,6 +68,7 @@ class QuestionResult:
     mistake: str | None = None
     invalid: bool = False
     error: str | None = None  # why it could not be graded (not answered, cell raised, ...)
+    review: bool = False  # a person must look at it (e.g. it could not be judged in time)
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult
