@@ -269,6 +269,7 @@ class Grader:
         self.judge = judge
         self.runner = runner or Runner()
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
+        self._unjudged: dict[tuple[str, str], QuestionResult] = {}
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None
                      ) -> QuestionResult:
@@ -288,16 +289,21 @@ class Grader:
         except (ValueError, TypeError, RecursionError):
             return ungraded(question.id, question.title, question.points,
                             "Not graded: the answer's data is malformed.")
+        if key in self._unjudged:
+            return self._unjudged[key]
         if key not in self._verdicts:
             try:
                 with timebox(self.settings.judge_seconds):
                     self._verdicts[key] = self._judge_data(question, data)
             except OutOfTime:
-                return _for_review(question, "could not be judged in time "
-                                   f"({self.settings.judge_seconds:g} s); listed for review")
+                self._unjudged[key] = _for_review(
+                    question, "could not be judged in time "
+                    f"({self.settings.judge_seconds:g} s); listed for review")
+                return self._unjudged[key]
             except Exception as error:  # noqa: BLE001 -- one answer never stops the batch
-                return _for_review(question, "could not be judged "
-                                   f"({type(error).__name__}); listed for review")
+                self._unjudged[key] = _for_review(
+                    question, f"could not be judged ({type(error).__name__}); listed for review")
+                return self._unjudged[key]
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key])
 
@@ -328,6 +334,8 @@ class Grader:
                                  time.monotonic() - started)
 
     def _grade(self, sub: Submission, started: float) -> SubmissionResult:
+        if sub.problem is not None:
+            raise InvalidNotebook(sub.problem)
         linked = _linked_folder(sub)
         if linked is not None:
             raise InvalidNotebook(f"{linked.name} is a symbolic link, which is not graded")

@@ -163,11 +163,32 @@ def test_discover_reads_an_nbgrader_tree_folders_files_and_zips(tmp_path) -> Non
     assert not (tmp_path.parent / "escape.ipynb").exists()
 
 
-def test_discover_keeps_two_notebooks_of_one_name_apart(tmp_path) -> None:
+def test_two_notebooks_of_one_student_are_an_error_for_both(tmp_path) -> None:
     write_nb(tmp_path / "a" / "sam.ipynb")
     write_nb(tmp_path / "b" / "sam.ipynb")
-    assert [s.student for s in discover([tmp_path / "a", tmp_path / "b"], "x")] == [
-        "sam", "sam-2"]
+    write_nb(tmp_path / "c" / "aa-honest.ipynb")
+    write_nb(tmp_path / "c" / "aa-honest-backprop.ipynb")
+    subs = discover([tmp_path / "a", tmp_path / "b", tmp_path / "c"], "backprop")
+    assert [s.student for s in subs] == ["aa-honest", "aa-honest", "sam", "sam"]
+    assert all(s.problem and "2 submissions map to the student" in s.problem for s in subs)
+    assert len({s.key for s in subs}) == 4
+
+
+def test_a_students_folder_names_the_student_never_the_file(tmp_path) -> None:
+    """A Moodle export has a folder per student: Mallory's file named after Alice is
+    Mallory's; a plain folder per student works the same way."""
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Alice Honest_12345_assignsubmission_file_/backprop.ipynb", json.dumps(NB))
+        zf.writestr("Mallory Evil_666_assignsubmission_file_/Alice Honest_backprop.ipynb",
+                    json.dumps(NB))
+    write_nb(tmp_path / "plain" / "zoe" / "whatever.ipynb")
+    unpacked: list[Path] = []
+    subs = discover([archive, tmp_path / "plain"], "backprop", unpacked=unpacked)
+    assert [(s.student, s.problem) for s in subs] == [
+        ("Alice Honest_12345", None), ("Mallory Evil_666", None), ("zoe", None)]
+    assert subs[1].notebook.name == "Alice Honest_backprop.ipynb"
+    assert len(unpacked) == 1 and subs[0].notebook.is_relative_to(unpacked[0])
 
 
 def test_discover_names_a_missing_path(tmp_path) -> None:
