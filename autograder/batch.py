@@ -111,6 +111,18 @@ def run_batch(
             on_result(result)
     ordered = tuple(sorted(finished.values(), key=lambda r: (r.student, r.source)))
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
-                     options.shard, options.sandbox)
+                     options.shard, run_sandbox(ordered, options.sandbox))
     reports.write_reports(run, out)
+    from autograder.classreport import write_class_report  # matplotlib: only at the end
+
+    write_class_report([run], out, lambda name: questions if name == assignment else None)
+    shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)  # the reports now hold every result
     return run
+
+
+def run_sandbox(results: tuple[SubmissionResult, ...], default: str) -> str:
+    """The run's sandbox, as the submissions that ran report it ("mixed" if they differ)."""
+    used = {r.sandbox for r in results if r.status not in ("invalid", "error")}
+    if len(used) == 1:
+        return used.pop()
+    return "mixed" if used else default

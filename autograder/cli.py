@@ -41,10 +41,27 @@ def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
     return True, found
 
 
+# The one command for students; every other is the instructor's, and says so in the student
+# kit (which has no reference solutions).
+STUDENT_COMMANDS = ("check",)
+
+
+def has_solutions() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("solutions") is not None
+
+
 @click.group()
 @click.version_option(__version__, prog_name="backprop-kit")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """backprop-kit: grade the optimisation/backpropagation homework, safely and fast."""
+    if ctx.invoked_subcommand not in (*STUDENT_COMMANDS, None) and not has_solutions():
+        _fail(UsageError(
+            f"'{ctx.invoked_subcommand}' is an instructor command: it needs the course's "
+            "reference solutions, which the student kit does not include. Students check "
+            "their work with: backprop-kit check NOTEBOOK.ipynb"))
 
 
 @main.command()
@@ -116,7 +133,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
 @main.command()
 @click.argument("folders", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for the merged results.json, grades.csv, junit.xml and feedback.")
 def merge(folders: tuple[Path, ...], out: Path) -> None:
     """Join the results of sharded runs (FOLDERS hold results.json) into one set of reports."""
     from autograder import reports
@@ -135,14 +153,85 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
     except (BackpropKitError, ValueError) as error:
         _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
         return
+    from autograder.classreport import rubric_questions, write_class_report
+
     reports.write_reports(merged, out)
+    write_class_report([merged], out, rubric_questions)
     _echo(reports.summary_table(merged))
+
+
+def _read_runs(paths: tuple[Path, ...]) -> list:
+    """The runs in ``paths`` (results.json files or folders), shards of one assignment joined."""
+    from autograder.results import GradingRun
+
+    by_assignment: dict[str, list[GradingRun]] = {}
+    for path in paths:
+        run = GradingRun.read(path)
+        by_assignment.setdefault(run.assignment, []).append(run)
+    return [runs[0] if len(runs) == 1 else GradingRun.merge(runs)
+            for runs in by_assignment.values()]
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for class-report.html and class-report.md.")
+def report(results: tuple[Path, ...], out: Path) -> None:
+    """The class report of RESULTS (results.json files or their folders; several assignments
+    make one page): distributions, item statistics, mistakes, answer groups."""
+    from autograder.classreport import (
+        HTML_NAME,
+        MARKDOWN_NAME,
+        rubric_questions,
+        write_class_report,
+    )
+
+    try:
+        runs = _read_runs(results)
+        written = write_class_report(runs, out, rubric_questions)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    for run in runs:
+        if not run.regradable:
+            click.echo(f"note: {run.assignment}: results schema {run.schema} keeps no answers, "
+                       "so the report has no answer groups", err=True)
+    click.echo(f"class report: {written[HTML_NAME]} (summary: {written[MARKDOWN_NAME]})")
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the regraded results, regrade.csv/.md and every report.")
+def regrade(results: Path, out: Path) -> None:
+    """Judge the answers kept in RESULTS again with the current rubric, without running any
+    notebook, and show whose scores changed."""
+    from autograder.classreport import HTML_NAME, write_class_report
+    from autograder.regrade import changes_table, write_regrade
+    from autograder.regrade import regrade as regrade_run
+    from autograder.results import GradingRun
+    from solutions.questions import questions
+
+    try:
+        before = GradingRun.read(results)
+        rubric = list(questions(before.assignment))
+        after = regrade_run(before, rubric, source=str(results))
+        write_regrade(before, after, out)
+        written = write_class_report([after], out, lambda _: rubric)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    click.echo(changes_table(before, after))
+    click.echo(f"regraded in {after.seconds:.1f} s; reports written to {out} "
+               f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
 
 
 @main.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600))
-@click.option("--allow-unsandboxed", is_flag=True)
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Wall-clock seconds the notebook may run.")
+@click.option("--allow-unsandboxed", is_flag=True,
+              help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
     from autograder.selfcheck import run_selfcheck
@@ -165,6 +254,17 @@ def selfchecks(source: Path) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command("test-cells")
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def test_cells(source: Path) -> None:
+    """Rewrite every notebook's test cells from the one template (instructor)."""
+    from autograder.authoring import rewrite_test_cells
+
+    for path, changed in rewrite_test_cells(source).items():
+        click.echo(f"{path}: {', '.join(changed) if changed else 'up to date'}")
+
+
 @main.command()
 @click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
               help="Where to put the example submissions and reports (default: a temp folder).")
@@ -182,8 +282,9 @@ def demo(out: Path | None, jobs: int, source: Path) -> None:
 
 
 @main.command("student-kit")
-@click.option("--out", "-o", default=Path("release"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "-o", default=Path("dist"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the wheel (not nbgrader's release/ folder).")
 def student_kit(out: Path) -> None:
     """Build the wheel students install: the checkers, without solutions/."""
     from autograder.studentkit import build

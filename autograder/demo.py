@@ -7,6 +7,7 @@ from pathlib import Path
 
 from autograder import examples, reports, sandbox
 from autograder.batch import BatchOptions, run_batch
+from autograder.classreport import HTML_NAME
 from autograder.errors import UsageError
 from autograder.grading import Settings
 from autograder.submissions import discover
@@ -31,4 +32,5 @@ def run_demo(source: Path, out: Path | None = None, jobs: int = 2) -> str:
     used = sorted({s.sandbox for s in run.submissions if s.status != "invalid"})
     return (f"{reports.summary_table(run)}\n\nsandbox: {', '.join(used) or found}\n"
             f"example submissions: {subs_dir}\nreports: {out / 'report'} "
-            f"(results.json, grades.csv, junit.xml, feedback/)")
+            f"(results.json, grades.csv, junit.xml, feedback/)\n"
+            f"class report: {out / 'report' / HTML_NAME}")

@@ -18,6 +18,8 @@ from typing import TypeVar
 import mpmath
 import sympy
 
+from autograder import functions
+
 PRECISION = 40  # decimal digits used for every evaluation
 N_POINTS = 8
 REL_TOL_EXACT = mpmath.mpf("1e-25")  # both sides exact: anything bigger is a real difference
@@ -30,19 +32,6 @@ T = TypeVar("T")
 
 class Undefined(ArithmeticError):
     """The expression has no real value at this point (division by zero, log of a negative)."""
-
-
-_FUNCTIONS: dict[type, Callable[[mpmath.mpc], mpmath.mpc]] = {
-    sympy.exp: mpmath.exp,
-    sympy.log: mpmath.log,
-    sympy.sin: mpmath.sin,
-    sympy.cos: mpmath.cos,
-    sympy.tan: mpmath.tan,
-    sympy.tanh: mpmath.tanh,
-    sympy.cosh: mpmath.cosh,
-    sympy.sinh: mpmath.sinh,
-    sympy.Abs: abs,
-}
 
 
 def evaluate(expr: sympy.Basic, env: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpc:
@@ -71,12 +60,13 @@ def evaluate(expr: sympy.Basic, env: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmat
         if base == 0 and mpmath.re(exponent) <= 0:
             raise Undefined("division by zero")
         return mpmath.power(base, exponent)
-    func = _FUNCTIONS.get(type(expr)) or _FUNCTIONS.get(expr.func)
-    if func is not None and len(expr.args) == 1:
-        arg = evaluate(expr.args[0], env)
-        if expr.func is sympy.log and arg == 0:
-            raise Undefined("log of zero")
-        return func(arg)
+    function = functions.BY_NODE.get(type(expr))  # the one table of functions
+    if function is not None and function.evaluate is not None:
+        args = [evaluate(a, env) for a in expr.args]
+        try:
+            return function.evaluate(*args)
+        except (ZeroDivisionError, ValueError) as error:  # log(0), cot(0), max of non-reals
+            raise Undefined(f"{function.names[0]}: {error}") from None
     raise Undefined(f"cannot evaluate {type(expr).__name__}")
 
 

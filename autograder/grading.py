@@ -305,7 +305,7 @@ class Grader:
                     question, f"could not be judged ({type(error).__name__}); listed for review")
                 return self._unjudged[key]
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key])
+                                         self._verdicts[key], answer=data)
 
     def _judge_data(self, question: Question, data: Any) -> CheckResult:
         from autograder.checks import unreadable
@@ -377,7 +377,9 @@ class Grader:
 def _for_review(question: Question, why: str) -> QuestionResult:
     result = QuestionResult.ungraded(question.id, question.title, question.points,
                                      f"Not graded: the answer {why}.")
-    return dataclasses.replace(result, review=True)
+    # the answer data is not kept: what could not be judged in time would stall the class
+    # report's grouping and a regrade the same way
+    return dataclasses.replace(result, review=f"The answer {why}.")
 
 
 def failed_result(sub: Submission, assignment: str, questions: Sequence[Question], status: str,

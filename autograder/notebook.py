@@ -1,15 +1,27 @@
 """What the notebooks' test cells call: ``check`` (visible) and ``grade`` (hidden).
 
-nbgrader reads a test cell's numeric result as its partial score and gives 0 for anything on
-stderr, so both print their feedback on stdout, silence warnings, and return points.
-``check`` never raises: a broken self-check must not cost a student the cell.
+A test cell reads ``grade("id")`` (hidden, instructor side) then ``check("id")``. Both find the
+answer by the question's variable name in the kernel, so a blank answer is "not answered yet",
+never a ``NameError``; a name whose assigning cell last raised is not judged either (the value
+in the kernel is left over from before).
+
+- In the student's notebook ``check`` shows the answer as it was read, then the verdict. When the
+  self-check finds it wrong, unreadable or missing it raises :class:`CheckFailed` (shown as the
+  plain message, no traceback), so the cell fails and ``nbgrader validate`` lists it.
+- Under ``nbgrader autograde`` (and ``validate`` of the source notebook) the hidden ``grade``
+  ran first in the same cell: ``check`` then only returns grade's points, which nbgrader reads
+  as the cell's partial score (any error or stderr output would give 0).
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import re
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +31,19 @@ from autograder import rubric
 from autograder.results import CheckResult
 
 SELFCHECK_FILE = "selfcheck.json"
+NOT_ANSWERED = "not answered yet — run the cell above"
+_MISSING = object()
+
+
+class CheckFailed(AssertionError):
+    """A self-check that found the answer wrong, unreadable or missing.
+
+    It fails the cell (so ``nbgrader validate`` lists it) and shows only its message: IPython
+    renders an exception by ``_render_traceback_`` when it has one.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
 
 
 @contextmanager
@@ -28,9 +53,178 @@ def _quiet():
         yield
 
 
-def load_selfchecks(folder: Path | str = ".") -> dict[str, Any]:
-    """The released fingerprints beside the notebook, by question id."""
-    return json.loads((Path(folder) / SELFCHECK_FILE).read_text(encoding="utf-8"))["questions"]
+# --- which cells ran, and did they raise -------------------------------------------------
+
+_ASSIGN_LINE = re.compile(r"^\s*(?:def\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=))",
+                          re.M)
+
+
+def assigned_names(source: str) -> set[str]:
+    """The names a cell binds at top level, read with ``ast`` (never run); for a cell that
+    does not parse, the ``name =`` and ``def name`` lines."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {a or b for a, b in _ASSIGN_LINE.findall(source)}
+    names: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue  # names inside are local
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if not isinstance(node, ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+@dataclass
+class _Tracker:
+    """Fed by IPython's cell events: the names whose last assigning cell raised."""
+
+    failed: set[str] = field(default_factory=set)
+    cell: int = 0
+    shell: Any = None
+
+    def pre_run_cell(self, info: Any = None) -> None:
+        self.cell += 1
+
+    def post_run_cell(self, result: Any) -> None:
+        raw = getattr(getattr(result, "info", None), "raw_cell", None) or ""
+        try:
+            source = self.shell.transform_cell(raw) if self.shell is not None else raw
+        except Exception:  # noqa: BLE001 -- a cell IPython cannot transform: read it raw
+            source = raw
+        names = assigned_names(source)
+        if result.error_before_exec is not None or result.error_in_exec is not None:
+            self.failed |= names
+        else:
+            self.failed -= names
+
+
+_tracker = _Tracker()
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _start_tracking() -> None:
+    shell = _shell()
+    if shell is None or _tracker.shell is shell:
+        return
+    _tracker.shell = shell
+    shell.events.register("pre_run_cell", _tracker.pre_run_cell)
+    shell.events.register("post_run_cell", _tracker.post_run_cell)
+
+
+_start_tracking()
+
+
+def _namespace() -> dict[str, Any]:
+    shell = _shell()
+    if shell is not None:
+        return shell.user_ns
+    import __main__
+
+    return vars(__main__)
+
+
+def read_answer(name: str) -> Any:
+    """The value of ``name`` in the kernel, or ``_MISSING`` when it is not answered: undefined,
+    or left over from before its cell last raised."""
+    namespace = _namespace()
+    if name in _tracker.failed or name not in namespace:
+        return _MISSING
+    return namespace[name]
+
+
+# --- the released self-check data, found beside the notebook -----------------------------
+
+
+def selfcheck_candidates() -> list[Path]:
+    """Where ``selfcheck.json`` may be: beside the notebook the kernel belongs to (Jupyter
+    servers set ``JPY_SESSION_NAME`` to its path, VS Code sets ``__vsc_ipynb_file__``), then
+    the kernel's working directory."""
+    places: list[Path] = []
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    if session:
+        places.append(Path(session).expanduser().parent)
+    vscode = _namespace().get("__vsc_ipynb_file__")
+    if isinstance(vscode, str):
+        places.append(Path(vscode).parent)
+    places.append(Path.cwd())
+    return [p.absolute() / SELFCHECK_FILE for p in dict.fromkeys(places)]
+
+
+def load_selfchecks(folder: Path | str | None = None) -> dict[str, Any]:
+    """The released fingerprints, by question id: from ``folder``, or found beside the
+    notebook. Raises :class:`CheckFailed` saying where it looked."""
+    candidates = ([Path(folder) / SELFCHECK_FILE] if folder is not None
+                  else selfcheck_candidates())
+    for path in candidates:
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))["questions"]
+            except (OSError, ValueError, KeyError) as error:
+                raise CheckFailed(f"Self-check unavailable: {path} is damaged ({error}). "
+                                  "Download it again with the assignment.") from None
+    looked = ", ".join(str(p.parent) for p in candidates)
+    raise CheckFailed(
+        f"Self-check unavailable: {SELFCHECK_FILE} was not found beside this notebook "
+        f"(looked in {looked}). It comes with the assignment: put it in the same folder as "
+        "the notebook and run this cell again.")
+
+
+# --- showing the answer as it was read ---------------------------------------------------
+
+
+def _read_as(data: dict[str, Any], answer: Any) -> tuple[str, str | None]:
+    """(plain text, LaTeX or None) of the answer as the checker reads it."""
+    kind = data.get("kind")
+    if kind == "expression":
+        from autograder.parsing import to_expression
+
+        names = (data.get("fingerprint", {}).get("variables")
+                 or [*data.get("variables", []), *data.get("definitions", {})])
+        try:
+            with _quiet():
+                expr = to_expression(answer, names)
+        except Exception:  # noqa: BLE001 -- unreadable: the verdict says why
+            return repr(answer) if isinstance(answer, str) else type(answer).__name__, None
+        import sympy
+
+        return sympy.sstr(expr), sympy.latex(expr)
+    if kind == "function":
+        name = getattr(answer, "__name__", type(answer).__name__)
+        return (f"the function {name}" if callable(answer) else type(answer).__name__), None
+    try:
+        values = np.asarray(answer, dtype=float)
+        return np.array2string(values, precision=6, separator=", ") if values.ndim else \
+            f"{float(values):.6g}", None
+    except Exception:  # noqa: BLE001
+        return type(answer).__name__, None
+
+
+def show_answer(data: dict[str, Any], answer: Any) -> None:
+    """Display the answer as read: maths in JupyterLab, plain text elsewhere."""
+    text, latex = _read_as(data, answer)
+    shell = _shell()
+    if shell is None or latex is None:
+        print(f"Your answer, as read: {text}")
+        return
+    from IPython.display import display
+
+    print("Your answer, as read:")
+    display({"text/plain": text, "text/latex": f"$\\displaystyle {latex}$"}, raw=True)
 
 
 def render(result: CheckResult, points: float, prefix: str) -> str:
@@ -40,27 +234,70 @@ def render(result: CheckResult, points: float, prefix: str) -> str:
     return f"{prefix}: {result.feedback} [{earned:g} of {points:g} points]"
 
 
-def check(question_id: str, answer: Any) -> float | None:
-    """Visible self-check against the released fingerprint; returns points where it can judge."""
+# --- the test cells' two calls -----------------------------------------------------------
+
+_graded: dict[str, tuple[int, float]] = {}  # question id -> (cell, points) of the last grade()
+
+
+def check(question_id: str, *answer: Any) -> float | None:
+    """The visible self-check of one question: judged against the released fingerprint.
+
+    Returns None in the student's notebook (no ``Out:`` echo) and raises :class:`CheckFailed`
+    when the answer is wrong, unreadable or missing. When ``grade`` already ran for this
+    question in this cell (the hidden tests, at grading time) it returns grade's points.
+    An explicit ``answer`` (old test cells) is judged without ever raising.
+    """
+    if not answer and _graded.get(question_id, (None,))[0] == _tracker.cell:
+        return _graded[question_id][1]
     try:
         data = load_selfchecks()[question_id]
+    except CheckFailed:
+        if answer:
+            return None
+        raise
+    except KeyError:
+        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no question "
+                          f"{question_id!r}; download the assignment again.") from None
+    value = answer[0] if answer else read_answer(data["name"])
+    if value is _MISSING:
+        raise CheckFailed(f"{data['name']}: {NOT_ANSWERED}.")
+    show_answer(data, value)
+    try:
         with _quiet():
-            result = rubric.self_check(data, answer)
-    except Exception as error:  # noqa: BLE001 -- a self-check must never fail the cell
-        print(f"Self-check unavailable ({type(error).__name__}: {error}).")
+            result = rubric.self_check(data, value)
+    except Exception as error:  # noqa: BLE001 -- a broken self-check says so plainly
+        message = f"Self-check unavailable ({type(error).__name__}: {error})."
+        if answer:
+            print(message)
+            return None
+        raise CheckFailed(message) from None
+    message = render(result, data["points"], "Self-check")
+    if answer:
+        print(message)
+        return None if result.details.get("form_only") else round(
+            result.score * data["points"], 6)
+    if result.correct or result.details.get("form_only"):
+        print(message)
         return None
-    print(render(result, data["points"], "Self-check"))
-    if result.details.get("form_only"):
-        return None
-    return round(result.score * data["points"], 6)
+    raise CheckFailed(message)
 
 
-def grade(question_id: str, answer: Any) -> float:
-    """Hidden test: judge against ``solutions`` (instructor side); returns the points earned."""
+def grade(question_id: str, *answer: Any) -> float:
+    """Hidden test: judge against ``solutions`` (instructor side); returns the points earned
+    and records them for the ``check`` that follows in the same cell."""
     from solutions.questions import question  # instructor side only
 
     q = question(question_id)
-    with _quiet():
-        result = rubric.judge(q, answer)
-    print(render(result, q.points, "Graded"))
-    return round(result.score * q.points, 6)
+    value = answer[0] if answer else read_answer(q.name)
+    if value is _MISSING:
+        print(f"Graded: {q.name}: not answered (or its cell raised an error). "
+              f"[0 of {q.points:g} points]")
+        points = 0.0
+    else:
+        show_answer(q.public(), value)
+        with _quiet():
+            result = rubric.judge(q, value)
+        print(render(result, q.points, "Graded"))
+        points = round(result.score * q.points, 6)
+    _graded[question_id] = (_tracker.cell, points)
+    return points

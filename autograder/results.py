@@ -5,7 +5,9 @@ All score arithmetic lives here, so that the notebooks, the CLI and the reports 
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 MISTAKES = ("sign", "constant_factor", "missing_factor", "extra_factor", "wrong_variable")
@@ -51,7 +53,8 @@ class CheckResult:
 
 # --- a graded submission and a graded class -------------------------------------------------
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: each judged answer is kept as data (``QuestionResult.answer``)
+READABLE_SCHEMAS = (1, 2)
 STATUSES = ("graded", "timeout", "memory", "crashed", "invalid", "error")
 
 
@@ -68,13 +71,28 @@ class QuestionResult:
     mistake: str | None = None
     invalid: bool = False
     error: str | None = None  # why it could not be graded (not answered, cell raised, ...)
-    review: bool = False  # a person must look at it (e.g. it could not be judged in time)
+    confirmed: bool | None = None  # True: sympy proved it; False: only the numbers agreed
+    review: str | None = None  # why the instructor should look at this answer
+    answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
 
     @classmethod
-    def from_check(cls, id: str, title: str, max_points: float, check: CheckResult
-                   ) -> QuestionResult:
+    def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
+                   answer: Any = None) -> QuestionResult:
+        confirmed = check.details.get("confirmed")
+        confirmed = None if confirmed is None else bool(confirmed)
+        review = check.details.get("review")
+        if review is None and check.correct and confirmed is False:
+            review = ("Accepted because its values agree with the reference at random points; "
+                      "sympy did not prove it equal.")
         return cls(id, title, max_points, round(check.score * max_points, 6), check.correct,
-                   check.feedback, check.mistake, check.invalid)
+                   check.feedback, check.mistake, check.invalid, None, confirmed,
+                   None if review is None else str(review), answer)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuestionResult:
+        """Read a question of any readable schema (version 1 has no answer, confirmed, review)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def ungraded(cls, id: str, title: str, max_points: float, error: str) -> QuestionResult:
@@ -123,7 +141,7 @@ class SubmissionResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         fields = {k: v for k, v in data.items() if k not in ("points", "max_points")}
-        fields["questions"] = tuple(QuestionResult(**q) for q in data["questions"])
+        fields["questions"] = tuple(QuestionResult.from_dict(q) for q in data["questions"])
         fields["errors"] = tuple(data.get("errors", ()))
         return cls(**fields)
 
@@ -138,6 +156,12 @@ class GradingRun:
     seconds: float = 0.0
     shard: str | None = None
     sandbox: str = "none"
+    schema: int = SCHEMA_VERSION  # the schema it was read from: 1 keeps no answers
+
+    @property
+    def regradable(self) -> bool:
+        """Whether the answers were kept, so that they can be judged again."""
+        return self.schema >= 2
 
     @property
     def mean_points(self) -> float:
@@ -168,14 +192,31 @@ class GradingRun:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradingRun:
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"unsupported results schema {data.get('schema_version')!r}")
+        schema = data.get("schema_version")
+        if schema not in READABLE_SCHEMAS:
+            raise ValueError(f"unsupported results schema {schema!r} (this version reads "
+                             f"{', '.join(map(str, READABLE_SCHEMAS))})")
         return cls(
             assignment=data["assignment"], version=data["version"],
             submissions=tuple(SubmissionResult.from_dict(s) for s in data["submissions"]),
             seconds=data.get("seconds", 0.0), shard=data.get("shard"),
-            sandbox=data.get("sandbox", "none"),
+            sandbox=data.get("sandbox", "none"), schema=schema,
         )
+
+    @classmethod
+    def read(cls, path: Path) -> GradingRun:
+        """A results.json (or the folder holding one); errors name the file at fault."""
+        from autograder.errors import UsageError
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / "results.json"
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except OSError as error:
+            raise UsageError(f"{path}: cannot be read ({error.strerror})") from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise UsageError(f"{path}: not a results.json of backprop-kit ({error})") from None
 
     @classmethod
     def merge(cls, runs: list[GradingRun]) -> GradingRun:
@@ -193,4 +234,41 @@ class GradingRun:
         sandboxes = {r.sandbox for r in runs}
         return cls(runs[0].assignment, runs[0].version, subs,
                    sum(r.seconds for r in runs), None,
-                   sandboxes.pop() if len(sandboxes) == 1 else "mixed")
+                   sandboxes.pop() if len(sandboxes) == 1 else "mixed",
+                   min(r.schema for r in runs))
+
+
+# --- what a regrade changed ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """One submission whose points differ between two gradings of the same answers."""
+
+    student: str
+    source: str
+    before: float
+    after: float
+    questions: tuple[tuple[str, float, float], ...]  # (question id, before, after) that moved
+
+    @property
+    def delta(self) -> float:
+        return round(self.after - self.before, 6)
+
+
+def score_changes(before: GradingRun, after: GradingRun) -> list[ScoreChange]:
+    """Submissions whose total or any question's points changed, largest change first."""
+    old = {(s.student, s.source): s for s in before.submissions}
+    changes = []
+    for sub in after.submissions:
+        prev = old.get((sub.student, sub.source))
+        if prev is None:
+            continue
+        was = {q.id: q.points for q in prev.questions}
+        moved = tuple((q.id, was.get(q.id, 0.0), q.points) for q in sub.questions
+                      if abs(q.points - was.get(q.id, 0.0)) > 1e-9)
+        moved += tuple((qid, p, 0.0) for qid, p in was.items()
+                       if qid not in {q.id for q in sub.questions} and p)
+        if moved or abs(sub.points - prev.points) > 1e-9:
+            changes.append(ScoreChange(sub.student, sub.source, prev.points, sub.points, moved))
+    return sorted(changes, key=lambda c: (-abs(c.delta), c.student, c.source))

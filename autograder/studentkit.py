@@ -2,7 +2,9 @@
 
 Students need ``autograder`` to run the visible checks in their notebooks, and must not get
 ``solutions``. This builds ``backprop_kit_student-<version>-py3-none-any.whl`` holding the
-``autograder`` package only (plus the ``backprop-kit`` command, for ``backprop-kit check``).
+``autograder`` package without its instructor-only modules (plus the ``backprop-kit`` command,
+for ``backprop-kit check``), and requiring everything the released notebooks import, so that a
+fresh environment with only the kit runs them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from autograder import __version__
 
 DIST = "backprop_kit_student"
 REQUIRES = ["sympy>=1.13,<1.15", "mpmath>=1.3,<1.4", "numpy>=1.26,<3", "click>=8.1,<9",
-            "ipython>=8"]
+            "ipython>=8", "matplotlib>=3.8,<4"]
+# Modules that only make sense with ``solutions`` (the instructor's side): left out of the kit.
+INSTRUCTOR_MODULES = ("authoring.py", "demo.py", "examples.py")
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -31,6 +35,7 @@ def build(out: Path) -> Path:
     files: dict[str, bytes] = {
         f"autograder/{p.relative_to(package).as_posix()}": p.read_bytes()
         for p in sorted(package.rglob("*.py"))
+        if p.relative_to(package).as_posix() not in INSTRUCTOR_MODULES
     }
     metadata = [
         "Metadata-Version: 2.1", f"Name: {DIST.replace('_', '-')}", f"Version: {__version__}",

@@ -13,10 +13,13 @@ import sympy
 from click.testing import CliRunner
 
 from autograder import examples, sandbox
+from autograder.batch import PARTIAL_DIR
 from autograder.checks import DEFAULT_CREDIT
 from autograder.cli import main
 from autograder.notebook import SELFCHECK_FILE
+from autograder.reports import safe_name
 from autograder.studentkit import build
+from autograder.submissions import discover
 from solutions.questions import ASSIGNMENTS, question, questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +61,8 @@ def test_grade_scores_each_submission_as_the_rubric_says(graded) -> None:
     assert got["right"] == pytest.approx(FULL)
     assert got["sign-slip"] == pytest.approx(FULL - slip)
     assert got["not-a-notebook"] == 0
-    for name in ("results.json", "grades.csv", "junit.xml"):
+    for name in ("results.json", "grades.csv", "junit.xml", "class-report.html",
+                 "class-report.md"):
         assert (out / name).is_file()
     assert {p.suffix for p in (out / "feedback").iterdir()} == {".md", ".html"}
     assert "right" in result.output and "sign-slip" in result.output  # the summary table
@@ -103,13 +107,23 @@ def test_shards_merge_into_the_whole_run(subs, graded, tmp_path) -> None:
     assert student_points(tmp_path / "all") == student_points(whole)
 
 
+def test_a_finished_run_leaves_no_partial_results(graded) -> None:
+    whole, _ = graded
+    assert not (whole / PARTIAL_DIR).exists()
+    data = json.loads((whole / "results.json").read_text())
+    ran = {s["sandbox"] for s in data["submissions"] if s["status"] == "graded"}
+    assert ran == {data["sandbox"]}
+
+
 def test_resume_keeps_what_an_interrupted_run_finished(subs, graded, tmp_path) -> None:
     whole, _ = graded
     out = tmp_path / "out"
-    shutil.copytree(whole / ".partial", out / ".partial")
-    kept = next((out / ".partial").glob("right*.json"))
-    data = json.loads(kept.read_text())
+    (data,) = [s for s in json.loads((whole / "results.json").read_text())["submissions"]
+               if s["student"] == "right"]
     data["questions"][0]["feedback"] = "marker: kept from the first run"
+    (right,) = [s for s in discover([subs], "backprop") if s.student == "right"]
+    kept = out / PARTIAL_DIR / f"{safe_name(right.key)}.json"
+    kept.parent.mkdir(parents=True)
     kept.write_text(json.dumps(data))
     result = invoke("grade", subs, "-a", "backprop", "-o", out, "--resume", *UNSAFE)
     assert result.exit_code == 0, result.output
@@ -166,6 +180,8 @@ def test_demo_grades_the_examples(tmp_path, monkeypatch) -> None:
     assert got["right"] == pytest.approx(FULL)
     assert got["blank"] == 0 and got["infinite-loop"] == 0
     assert 0 < got["sign-slip"] < FULL
+    page = tmp_path / "report" / "class-report.html"
+    assert f"class report: {page}" in result.output and page.is_file()
 
 
 def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypatch) -> None:
@@ -178,4 +194,5 @@ def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypa
     assert result.exit_code == 0, result.output
     assert "WITHOUT a sandbox" in result.output
     data = json.loads((tmp_path / "b" / "results.json").read_text())
-    assert data["sandbox"] == "none"
+    # detect() is patched here only: the runner still confines, and the record says so
+    assert data["sandbox"] == data["submissions"][0]["sandbox"]

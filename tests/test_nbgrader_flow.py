@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from autograder import examples
+from autograder.authoring import check_cell_source
 from autograder.checks import DEFAULT_CREDIT
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import SELFCHECK_FILE
@@ -361,7 +362,7 @@ def test_tampered_test_cells_are_restored(course: Course) -> None:
     original = source_of(cell_of(source_notebook("backprop"), TAMPERED_SOURCE))
     assert sources[TAMPERED_SOURCE] == original
     assert TAMPERED_DELETED in sources, "the deleted test cell was not put back"
-    assert f'grade("{TAMPERED_DELETED}", ' in sources[TAMPERED_DELETED]
+    assert sources[TAMPERED_DELETED].endswith(check_cell_source(question(TAMPERED_DELETED)))
 
 
 def test_export_csv(course: Course) -> None:

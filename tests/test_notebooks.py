@@ -29,13 +29,6 @@ from solutions.questions import ASSIGNMENTS, ETA, SD_START, SD_STEP, questions
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
 
-TEST_TEMPLATE = (
-    "from autograder.notebook import check, grade\n"
-    'check("{id}", {name})\n'
-    "### BEGIN HIDDEN TESTS\n"
-    'grade("{id}", {name})\n'
-    "### END HIDDEN TESTS"
-)
 READABLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 RANDOM_PART = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,}")
 TOTAL = re.compile(r"\*\*Total: (\d+(?:\.\d+)?) points\*\*")
@@ -212,7 +205,8 @@ def test_every_question_has_one_test_cell(assignment: str) -> None:
         cell = the_code_cell(nb, q.id)
         assert meta(cell) == {"grade": True, "solution": False, "locked": True,
                               "points": q.points, "grade_id": q.id, "schema_version": 3}
-        assert cell.source == TEST_TEMPLATE.format(id=q.id, name=q.name)
+        assert cell.source == authoring.check_cell_source(q), (
+            f"{q.id}: test cell differs from the template: run `backprop-kit test-cells`")
         assert nb.cells.index(cell) > nb.cells.index(the_code_cell(nb, q.answer_cell))
 
 

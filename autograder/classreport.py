@@ -1,0 +1,227 @@
+"""The class report: one self-contained HTML page and a Markdown summary for one or more
+graded assignments: score distributions, item statistics, diagnosed mistakes, answer groups,
+answers to review, and who could not be graded.
+
+The page is rendered from a Jinja2 template with autoescaping (student names and answers are
+untrusted text); plots are drawn with matplotlib and embedded as SVG, so the page needs no
+network and runs no script. Numbers come from :mod:`classstats` and :mod:`answergroups`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import classstats, reports
+from autograder.answergroups import AnswerGroup, group_answers
+from autograder.classstats import Distribution, ItemStatistics
+from autograder.results import GradingRun, SubmissionResult
+from autograder.rubric import Question
+
+HTML_NAME = "class-report.html"
+MARKDOWN_NAME = "class-report.md"
+SHOWN_GROUPS = 10  # answer groups shown per question before "N more"
+SHOWN_NAMES = 30  # students named per group before "and N more"
+QuestionsFor = Callable[[str], Sequence[Question] | None]
+
+
+@dataclass(frozen=True)
+class QuestionSection:
+    item: ItemStatistics
+    groups: tuple[AnswerGroup, ...]
+    review: tuple[AnswerGroup, ...]  # right answers no proof confirmed, or flagged for review
+    plot: str  # data URI of the histogram
+
+    @property
+    def answers(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+@dataclass(frozen=True)
+class AssignmentSection:
+    run: GradingRun
+    total: Distribution
+    plot: str
+    questions: tuple[QuestionSection, ...]
+    not_graded: tuple[tuple[str, SubmissionResult], ...]
+
+    @property
+    def assignment(self) -> str:
+        return self.run.assignment
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+
+def _svg_uri(fig) -> str:
+    import matplotlib
+
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "backprop-kit"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def histogram(dist: Distribution, title: str, *, wide: bool = False) -> str:
+    """A histogram of points as an SVG data URI: one bar per score when there are few
+    possible scores, else 20 equal bins from 0 to the maximum."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 2.6) if wide else (3.4, 2.2))
+    ax = fig.subplots()
+    top = max(dist.max_points, max(dist.values, default=0.0), 1e-9)
+    distinct = sorted(set(dist.values))
+    if len(distinct) <= 12:
+        counts = [sum(1 for v in dist.values if v == d) for d in distinct]
+        ax.bar(distinct, counts, width=top / 25, color="#3b6ea5")
+    else:
+        ax.hist(dist.values, bins=20, range=(0, top), color="#3b6ea5")
+    ax.set_xlim(-top / 20, top * 1.05)
+    ax.set_xlabel("points")
+    ax.set_ylabel("students")
+    ax.set_title(title, fontsize=9)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    return _svg_uri(fig)
+
+
+# --- the content ---------------------------------------------------------------------------
+
+
+def _question_section(run: GradingRun, item: ItemStatistics,
+                      question: Question | None) -> QuestionSection:
+    labelled = reports._labelled(run)
+    results = [(label, q) for label, sub in labelled for q in sub.questions if q.id == item.id]
+    groups = tuple(group_answers(results, question))
+    review = tuple(g for g in groups if g.review_count)
+    plot = histogram(item.distribution, f"{item.id} ({reports._num(item.max_points)} points)")
+    return QuestionSection(item, groups, review, plot)
+
+
+def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
+          ) -> list[AssignmentSection]:
+    """Everything the page shows, per assignment, in the order given."""
+    sections = []
+    for run in runs:
+        rubric = {q.id: q for q in (questions_for(run.assignment) or ())} if questions_for else {}
+        total = classstats.total_distribution(run)
+        items = classstats.item_statistics(run)
+        sections.append(AssignmentSection(
+            run, total,
+            histogram(total, f"{run.assignment}: total points", wide=True),
+            tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
+            tuple((label, sub) for label, sub in reports._labelled(run)
+                  if sub.status != "graded"),
+        ))
+    return sections
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _fixed(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _points(value: float | None) -> str:
+    return "–" if value is None else reports._num(round(value, 2))
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("autograder", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(percent=_percent, fixed=_fixed, points=_points)
+    return env
+
+
+def render_html(sections: Sequence[AssignmentSection]) -> str:
+    template = _environment().get_template("class_report.html.j2")
+    return template.render(sections=sections, shown_groups=SHOWN_GROUPS,
+                           shown_names=SHOWN_NAMES, easy=classstats.EASY, hard=classstats.HARD,
+                           weak=classstats.WEAK)
+
+
+def render_markdown(sections: Sequence[AssignmentSection]) -> str:
+    """The same content in brief: totals, item statistics, mistakes, the largest groups."""
+    md = reports._md
+    lines = ["# Class report", ""]
+    for s in sections:
+        t = s.total
+        lines += [f"## {md(s.assignment)}", "",
+                  f"{len(s.run.submissions)} submissions, {t.count} graded, "
+                  f"{len(s.not_graded)} not graded. Mean {_points(t.mean)}, median "
+                  f"{_points(t.median)} of {_points(t.max_points)} points; full marks "
+                  f"{_percent(t.full_marks_share)}.", "",
+                  "| Question | Points | Facility | Discrimination | Mistakes | Note |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for qs in s.questions:
+            i = qs.item
+            mistakes = ", ".join(f"{m.replace('_', ' ')}: {n}" for m, n in i.mistakes)
+            lines.append(f"| {md(i.title, cell=True)} ({md(i.id, cell=True)}) | "
+                         f"{_points(i.max_points)} | {_fixed(i.facility)} | "
+                         f"{_fixed(i.discrimination)} | {mistakes or '–'} | "
+                         f"{md(i.note, cell=True) or '–'} |")
+        lines.append("")
+        for qs in s.questions:
+            if not qs.groups:
+                continue
+            lines += [f"### {md(qs.item.title)} ({md(qs.item.id)}): answer groups", ""]
+            for g in qs.groups[:SHOWN_GROUPS]:
+                lines.append(f"- {g.count} × `{g.representative.replace('`', chr(39))}` — "
+                             f"{g.verdict}, {reports._num(g.points)}/"
+                             f"{reports._num(g.max_points)}: {md(g.feedback)}")
+            rest = qs.groups[SHOWN_GROUPS:]
+            if rest:
+                lines.append(f"- … {len(rest)} more groups ({sum(g.count for g in rest)} "
+                             "answers) in the HTML page")
+            lines.append("")
+        review = [(qs.item.id, g) for qs in s.questions for g in qs.review]
+        if review:
+            lines += ["### To review", ""]
+            lines += [f"- {md(qid)}: {g.review_count} × `{g.representative.replace('`', chr(39))}`"
+                      f" — {md(g.review or '')}" for qid, g in review]
+            lines.append("")
+        if s.not_graded:
+            lines += ["### Not graded", ""]
+            lines += [f"- {md(label)}: {sub.status}"
+                      + (f" — {md(sub.errors[0])}" if sub.errors else "")
+                      for label, sub in s.not_graded]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def write_class_report(runs: Sequence[GradingRun], out: Path,
+                       questions_for: QuestionsFor | None = None) -> dict[str, Path]:
+    """Write the page and the summary into ``out``; return them by name."""
+    sections = build(runs, questions_for)
+    out = Path(out)
+    written = {}
+    for name, text in ((HTML_NAME, render_html(sections)),
+                       (MARKDOWN_NAME, render_markdown(sections))):
+        reports.write_atomic(out / name, text)
+        written[name] = out / name
+    return written
+
+
+def rubric_questions(assignment: str) -> Sequence[Question] | None:
+    """The current rubric of ``assignment`` from ``solutions`` (None where it is unknown)."""
+    try:
+        from solutions.questions import questions
+    except ImportError:
+        return None
+    from autograder.errors import UsageError
+
+    try:
+        return questions(assignment)
+    except UsageError:  # an assignment solutions/ does not know: group without its rubric
+        return None

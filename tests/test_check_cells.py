@@ -1,0 +1,120 @@
+"""The check cells as a student meets them: a released notebook run in a real Jupyter kernel.
+
+One kernel runs a short session on the released ``backprop`` notebook: a blank answer, a
+right one, a slip, an unreadable one, and a right answer whose cell is then broken. What the
+student sees (outputs of each check cell) is asserted; answers come from ``solutions``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import sympy
+from nbclient import NotebookClient
+
+from autograder import examples
+from autograder.authoring import check_cell_source
+from autograder.diagnosis import FEEDBACK
+from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE, assigned_names
+from solutions.questions import question
+
+ROOT = Path(__file__).resolve().parents[1]
+W12 = question("backprop-dR-dw12")
+
+
+def code_cell(source: str) -> dict[str, Any]:
+    return nbformat.v4.new_code_cell(source)
+
+
+def released_check(q: Any) -> str:
+    """The test cell as released: the hidden block removed, as nbgrader does."""
+    source = check_cell_source(q)
+    start, end = source.index("### BEGIN HIDDEN TESTS"), source.index("### END HIDDEN TESTS")
+    return source[:start] + source[end + len("### END HIDDEN TESTS\n"):]
+
+
+def text_of(outputs: list[Any]) -> str:
+    parts = []
+    for out in outputs:
+        if out["output_type"] == "stream":
+            parts.append(out["text"])
+        elif out["output_type"] == "error":
+            parts.append("ERROR " + out["ename"] + ": " + "\n".join(out["traceback"]))
+        else:
+            parts.append(json.dumps(out.get("data", {})))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Cells as a student runs them one after the other, with their outputs."""
+    folder = tmp_path_factory.mktemp("student")
+    shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, folder / SELFCHECK_FILE)
+    reference = sympy.sstr(W12.expected)
+    check = released_check(W12)
+    cells = [
+        "from autograder.notebook import check",
+        "# YOUR ANSWER HERE\nraise NotImplementedError()", check,  # 2: blank
+        examples.answer_code(W12.name, W12.expected), check,  # 4: right
+        examples.answer_code(W12.name, examples.sign_slip(W12.expected)), check,  # 6: slip
+        f'{W12.name} = "1/2x +"', check,  # 8: unreadable
+        examples.answer_code(W12.name, W12.expected), check,  # 10: right again
+        f'{W12.name} = "{reference}"\nraise ValueError("oops")', check,  # 12: cell raised
+        f'{W12.name} = "{reference}" +', check,  # 14: syntax error
+    ]
+    nb = nbformat.v4.new_notebook(cells=[code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return nb.cells
+
+
+def test_blank_answer_is_not_answered_without_traceback(session: list[Any]) -> None:
+    outputs = session[2].outputs
+    assert [o["output_type"] for o in outputs] == ["error"]
+    assert outputs[0]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+
+
+def test_right_answer_is_shown_as_maths_then_correct(session: list[Any]) -> None:
+    outputs = session[4].outputs
+    assert not [o for o in outputs if o["output_type"] in ("error", "execute_result")]
+    shown = [o for o in outputs if o["output_type"] == "display_data"]
+    assert shown and "text/latex" in shown[0]["data"]
+    assert shown[0]["data"]["text/plain"] == sympy.sstr(W12.expected)
+    assert "Correct." in text_of(outputs)
+
+
+def test_slip_fails_the_cell_and_names_the_slip(session: list[Any]) -> None:
+    outputs = session[6].outputs
+    assert outputs[-1]["output_type"] == "error"
+    assert FEEDBACK["sign"] in "\n".join(outputs[-1]["traceback"])
+    assert "Traceback" not in text_of(outputs)
+
+
+def test_unreadable_answer_fails_and_says_why(session: list[Any]) -> None:
+    outputs = session[8].outputs
+    assert outputs[-1]["output_type"] == "error"
+    assert "1/2x +" in text_of(outputs)
+    assert "Traceback" not in text_of(outputs)
+
+
+def test_value_left_from_before_a_failed_cell_is_not_judged(session: list[Any]) -> None:
+    assert "Correct." in text_of(session[10].outputs)
+    for index in (12, 14):
+        outputs = session[index].outputs
+        assert [o["output_type"] for o in outputs] == ["error"], index
+        assert outputs[0]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+
+
+def test_assigned_names_reads_without_running() -> None:
+    assert assigned_names("a = 1\nb, (c, d) = 2, (3, 4)\ndef f(x):\n    e = x\n") == {
+        "a", "b", "c", "d", "f"}
+    assert assigned_names('x = "1/2" +\ndef g(:') == {"x", "g"}
+    assert assigned_names("for i in range(3):\n    total = i\nimport numpy as np") == {
+        "i", "total", "np"}
