@@ -35,7 +35,7 @@ from autograder.timebox import OutOfTime, timebox
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
 
-Judge = Callable[[Question, Any, Any], CheckResult]
+Judge = Callable[[Question, Any, Any, Mapping[str, Any]], CheckResult]
 
 
 @dataclass(frozen=True)
@@ -252,10 +252,11 @@ class Runner:
             self._home = None
 
 
-def hidden_judge(question: Question, answer: Any, outputs: Any) -> CheckResult:
+def hidden_judge(question: Question, answer: Any, outputs: Any,
+                 earlier: Mapping[str, Any] | None = None) -> CheckResult:
     from autograder.rubric import judge
 
-    return judge(question, answer, outputs=outputs)
+    return judge(question, answer, outputs=outputs, earlier=earlier)
 
 
 class Grader:
@@ -271,10 +272,13 @@ class Grader:
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
         self._unjudged: dict[tuple[str, str], QuestionResult] = {}
 
-    def judge_answer(self, question: Question, message: Mapping[str, Any] | None
-                     ) -> QuestionResult:
+    def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
+                     earlier: Mapping[str, Any] | None = None) -> QuestionResult:
         """Rebuild one answer from the child's data and judge it, here in the grader, within
-        ``judge_seconds``; an answer that cannot be judged is listed for review."""
+        ``judge_seconds``; an answer that cannot be judged is listed for review.
+
+        ``earlier`` maps earlier questions' ids to the data of the student's answers, for
+        questions judged with follow-through."""
         ungraded = QuestionResult.ungraded
         if message is None:
             return ungraded(question.id, question.title, question.points,
@@ -284,8 +288,9 @@ class Grader:
             return ungraded(question.id, question.title, question.points,
                             f"Not answered: `{question.name}` is not defined after its cell ran.")
         data = message.get("data")
+        before = (earlier or {}).get(question.follows) if question.follows else None
         try:
-            key = (question.id, json.dumps(data, sort_keys=True))
+            key = (question.id, json.dumps([data, before], sort_keys=True))
         except (ValueError, TypeError, RecursionError):
             return ungraded(question.id, question.title, question.points,
                             "Not graded: the answer's data is malformed.")
@@ -294,7 +299,7 @@ class Grader:
         if key not in self._verdicts:
             try:
                 with timebox(self.settings.judge_seconds):
-                    self._verdicts[key] = self._judge_data(question, data)
+                    self._verdicts[key] = self._judge_data(question, data, before)
             except OutOfTime:
                 self._unjudged[key] = _for_review(
                     question, "could not be judged in time "
@@ -307,15 +312,21 @@ class Grader:
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key], answer=data)
 
-    def _judge_data(self, question: Question, data: Any) -> CheckResult:
+    def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable
 
+        earlier: dict[str, Any] = {}
+        if before is not None and question.follows:
+            try:
+                earlier[question.follows] = transport.decode(before)
+            except ParseError:
+                pass
         try:
             if question.kind == "function":
                 if not isinstance(data, dict) or data.get("type") != "outputs":
                     return unreadable(transport.decode(data) and "expected a function")
-                return self.judge(question, None, data["outputs"])
-            return self.judge(question, transport.decode(data), None)
+                return self.judge(question, None, data["outputs"], earlier)
+            return self.judge(question, transport.decode(data), None, earlier)
         except ParseError as error:
             return unreadable(error)
 
@@ -360,7 +371,10 @@ class Grader:
         answers = reply.get("answers", {})
         if not isinstance(answers, dict):
             answers = {}
-        results = tuple(self.judge_answer(q, answers.get(q.name)) for q in self.questions)
+        by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
+                        ).get("data") for q in self.questions}
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id)
+                        for q in self.questions)
         errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
         status = reply.get("status", "error")
         if status == "timeout":

@@ -10,6 +10,7 @@ import pytest
 import sympy
 
 from autograder import equivalence, functions, parsing, transport
+from autograder.checks import check_expression
 from autograder.errors import ParseError
 from autograder.parsing import make_symbol, parse_expression
 
@@ -109,6 +110,16 @@ def test_a_students_sigma_function_travels_as_the_logistic_function() -> None:
     assert back == sympy.Mul(logistic, sympy.Add(1, sympy.Mul(-1, logistic)))
 
 
+def test_max_and_min_stay_cheap_when_rebuilt() -> None:
+    # sympy's own Max compares every pair of arguments at each rebuild: seconds for this one
+    text = "max(" * 30 + "x, y" + "".join(f"), 2x + {i}" for i in range(29)) + ")"
+    answer = parse_expression(text, ("x", "y"))
+    rebuilt = answer.xreplace({x: y, y: x})
+    assert isinstance(rebuilt, functions.Max) and len(rebuilt.args) == 31
+    assert parse_expression("max(1, 2, x, 3)", ("x",)).args == (3, x)
+    assert parse_expression("min(1, 2, x, 3)", ("x",)).args == (1, x)
+
+
 def test_parsed_answers_with_every_notation_travel() -> None:
     text = "|x| + max(x, y, 1) + log(x, 2) + σ'(x) + asinh(y) + sign(x) + sech(y)"
     answer = parse_expression(text, ("x", "y"))
@@ -127,7 +138,7 @@ def _tree(op: str, *args: dict) -> dict:
     (_tree("exp", {"sym": "x"}, {"sym": "y"}), "takes 1 argument"),
     (_tree("asin"), "takes 1 argument"),
     (_tree("Max", {"sym": "x"}), "at least 2"),
-    (_tree("Max", *[{"sym": f"x{i}"} for i in range(9)]), "at most 8"),
+    (_tree("Max", *[{"sym": f"x{i}"} for i in range(functions.MAX_ARGUMENTS + 1)]), "at most"),
     (_tree("log", {"sym": "x"}, {"int": "0"}), "base"),
     (_tree("log", {"sym": "x"}, {"int": "1"}), "base"),
     (_tree("sigmoid", {"sym": "x"}, {"sym": "y"}), "takes 1 argument"),
@@ -144,7 +155,27 @@ def test_to_expression_reads_sympy_answers_with_table_functions() -> None:
     plain_x = sympy.Symbol("x")
     answer = sympy.asin(plain_x) + sympy.Max(plain_x, 0) + sympy.sign(plain_x) + sympy.coth(
         plain_x)
-    assert parsing.to_expression(answer, ("x",)) == \
-        sympy.asin(x) + sympy.Max(x, 0) + sympy.sign(x) + sympy.coth(x)
+    expected = sympy.asin(x) + sympy.Max(x, 0) + sympy.sign(x) + sympy.coth(x)
+    assert sympy.srepr(parsing.to_expression(answer, ("x",))) == sympy.srepr(expected)
     with pytest.raises(ParseError, match="'besselj' is not allowed"):
         parsing.to_expression(sympy.besselj(1, plain_x), ("x",))
+
+
+# ---- end to end: the new notation is judged like any other answer ---------------------------
+
+@pytest.mark.parametrize(("answer", "expected", "variables", "correct"), [
+    ("sigma'(v)", "sigma(v)*(1 - sigma(v))", ("v",), True),
+    ("σ′(v)", "exp(-v)/(1 + exp(-v))^2", ("v",), True),
+    ("σ(v)", "exp(-v)/(1 + exp(-v))^2", ("v",), False),
+    ("max(x, 0) + min(x, 0)", "x", ("x",), True),
+    ("|x|", "sqrt(x^2)", ("x",), True),
+    ("2|x|", "sqrt(x^2)", ("x",), False),
+    ("η x - θ", "eta*x - theta", ("eta", "x", "theta"), True),
+    ("sech(x)^2", "1 - tanh(x)^2", ("x",), True),
+    ("arctan(x)", "asin(x/sqrt(1 + x^2))", ("x",), True),
+    ("log(x^2, 2)", "2*log(|x|)/log(2)", ("x",), True),
+    ("sign(x)|x|", "x", ("x",), True),
+])
+def test_answers_in_the_new_notation_are_judged(answer: str, expected: str,
+                                                variables: tuple[str, ...], correct: bool) -> None:
+    assert check_expression(answer, expected, variables).correct is correct

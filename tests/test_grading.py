@@ -4,6 +4,7 @@ its cells, finding submissions, sharding, and judging what comes back from a chi
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -15,12 +16,12 @@ from hypothesis import strategies as st
 
 from autograder import transport
 from autograder.capture import cells_from_notebook
+from autograder.course import question, questions
 from autograder.errors import ParseError, UsageError
 from autograder.grading import Grader, InvalidNotebook, Settings, plan_job, read_notebook
 from autograder.parsing import make_symbol
 from autograder.results import CheckResult
 from autograder.submissions import Submission, discover, shard
-from solutions.questions import question, questions
 
 NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
 
@@ -214,7 +215,7 @@ class CountingJudge:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, q, answer, outputs) -> CheckResult:
+    def __call__(self, q, answer, outputs, earlier=None) -> CheckResult:
         self.calls += 1
         from autograder.rubric import judge
 
@@ -238,3 +239,56 @@ def test_identical_answers_are_judged_once() -> None:
     results = [grader.judge_answer(q, message) for _ in range(3)]
     assert judge.calls == 1
     assert all(r.points == q.points for r in results)
+
+
+def test_judging_one_answer_is_bounded_and_listed_for_review() -> None:
+    q = question("backprop-dR-dw12")
+
+    def endless(question, answer, outputs, earlier=None):
+        while True:
+            pass
+
+    grader = Grader("backprop", [q], Settings(judge_seconds=0.2), judge=endless)
+    message = {"data": {"type": "text", "text": "-2*(y - a1_2)*a2_1"}}
+    result = grader.judge_answer(q, message)
+    assert result.points == 0 and "could not be judged in time" in result.review
+    assert grader.judge_answer(q, message) == result  # not judged again
+
+
+def test_an_exception_while_judging_is_that_answers_result() -> None:
+    q = question("backprop-dR-dw12")
+
+    def broken(question, answer, outputs, earlier=None):
+        raise RecursionError("deep")
+
+    grader = Grader("backprop", [q], Settings(), judge=broken)
+    result = grader.judge_answer(q, {"data": {"type": "text", "text": "x"}})
+    assert "could not be judged (RecursionError)" in result.review and result.points == 0
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"nbformat": 4, "cells": [1]}', "cell 1 is a int, not a cell"),
+    ('{"nbformat": 4, "cells": [{"cell_type": "code", "source": "", "metadata": '
+     '{"nbgrader": {"grade_id": ["x"]}}}]}', "cell 1: its grade_id is a list"),
+    ('{"nbformat": 4, "cells": [], "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+     "nested too deeply"),
+    ('{"nbformat": 4, "cells": [], "x": ' + "9" * 5000 + "}", "not valid notebook JSON"),
+])
+def test_input_that_crashed_the_batch_is_an_invalid_notebook(tmp_path, content, message) -> None:
+    path = tmp_path / "mallory.ipynb"
+    path.write_text(content)
+    with pytest.raises(InvalidNotebook, match="mallory.ipynb") as error:
+        read_notebook(path)
+    assert message in str(error.value)
+
+
+def test_only_regular_files_are_read(tmp_path) -> None:
+    real = write_nb(tmp_path / "real.ipynb")
+    (tmp_path / "link.ipynb").symlink_to(real)
+    (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.ipynb")
+    for name, says in (("link.ipynb", "symbolic link"), ("zero.ipynb", "symbolic link"),
+                       ("fifo.ipynb", "FIFO")):
+        with pytest.raises(InvalidNotebook, match=says):
+            read_notebook(tmp_path / name)
+    assert read_notebook(real)["nbformat"] == 4
