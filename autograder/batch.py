@@ -4,6 +4,7 @@ the reports at the end. The command line is a thin layer over ``run_batch``."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -46,6 +47,22 @@ def load_finished(out: Path, subs: list[Submission]) -> dict[str, SubmissionResu
     return done
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text fit for a terminal or a CI log: control characters (escape sequences, carriage
+    returns, bidirectional overrides) become "?", and no line starts with "::" (which GitHub
+    Actions would read as a workflow command)."""
+    lines = []
+    for line in str(text).split("\n"):
+        line = _CONTROL.sub("?", line)
+        if line.lstrip().startswith("::"):
+            line = line.replace("::", ": :", 1)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 class Progress:
     """One line on stderr: count, rate and time left; redrawn in place on a terminal."""
 
@@ -62,7 +79,7 @@ class Progress:
         eta = (self.total - self.done) / rate if rate else 0.0
         percent = 100 * self.done // max(self.total, 1)
         line = (f"graded {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
-                f"about {eta:.0f} s left - {label}")
+                f"about {eta:.0f} s left - {terminal_safe(label).replace(chr(10), ' ')}")
         if self.tty:
             self.stream.write("\r" + line[:110].ljust(110))
             if self.done == self.total:

@@ -142,16 +142,19 @@ def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidde
                                          jobs), strict=True))
     subs = []
     for sub, plan in planned:
-        new = [step if isinstance(step, QuestionResult)
-               else replace(verdicts[step], answer=old_answer(sub, step[0]))
+        new = [step if isinstance(step, QuestionResult) else _with_answer(verdicts[step], sub)
                for step in plan]
         subs.append(replace(sub, questions=tuple(new)))
     return GradingRun(run.assignment, __version__, tuple(subs), time.monotonic() - started,
                       run.shard, run.sandbox)
 
 
-def old_answer(sub: SubmissionResult, qid: str) -> Any:
-    return next(q.answer for q in sub.questions if q.id == qid)
+def _with_answer(verdict: QuestionResult, sub: SubmissionResult) -> QuestionResult:
+    """The shared verdict with this student's own answer data, except where the answer could
+    not be judged (the grader keeps no data of those, so that nothing stalls on it again)."""
+    if verdict.error is not None:
+        return replace(verdict, answer=None)
+    return replace(verdict, answer=next(q.answer for q in sub.questions if q.id == verdict.id))
 
 
 def kept_answers(run: GradingRun) -> int:

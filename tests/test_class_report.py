@@ -127,7 +127,7 @@ def test_numbers_are_grouped_by_rounded_value(grader) -> None:
     assert groups[0].verdict == "right" and groups[1].verdict != "right"
 
 
-def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review() -> None:
+def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review(tmp_path) -> None:
     from autograder.results import CheckResult
 
     numbers_only = CheckResult(True, 1.0, "Correct.", details={"confirmed": False})
@@ -139,6 +139,13 @@ def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review() -> None:
                ("ben", QuestionResult.from_check("q", "Q", 2, proved, answer=data))]
     (group,) = group_answers(results)
     assert group.review_count == 1 and group.count == 2
+    stalled = replace(QuestionResult.ungraded("q", "Q", 2, "Not graded: too slow"),
+                      review="The answer could not be judged in time.")
+    subs = tuple(SubmissionResult(who, "a", f"{who}.ipynb", (r,)) for who, r in
+                 [*results, ("cy", stalled)])
+    write_class_report([GradingRun("a", "0", subs)], tmp_path)
+    page = (tmp_path / HTML_NAME).read_text()
+    assert "sympy did not prove it equal" in page and "could not be judged in time" in page
 
 
 # --- regrading ------------------------------------------------------------------------------
