@@ -26,6 +26,7 @@ ETA = 0.1
 # missing or mixed up, never its value), the slips students make, hints for the sign and
 # factor messages.
 DR_DA = Part("∂R/∂a₁⁽²⁾ = the derivative of the square", "-2*(y - a1_2)")
+ACTIVATIONS = {"a1_1": "(0, 1)", "a2_1": "(0, 1)"}  # sigmoid outputs
 LOSS_HINTS = {"sign": "the inner derivative −1 of (y − a₁⁽²⁾)",
               "constant_factor": "the 2 brought down from the square"}
 W11_PARTS = (
@@ -76,12 +77,12 @@ QUESTIONS = (
                          "That is σ(v) itself, not its derivative.", 0.0)),
              hints={"sign": "the derivative of e^(−v) is −e^(−v)"}),
     Question("backprop-dR-dw12", "dR_dw12_2", "expression", 2, "∂R/∂w₁₂⁽²⁾",
-             OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_dw12_2(),
+             OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_dw12_2(), domains=ACTIVATIONS,
              parts=(DR_DA, Part("the link ∂a₁⁽²⁾/∂w₁₂⁽²⁾", "a2_1",
                                 {"a1_1": "a₁⁽¹⁾, the input of the other weight"})),
              hints=LOSS_HINTS),
     Question("backprop-dR-db1", "dR_db1_2", "expression", 2, "∂R/∂b₁⁽²⁾",
-             OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_db1_2(),
+             OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_db1_2(), domains=ACTIVATIONS,
              slips=(Slip("the_loss_itself", "(y - a1_2)^2",
                          "That is R itself: differentiate it with respect to b₁⁽²⁾.", 0.0),),
              hints=LOSS_HINTS),
