@@ -16,6 +16,7 @@ from autograder import __version__, reports
 from autograder.grading import Settings, grade_many
 from autograder.results import GradingRun, SubmissionResult
 from autograder.rubric import Question
+from autograder.runner_client import Runner
 from autograder.submissions import Submission
 
 PARTIAL_DIR = ".partial"
@@ -93,6 +94,7 @@ class Progress:
 def run_batch(
     subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
     options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
+    runner: Runner | None = None,
 ) -> GradingRun:
     """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
     out = options.out
@@ -102,7 +104,8 @@ def run_batch(
     todo = [s for s in subs if s.key not in finished]
     started = time.monotonic()
     progress = Progress(len(todo)) if todo else None
-    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs):
+    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
+                                   runner):
         reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
         finished[sub.key] = result
         if progress:

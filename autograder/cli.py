@@ -89,6 +89,10 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
           allow_unsandboxed: bool, judge_timeout: float) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
+    from autograder.runner_client import Runner
+
+    # the runner pre-loads while this process imports sympy and the rubric (two cores)
+    early = Runner().start() if jobs == 1 else None
     from autograder import reports
     from autograder.batch import BatchOptions, run_batch
     from autograder.grading import Settings, ensure_answers_hidden
@@ -110,11 +114,13 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         run = run_batch(subs, assignment, questions,
                         Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
                                  judge_seconds=judge_timeout),
-                        BatchOptions(out, jobs, resume, shard, sandbox_name))
+                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early)
     except BackpropKitError as error:
         _fail(error)
         return
     finally:
+        if early is not None:
+            early.close()
         for folder in unpacked:  # unpacked zips never outlive the run
             shutil.rmtree(folder, ignore_errors=True)
     _echo(reports.summary_table(run))
@@ -242,13 +248,19 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
               help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
-    from autograder.selfcheck import run_selfcheck
+    from autograder.runner_client import Runner
 
+    early = Runner().start()  # pre-loads while the checkers are imported
     try:
+        from autograder.selfcheck import run_selfcheck
+
         require, _ = _sandbox_policy(allow_unsandboxed)
-        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require))
+        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require,
+                                 runner=early))
     except BackpropKitError as error:
         _fail(error)
+    finally:
+        early.close()
 
 
 @main.command()

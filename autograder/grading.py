@@ -13,8 +13,6 @@ import multiprocessing.util
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,6 +27,7 @@ from autograder.capture import Job, Probe, cells_from_notebook
 from autograder.errors import BackpropKitError, ParseError
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
 from autograder.rubric import Question, encode_probe_arg
+from autograder.runner_client import Runner
 from autograder.submissions import Submission
 from autograder.timebox import OutOfTime, timebox
 from autograder.versions import rubric_version
@@ -201,56 +200,6 @@ def ensure_answers_hidden() -> None:
         raise BackpropKitError(
             f"{leaked[0]} lies inside the Python installation, where graded notebooks can read "
             "it; install backprop-kit editable (pip install -e .) from the course directory")
-
-
-class Runner:
-    """A client for one runner process (``python -m autograder.runner``), restarted if it dies."""
-
-    def __init__(self) -> None:
-        self._proc: subprocess.Popen[str] | None = None
-        self._home: str | None = None
-
-    def _start(self) -> subprocess.Popen[str]:
-        # Isolated (-I: neither PYTHONPATH nor the working directory on sys.path) and in a
-        # private folder, which also holds IPython's profile and matplotlib's caches.
-        self._home = self._home or tempfile.mkdtemp(prefix="bpk-runner-")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-        env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
-                   XDG_CACHE_HOME=self._home, MPLBACKEND="Agg", TMPDIR=self._home)
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.runner"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, cwd=self._home, env=env,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        ready = proc.stdout.readline()
-        if '"ready"' not in ready:
-            proc.kill()
-            raise BackpropKitError("the grading runner did not start")
-        return proc
-
-    def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = self._start()
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        try:
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
-            return json.loads(line)
-        except (OSError, ValueError) as error:
-            self.close()
-            return {"status": "error", "answers": {}, "errors": [f"runner failed: {error}"],
-                    "sandbox": "none", "seconds": 0.0}
-
-    def close(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-        if self._home is not None:
-            shutil.rmtree(self._home, ignore_errors=True)
-            self._home = None
 
 
 def hidden_judge(question: Question, answer: Any, outputs: Any,
@@ -429,14 +378,18 @@ def _grade_in_worker(sub: Submission) -> dict[str, Any]:
 
 def grade_many(
     subs: Sequence[Submission], assignment: str, questions: Sequence[Question],
-    settings: Settings, jobs: int = 1,
+    settings: Settings, jobs: int = 1, runner: Runner | None = None,
 ) -> Iterator[tuple[Submission, SubmissionResult]]:
     """Grade in ``jobs`` worker processes, yielding each submission with its result as it
-    finishes (not in order)."""
+    finishes (not in order). ``runner``, started early by the caller, serves ``jobs`` = 1
+    (and is closed at the end either way)."""
+    if not subs or jobs > 1:
+        if runner is not None:
+            runner.close()
     if not subs:
         return
     if jobs <= 1:
-        grader = Grader(assignment, questions, settings)
+        grader = Grader(assignment, questions, settings, runner=runner)
         try:
             for sub in subs:
                 yield sub, grader.grade(sub)

@@ -15,8 +15,8 @@ import pytest
 
 from autograder import sandbox
 from autograder.capture import Cell, Job
-from autograder.grading import Runner
 from autograder.runner import JOB_FILE
+from autograder.runner_client import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOXED = sandbox.detect() != "none"
