@@ -1,9 +1,10 @@
 """Student text to sympy without ``eval``: a tokenizer and a recursive-descent parser.
 
 sympy's ``sympify``/``parse_expr`` end in Python's ``eval``, so feeding them an answer would run
-the student's code. Here every sympy object is built by an explicit constructor from a whitelist
-of names, and sizes are checked before any real work so hostile input is refused fast. Every
-failure is a :class:`ParseError` that says what is wrong and where.
+the student's code. Here every sympy object is built by an explicit constructor, functions from
+the one table in :mod:`autograder.functions`, and sizes are checked before any real work so
+hostile input is refused fast. Every failure is a :class:`ParseError` that says what is wrong
+and where.
 """
 
 from __future__ import annotations
@@ -377,7 +378,8 @@ def _split_product(name: str, variables: Sequence[str]) -> list[str] | None:
 class _Parser:
     """expr := term (('+'|'-') term)*;  term := unary (['*'|'/'] unary)*;
     unary := ('+'|'-') unary | power;  power := primary ['^' unary];
-    primary := number | name | function '(' expr ')' | '(' expr ')'.
+    primary := number | name | function '(' expr (',' expr)* ')' | '(' expr ')' | '|' expr '|'
+    (which bar opens and which closes is settled beforehand, by _pair_bars).
     """
 
     def __init__(self, tokens: list[_Token], text: str, variables: Sequence[str],

@@ -6,11 +6,12 @@ All score arithmetic lives here, so that the notebooks, the CLI and the reports 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-MISTAKES = ("sign", "constant_factor", "missing_factor", "extra_factor", "wrong_variable")
+MISTAKE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # diagnosed slips and declared slip ids
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class CheckResult:
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must lie in [0, 1], got {self.score}")
-        if self.mistake is not None and self.mistake not in MISTAKES:
+        if self.mistake is not None and not MISTAKE_NAME.fullmatch(self.mistake):
             raise ValueError(f"unknown mistake {self.mistake!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,10 +75,11 @@ class QuestionResult:
     confirmed: bool | None = None  # True: sympy proved it; False: only the numbers agreed
     review: str | None = None  # why the instructor should look at this answer
     answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
+    rubric_version: str | None = None  # which rubric and checker judged it (versions.py)
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
-                   answer: Any = None) -> QuestionResult:
+                   answer: Any = None, rubric_version: str | None = None) -> QuestionResult:
         confirmed = check.details.get("confirmed")
         confirmed = None if confirmed is None else bool(confirmed)
         review = check.details.get("review")
@@ -86,7 +88,7 @@ class QuestionResult:
                       "sympy did not prove it equal.")
         return cls(id, title, max_points, round(check.score * max_points, 6), check.correct,
                    check.feedback, check.mistake, check.invalid, None, confirmed,
-                   None if review is None else str(review), answer)
+                   None if review is None else str(review), answer, rubric_version)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuestionResult:
@@ -180,7 +182,7 @@ class GradingRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema,  # a schema 1 run written again still has no answers
             "tool": "backprop-kit",
             "version": self.version,
             "assignment": self.assignment,

@@ -10,6 +10,7 @@ import pytest
 import sympy
 
 from autograder import equivalence, functions, parsing, transport
+from autograder.checks import check_expression
 from autograder.errors import ParseError
 from autograder.parsing import make_symbol, parse_expression
 
@@ -158,3 +159,23 @@ def test_to_expression_reads_sympy_answers_with_table_functions() -> None:
     assert sympy.srepr(parsing.to_expression(answer, ("x",))) == sympy.srepr(expected)
     with pytest.raises(ParseError, match="'besselj' is not allowed"):
         parsing.to_expression(sympy.besselj(1, plain_x), ("x",))
+
+
+# ---- end to end: the new notation is judged like any other answer ---------------------------
+
+@pytest.mark.parametrize(("answer", "expected", "variables", "correct"), [
+    ("sigma'(v)", "sigma(v)*(1 - sigma(v))", ("v",), True),
+    ("σ′(v)", "exp(-v)/(1 + exp(-v))^2", ("v",), True),
+    ("σ(v)", "exp(-v)/(1 + exp(-v))^2", ("v",), False),
+    ("max(x, 0) + min(x, 0)", "x", ("x",), True),
+    ("|x|", "sqrt(x^2)", ("x",), True),
+    ("2|x|", "sqrt(x^2)", ("x",), False),
+    ("η x - θ", "eta*x - theta", ("eta", "x", "theta"), True),
+    ("sech(x)^2", "1 - tanh(x)^2", ("x",), True),
+    ("arctan(x)", "asin(x/sqrt(1 + x^2))", ("x",), True),
+    ("log(x^2, 2)", "2*log(|x|)/log(2)", ("x",), True),
+    ("sign(x)|x|", "x", ("x",), True),
+])
+def test_answers_in_the_new_notation_are_judged(answer: str, expected: str,
+                                                variables: tuple[str, ...], correct: bool) -> None:
+    assert check_expression(answer, expected, variables).correct is correct

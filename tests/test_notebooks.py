@@ -309,12 +309,18 @@ def test_released_notebook_keeps_checks_and_drops_solutions(assignment: str) -> 
 
 @params
 def test_no_reference_answer_in_released_files(assignment: str) -> None:
-    files = {
-        "released notebook": released_text(assignment),
-        SELFCHECK_FILE: (SOURCE / assignment / SELFCHECK_FILE).read_text(encoding="utf-8"),
-    }
+    selfcheck = (SOURCE / assignment / SELFCHECK_FILE).read_text(encoding="utf-8")
+    files = {"released notebook": released_text(assignment), SELFCHECK_FILE: selfcheck}
+    # An expression's fingerprint (its values at fixed points) may share four digits with a
+    # number of another question by chance: numeric answers are looked for outside them.
+    data = json.loads(selfcheck)
+    for entry in data["questions"].values():
+        entry.pop("fingerprint", None)
+    without_fingerprints = json.dumps(data, ensure_ascii=False)
     for q in questions(assignment):
         for name, text in files.items():
+            if name == SELFCHECK_FILE and q.kind != "expression":
+                text = without_fingerprints
             assert not leaks(q, text), f"{name} contains the answer to {q.id}: {leaks(q, text)}"
 
 

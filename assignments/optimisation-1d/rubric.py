@@ -6,6 +6,7 @@ and end, or that it ran away) on the lecture's f' and on other functions: a quad
 known minimum, a tolerance that stops early, a step budget, a step size that diverges.
 """
 
+from autograder.diagnosis import Part, Slip
 from autograder.rubric import ProbeFunction, Question
 from solutions import optimisation_1d as o1
 
@@ -20,7 +21,13 @@ Q_MINIMUM = 3.0
 
 QUESTIONS = (
     Question("opt1d-second-derivative", "f_second", "expression", 1,
-             "f''(x) of the quartic", ("x",), expected=o1.FSECOND_EXPR),
+             "f''(x) of the quartic", ("x",), expected=o1.FSECOND_EXPR,
+             parts=(Part("the derivative of 12x³", "36*x^2"),
+                    Part("the derivative of 15x²", "30*x"),
+                    Part("the derivative of −40x", "-40")),
+             slips=(Slip("first_derivative", str(o1.FPRIME_EXPR),
+                         "That is f′(x), which the lecture gives: differentiate it once "
+                         "more.", 0.0),)),
     Question("opt1d-gradient-descent", "gradient_descent", "function", 3,
              "Gradient descent",
              probes=((_dq, 0.0, 0.1),  # visible: reaches 3
@@ -34,7 +41,15 @@ QUESTIONS = (
              expected=[p.x for p in o1.local_minima()]),
     Question("opt1d-newton-update", "newton_update", "expression", 2,
              "The Newton–Raphson update", ("x", "d1", "d2"),
-             expected=o1.newton_update_general()),
+             expected=o1.newton_update_general(),
+             parts=(Part("the current point x", "x"),
+                    Part("the Newton step −f′(x)/f″(x)", "-d1/d2")),
+             slips=(Slip("newton_inverted", "x - d2/d1",
+                         "f′ and f″ are the wrong way round: the step divides f′(x) by "
+                         "f″(x).", 0.25),
+                    Slip("gradient_step", "x - d1",
+                         "That is a gradient descent step with step size 1; Newton–Raphson "
+                         "divides f′(x) by f″(x).", 0.0))),
     Question("opt1d-newton-raphson", "newton_raphson", "function", 3,
              "Newton–Raphson",
              probes=((_dq, _d2q, 0.0),  # visible: one step to 3
