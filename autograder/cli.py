@@ -73,9 +73,12 @@ def main(ctx: click.Context) -> None:
               help="Exit 1 if any submission scores under PCT percent (for a student's CI).")
 @click.option("--allow-unsandboxed", is_flag=True,
               help="Grade even where no sandbox is available (unsafe; recorded in results).")
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="nbgrader's gradebook.db: join the points graded by hand in formgrader "
+                   "(not graded yet: shown as pending).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
-          allow_unsandboxed: bool) -> None:
+          allow_unsandboxed: bool, gradebook: Path | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder import reports
     from autograder.batch import BatchOptions, run_batch
@@ -87,6 +90,15 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         from solutions.questions import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
+        finish = None
+        if gradebook is not None:
+            from autograder.gradebook import with_hand_grades
+            from solutions.questions import manual_questions
+
+            if not gradebook.is_file():
+                raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
+            manual = manual_questions(assignment)
+            finish = lambda run: with_hand_grades(run, gradebook, manual)  # noqa: E731
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)
         if require:
             ensure_answers_hidden()
@@ -96,7 +108,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
                         Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require),
-                        BatchOptions(out, jobs, resume, shard, sandbox_name))
+                        BatchOptions(out, jobs, resume, shard, sandbox_name), finish=finish)
     except BackpropKitError as error:
         _fail(error)
         return

@@ -127,3 +127,23 @@ def question(question_id: str) -> Question:
             if q.id == question_id:
                 return q
     raise UsageError(f"unknown question {question_id!r}")
+
+
+# Written answers, graded by hand in formgrader: their points join the grade of record
+# (``backprop-kit grade --gradebook``). Each is a markdown grade cell of the notebook.
+MANUAL: dict[str, tuple[Question, ...]] = {
+    "optimisation-1d": (
+        Question("opt1d-newton-derivation", "", "manual", 3,
+                 "Newton-Raphson derived (graded by hand)"),
+    ),
+    "steepest-descent-2d": (
+        Question("sd2d-contour-plot", "", "manual", 2,
+                 "The contour plot and what it shows (graded by hand)"),
+    ),
+}
+
+
+def manual_questions(assignment: str) -> tuple[Question, ...]:
+    """The hand-graded questions of ``assignment`` (none for some)."""
+    questions(assignment)  # an unknown assignment is a usage error
+    return MANUAL.get(assignment, ())
