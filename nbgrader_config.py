@@ -11,3 +11,7 @@ c.ClearSolutions.code_stub = {
 c.ExecutePreprocessor.timeout = 60
 # Put back test cells a student deleted (nbgrader 0.9.6 only restores edited ones by default).
 c.OverwriteCells.add_missing_cells = True
+# An assignment's rubric.py (its questions, built from the reference answers) stays with the
+# instructor: generate_assignment copies everything else beside the notebook into release/.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "rubric.py"]

@@ -65,9 +65,16 @@ class _Space:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
         self.points = sample_points(len(self.symbols))
+        self._keys: dict[str, str] = {}
 
     def key(self, value: Any) -> str:
-        expr = substitute(to_expression(value, self.names), self.definitions)
+        expr = to_expression(value, self.names)
+        form = sympy.srepr(expr)  # the same expression typed with other spacing: one lookup
+        if form not in self._keys:
+            self._keys[form] = self._key(substitute(expr, self.definitions))
+        return self._keys[form]
+
+    def _key(self, expr: sympy.Expr) -> str:
         values = values_at(expr, self.symbols, self.points)
         if sum(v is not None for v in values) < 3:  # undefined almost everywhere: by its form
             return "form:" + sympy.srepr(expr)
@@ -86,7 +93,7 @@ def _number(value: float) -> str:
 
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return value if value.strip() else "(empty)"
     if isinstance(value, sympy.Basic):
         return sympy.sstr(value)
     if isinstance(value, list):

@@ -16,7 +16,7 @@ from autograder.rubric import fingerprint
 
 
 def selfcheck_data(assignment: str) -> dict[str, Any]:
-    from solutions.questions import questions  # instructor side only
+    from autograder.course import questions  # instructor side only
 
     return {
         "assignment": assignment,
@@ -31,10 +31,10 @@ def selfcheck_text(assignment: str) -> str:
 
 def write_selfchecks(source_dir: Path, assignments: list[str] | None = None) -> list[Path]:
     """(Re)write ``<source>/<assignment>/selfcheck.json`` for each assignment."""
-    from solutions.questions import ASSIGNMENTS
+    from autograder import course
 
     written = []
-    for name in assignments or list(ASSIGNMENTS):
+    for name in assignments or list(course.assignments()):
         path = source_dir / name / SELFCHECK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(selfcheck_text(name), encoding="utf-8")
@@ -88,7 +88,7 @@ def _source(cell: dict[str, Any]) -> str:
 def rewrite_notebook(nb: dict[str, Any], assignment: str) -> list[str]:
     """Bring one notebook's test cells, setup import and note on checks up to date (in place);
     return what changed."""
-    from solutions.questions import questions
+    from autograder.course import questions
 
     changed: list[str] = []
     by_id = {q.id: q for q in questions(assignment)}
@@ -123,10 +123,10 @@ def rewrite_test_cells(source_dir: Path, assignments: list[str] | None = None
     """Rewrite every notebook's test cells from :func:`check_cell_source`."""
     import nbformat
 
-    from solutions.questions import ASSIGNMENTS
+    from autograder import course
 
     done: dict[Path, list[str]] = {}
-    for name in assignments or list(ASSIGNMENTS):
+    for name in assignments or list(course.assignments()):
         path = source_dir / name / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
         changed = rewrite_notebook(nb, name)

@@ -10,38 +10,58 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 import mpmath
 import sympy
 
-from autograder.diagnosis import FEEDBACK, diagnose
+from autograder.diagnosis import (
+    DEFAULT_CREDIT,
+    Candidate,
+    Part,
+    Slip,
+    candidate_values,
+    candidates,
+    diagnose,
+    message,
+)
+from autograder.equivalence import N_PUBLIC as N_PUBLIC
+from autograder.equivalence import N_SECRET as N_SECRET
 from autograder.equivalence import (
     PRECISION,
+    Domain,
+    Frame,
+    Point,
+    Sample,
     compare,
-    sample_points,
+    domains_for,
+    public_rng,
+    sample_reference,
+    secret_rng,
     substitute,
-    values_at,
 )
 from autograder.errors import BackpropKitError, ParseError
 from autograder.parsing import make_symbol, parse_expression, to_expression
 from autograder.results import CheckResult
 
-DEFAULT_CREDIT: dict[str, float] = {
-    "sign": 0.5,
-    "constant_factor": 0.5,
-    "wrong_variable": 0.5,
-    "missing_factor": 0.25,
-    "extra_factor": 0.25,
-}
+__all__ = ["DEFAULT_CREDIT", "ExpressionReference", "Part", "Slip", "check_array",
+           "check_expression", "check_function", "check_number", "judge_expression"]
+
 NOT_RECOGNISED = (
     "Not correct, and not one of the usual slips. Re-derive it step by step and check each "
     "factor of the chain."
 )
+NO_VARIABLES = ("Not correct: your answer is a number, but the right answer depends on the "
+                "variables.")
+NOT_REAL = ("Not correct: your answer is not a real number (or is undefined) for some allowed "
+            "values of {names}, where the right answer is defined. Check logarithms, square "
+            "roots and divisions.")
+UNCONFIRMED = "Correct (by evaluation at random points; the symbolic proof ran out of time)."
 
 
 def _credit(mistake: str, credit: Mapping[str, float] | None) -> float:
-    return {**DEFAULT_CREDIT, **(credit or {})}.get(mistake, 0.0)
+    return float({**DEFAULT_CREDIT, **(credit or {})}.get(mistake, 0.0))
 
 
 def unreadable(error: ParseError | str) -> CheckResult:
@@ -53,19 +73,49 @@ def unreadable(error: ParseError | str) -> CheckResult:
 
 
 @dataclass(frozen=True)
-class ExpressionReference:
-    """What an expression answer is judged against: the reference's values at fixed points,
-    and (on the instructor's side only) the reference expression itself.
+class Judged:
+    """Points with the reference's values there and the candidates' values."""
 
-    A reference without ``expression`` is a fingerprint: it can be released to students.
+    sample: Sample
+    tried: tuple  # (Candidate, values) pairs, in the order they are tried
+
+
+def _points_text(points: Sequence[Point]) -> list[list[str]]:
+    with mpmath.workdps(PRECISION):
+        return [[mpmath.nstr(c, 30) for c in p] for p in points]
+
+
+def _values_text(values: Sequence[mpmath.mpf | None]) -> list[str | None]:
+    with mpmath.workdps(PRECISION):
+        return [None if v is None else mpmath.nstr(v, 30) for v in values]
+
+
+def _read_values(data: Sequence[str | None]) -> tuple:
+    with mpmath.workdps(PRECISION):
+        return tuple(None if v is None else mpmath.mpf(v) for v in data)
+
+
+@dataclass(frozen=True)
+class ExpressionReference:
+    """What an expression answer is judged against.
+
+    On the instructor's side it holds the reference expression and its candidate slips; the
+    grade evaluates them at points drawn from the OS's randomness (once per process), and a
+    symbolic proof decides when sympy finds one. Its ``fingerprint()`` — the values of the
+    reference and of each candidate at fixed public points — is what a student receives: the
+    self-check judges against it and reaches the same verdict on every honest answer, while an
+    answer fitted to it earns nothing in the grade.
     """
 
     names: tuple[str, ...]  # names an answer may use
     symbols: tuple[sympy.Symbol, ...]  # base symbols after definitions, in sample order
     definitions: Mapping[sympy.Symbol, sympy.Expr]
-    values: tuple  # reference values at sample_points(len(symbols))
-    expression: sympy.Expr | None = None
-    factors: tuple = field(default=())
+    domains: tuple[Domain, ...]
+    expression: sympy.Expr | None = None  # after definitions; None in a fingerprint
+    raw: sympy.Expr | None = None  # as given, defined symbols kept (evaluated in a Frame)
+    found: tuple[Candidate, ...] = ()  # with expressions: instructor side only
+    credit: Mapping[str, float] = field(default_factory=dict)
+    released: Judged | None = None  # a fingerprint's public points and values
 
     @classmethod
     def build(
@@ -73,17 +123,27 @@ class ExpressionReference:
         expected: Any,
         variables: Sequence[str] | None = None,
         definitions: Mapping[str, Any] | None = None,
+        *,
+        domains: Mapping[str, str] | None = None,
+        parts: Sequence[Part] = (),
+        slips: Sequence[Slip] = (),
+        credit: Mapping[str, float] | None = None,
+        hints: Mapping[str, str] | None = None,
+        ratios: Sequence[object] = (),
     ) -> ExpressionReference:
         defs_names = list(definitions or {})
         if variables is None:
             raw = expected if isinstance(expected, sympy.Basic) else None
             variables = sorted(str(s) for s in raw.free_symbols) if raw is not None else []
         names = tuple(dict.fromkeys([*variables, *defs_names]))
+
+        def to_expr(value: Any) -> sympy.Expr:
+            return to_expression(value, names)
+
         try:
-            defs = {
-                make_symbol(k): to_expression(v, names) for k, v in (definitions or {}).items()
-            }
-            expr = to_expression(expected, names)
+            defs = {make_symbol(k): to_expr(v) for k, v in (definitions or {}).items()}
+            expr = to_expr(expected)
+            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios)
         except ParseError as error:
             raise BackpropKitError(f"the reference answer is not valid: {error}") from error
         base: set[sympy.Symbol] = set()
@@ -91,22 +151,63 @@ class ExpressionReference:
             base |= substitute(make_symbol(name), defs).free_symbols
         base |= substitute(expr, defs).free_symbols
         symbols = tuple(sorted(base, key=str))
-        full = substitute(expr, defs)
-        values = tuple(values_at(full, symbols, sample_points(len(symbols))))
-        if sum(v is not None for v in values) < 3:
-            raise BackpropKitError("the reference answer is undefined at most sample points")
-        factors = tuple(f for f in sympy.Mul.make_args(expr) if f.free_symbols)
-        return cls(names, symbols, defs, values, expr, factors)
+        try:
+            doms = domains_for(symbols, domains)
+        except ValueError as error:
+            raise BackpropKitError(f"the question's domains are not valid: {error}") from error
+        return cls(names, symbols, defs, doms, substitute(expr, defs), expr, tuple(found),
+                   dict(credit or {}))
+
+    # -- the points ------------------------------------------------------------------------
+
+    def _judged(self, count: int, rng: Any) -> Judged:
+        assert self.raw is not None
+        try:
+            sample = sample_reference(self.raw, self.symbols, self.domains, count, rng,
+                                      self.definitions)
+        except ValueError as error:
+            raise BackpropKitError(f"the reference answer: {error}") from error
+        return Judged(sample, ())
+
+    def _with_candidates(self, judged: Judged) -> Judged:
+        tried = candidate_values(self.found, judged.sample.frame, judged.sample.values)
+        return Judged(judged.sample, tuple(tried))
+
+    @cached_property
+    def public(self) -> Judged:
+        """The fixed public points (self-check): reference values only, candidates lazily."""
+        if self.released is not None:
+            return self.released
+        return self._judged(N_PUBLIC, public_rng(self.names))
+
+    @cached_property
+    def public_full(self) -> Judged:
+        if self.released is not None:
+            return self.released
+        return self._with_candidates(self.public)
+
+    @cached_property
+    def secret(self) -> Judged:
+        """Points drawn from the OS's randomness the first time this process grades."""
+        return self._judged(N_SECRET, secret_rng())
+
+    # -- release ---------------------------------------------------------------------------
 
     def fingerprint(self) -> dict[str, Any]:
-        """A JSON-able form without the expression: safe to release beside a notebook."""
-        with mpmath.workdps(PRECISION):
-            return {
-                "variables": list(self.names),
-                "definitions": {str(k): str(v) for k, v in self.definitions.items()},
-                "symbols": [str(s) for s in self.symbols],
-                "values": [None if v is None else mpmath.nstr(v, 30) for v in self.values],
-            }
+        """A JSON-able form without any expression: safe to release beside a notebook."""
+        judged = self.public_full
+        return {
+            "variables": list(self.names),
+            "definitions": {str(k): str(v) for k, v in self.definitions.items()},
+            "symbols": [str(s) for s in self.symbols],
+            "points": _points_text(judged.sample.points),
+            "values": _values_text(judged.sample.values),
+            "candidates": [
+                {"mistake": c.mistake, "feedback": c.feedback, "credit": c.credit,
+                 "values": _values_text(v)} for c, v in judged.tried
+            ],
+            "credit": dict(self.credit),
+        }
 
     @classmethod
     def from_fingerprint(cls, data: Mapping[str, Any]) -> ExpressionReference:
@@ -114,51 +215,49 @@ class ExpressionReference:
         defs = {
             make_symbol(k): parse_expression(v, names) for k, v in data["definitions"].items()
         }
-        with mpmath.workdps(PRECISION):
-            values = tuple(None if v is None else mpmath.mpf(v) for v in data["values"])
         symbols = tuple(make_symbol(s) for s in data["symbols"])
-        return cls(names, symbols, defs, values)
+        with mpmath.workdps(PRECISION):
+            points = tuple(tuple(mpmath.mpf(c) for c in p) for p in data["points"])
+        sample = Sample(Frame.at(symbols, points, defs), _read_values(data["values"]))
+        tried = tuple((Candidate(c["mistake"], c["feedback"], float(c["credit"])),
+                       _read_values(c["values"])) for c in data.get("candidates", []))
+        return cls(names, symbols, defs, tuple(Domain() for _ in symbols), None, None, (),
+                   dict(data.get("credit", {})), Judged(sample, tried))
 
 
 def judge_expression(
     answer: Any, reference: ExpressionReference, credit: Mapping[str, float] | None = None
 ) -> CheckResult:
-    """Judge ``answer`` (text or sympy) against a reference or a fingerprint."""
+    """Judge ``answer`` (text or sympy): at secret points with a proof against a full
+    reference, at the public points against a released fingerprint."""
     try:
         raw = to_expression(answer, reference.names)
     except ParseError as error:
         return unreadable(error)
-    full = substitute(raw, reference.definitions)
-    expected = (
-        substitute(reference.expression, reference.definitions)
-        if reference.expression is not None
-        else None
-    )
-    verdict = compare(
-        full,
-        expected if expected is not None else sympy.Integer(0),
-        reference.symbols,
-        reference_values=reference.values,
-        symbolic=expected is not None,
-    )
+    secret = reference.expression is not None
+    judged = reference.secret if secret else reference.public_full
+    verdict = compare(raw, reference.raw, judged.sample, reference.domains,
+                      reference.definitions)
     if verdict.equivalent:
-        return CheckResult(
-            correct=True, score=1.0, feedback="Correct.", details={"confirmed": verdict.confirmed}
-        )
-    found = diagnose(
-        raw,
-        verdict.values,
-        reference.values,
-        reference.symbols,
-        reference.definitions,
-        reference.factors,
-    )
+        feedback = "Correct." if verdict.confirmed or not secret else UNCONFIRMED
+        return CheckResult(correct=True, score=1.0, feedback=feedback,
+                           details={"confirmed": verdict.confirmed if secret else None})
+    if not raw.free_symbols and reference.symbols:
+        return CheckResult.wrong(NO_VARIABLES)
+    found = diagnose(raw, verdict.values, judged.sample.values, judged.sample.frame,
+                     found=reference.found if secret else (),
+                     released=() if secret else judged.tried,
+                     definitions=reference.definitions,
+                     credit={**reference.credit, **(credit or {})})
     if found is None:
+        if verdict.undefined:
+            return CheckResult.wrong(NOT_REAL.format(
+                names=", ".join(str(s) for s in reference.symbols)))
         return CheckResult.wrong(NOT_RECOGNISED)
     details = {"used": found.used} if found.used else {}
-    return CheckResult.wrong(
-        found.feedback, score=_credit(found.mistake, credit), mistake=found.mistake, **details
-    )
+    score = _credit(found.mistake, credit) if credit and found.mistake in credit else \
+        found.credit
+    return CheckResult.wrong(found.feedback, score=score, mistake=found.mistake, **details)
 
 
 def check_expression(
@@ -167,15 +266,44 @@ def check_expression(
     variables: Sequence[str] | None = None,
     definitions: Mapping[str, Any] | None = None,
     credit: Mapping[str, float] | None = None,
+    **rubric: Any,
 ) -> CheckResult:
     """Judge a symbolic answer (a string or a sympy expression) against ``expected``.
 
     ``variables`` are the names an answer may use (default: those of ``expected``);
     ``definitions`` map a name to its expression, substituted on both sides first.
-    ``credit`` overrides the partial credit given for each diagnosed slip.
+    ``credit`` overrides the partial credit given for each diagnosed slip; ``rubric`` takes
+    the question's ``domains``, ``parts``, ``slips``, ``hints`` and ``ratios``.
     """
-    return judge_expression(answer, ExpressionReference.build(expected, variables, definitions),
-                            credit)
+    try:
+        key = (expected, tuple(variables) if variables is not None else None,
+               tuple(sorted((definitions or {}).items())), tuple(sorted((credit or {}).items())),
+               tuple(sorted((k, _frozen(v)) for k, v in rubric.items())))
+        hash(key)
+    except TypeError:
+        reference = ExpressionReference.build(expected, variables, definitions, credit=credit,
+                                              **rubric)
+    else:
+        reference = _cached_reference(key)
+    return judge_expression(answer, reference, credit)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=256)
+def _cached_reference(key: tuple) -> ExpressionReference:
+    """A reference is costly to build (its points, its candidates): build each once per
+    process, as grading does per question; its secret points are drawn once per process."""
+    expected, variables, definitions, credit, rubric = key
+    options = {k: (dict(v) if k in ("domains", "hints") else v) for k, v in rubric}
+    return ExpressionReference.build(expected, variables, dict(definitions),
+                                     credit=dict(credit), **options)
 
 
 # --- numbers and arrays --------------------------------------------------------------------
@@ -187,6 +315,8 @@ def as_number(value: Any) -> float:
         raise ParseError(f"expected a number, got {type(value).__name__}")
     if isinstance(value, str):
         text = value.strip().replace("−", "-")
+        if len(text) > 100:
+            raise ParseError("expected a number, got a long text")
         try:
             number = float(text)
         except ValueError:
@@ -209,30 +339,43 @@ def as_number(value: Any) -> float:
     return number
 
 
-_NICE_RATIOS = (2.0, 0.5, -2.0, -0.5, 10.0, 0.1)
+NUMBER_RATIOS = (-1.0, 2.0, 0.5, -2.0, -0.5)
 
 
-def _diagnose_number(answer: float, expected: float, close: Callable[[float, float], bool]):
-    if expected != 0 and close(answer, -expected):
-        return "sign"
-    if expected != 0 and any(close(answer, r * expected) for r in _NICE_RATIOS):
-        return "constant_factor"
-    return None
+def _ratio_mistake(ratio: float) -> str:
+    return "sign" if ratio == -1.0 else "constant_factor"
 
 
-def _numeric_result(
-    mistake: str | None, near: bool, credit: Mapping[str, float] | None
-) -> CheckResult:
-    if mistake is not None:
-        return CheckResult.wrong(
-            FEEDBACK[mistake], score=_credit(mistake, credit), mistake=mistake
-        )
-    if near:
-        return CheckResult.wrong(
-            "Close, but not within the tolerance: keep full precision and do not round "
-            "intermediate results."
-        )
-    return CheckResult.wrong("Not correct. Recompute it step by step.")
+def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
+    if ratio == -1.0:
+        return message("sign", hint=_hint(hints, "sign")).replace("expression", "value")
+    words = {2.0: "twice", 0.5: "half", -2.0: "minus twice", -0.5: "minus half"}.get(
+        ratio, f"{ratio:g} times")
+    return message("constant_factor", ratio=f"{words} the right value",
+                   hint=_hint(hints, "constant_factor"))
+
+
+def _hint(hints: Mapping[str, str] | None, key: str) -> str:
+    text = (hints or {}).get(key)
+    return f", e.g. {text}" if text else ""
+
+
+def _rounded(a: float, b: float) -> bool:
+    """Is ``a`` the reference ``b`` rounded to 2–9 decimals or 2–9 significant digits?"""
+    if a == b:
+        return False
+    for digits in range(2, 10):
+        if math.isclose(a, round(b, digits), rel_tol=1e-12, abs_tol=1e-15):
+            return True
+        if b != 0:
+            sig = digits - 1 - math.floor(math.log10(abs(b)))
+            if math.isclose(a, round(b, sig), rel_tol=1e-12, abs_tol=1e-15):
+                return True
+    return False
+
+
+ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
+           "results).")
 
 
 def check_number(
@@ -241,8 +384,14 @@ def check_number(
     rel_tol: float = 1e-6,
     abs_tol: float = 1e-12,
     credit: Mapping[str, float] | None = None,
+    slips: Sequence[Slip] = (),
+    hints: Mapping[str, str] | None = None,
+    ratios: Sequence[float] = (),
 ) -> CheckResult:
-    """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable."""
+    """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable.
+
+    Partial credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½
+    (or a ratio the question declares), a value rounded too early."""
     try:
         value = as_number(answer)
     except ParseError as error:
@@ -254,8 +403,18 @@ def check_number(
 
     if close(value, reference):
         return CheckResult.right()
-    near = math.isclose(value, reference, rel_tol=1e-2, abs_tol=abs_tol)
-    return _numeric_result(_diagnose_number(value, reference, close), near, credit)
+    for slip in slips:
+        if close(value, as_number(slip.answer)):
+            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id)
+    if reference != 0:
+        for ratio in (*NUMBER_RATIOS, *ratios):
+            if close(value, ratio * reference):
+                mistake = _ratio_mistake(ratio)
+                return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                         score=_credit(mistake, credit), mistake=mistake)
+    if _rounded(value, reference):
+        return CheckResult.wrong(ROUNDED, score=_credit("rounded", credit), mistake="rounded")
+    return CheckResult.wrong("Not correct. Recompute it step by step.")
 
 
 def as_array(value: Any) -> list[float]:
@@ -276,6 +435,10 @@ def as_array(value: Any) -> list[float]:
     return flat
 
 
+def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
+    return ", ".join(labels[i] if labels else f"entry {i}" for i in indices)
+
+
 def check_array(
     answer: Any,
     expected: Sequence[float],
@@ -283,8 +446,17 @@ def check_array(
     abs_tol: float = 1e-9,
     credit: Mapping[str, float] | None = None,
     labels: Sequence[str] | None = None,
+    slips: Sequence[Slip] = (),
+    groups: Mapping[str, Sequence[int]] | None = None,
+    hints: Mapping[str, str] | None = None,
+    ratios: Sequence[float] = (),
 ) -> CheckResult:
-    """Judge a vector of numbers; names the entries that are wrong (not their values)."""
+    """Judge a vector of numbers, entry by entry; names the entries that are off and, where
+    it can tell, why (a declared slip, a group of entries, rounding), never their values.
+
+    A slip of the whole vector (a declared one, the sign, a factor of 2 or ½) is judged as
+    one slip; otherwise each entry earns its share: 1 when right, a slip's credit when it
+    matches that slip's entry, the rounding credit when rounded."""
     try:
         values = as_array(answer)
     except ParseError as error:
@@ -296,25 +468,55 @@ def check_array(
     def close(a: float, b: float) -> bool:
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
 
-    wrong = [i for i, (a, b) in enumerate(zip(values, reference, strict=False)) if not close(a, b)]
+    def all_close(vals: Sequence[float], ref: Sequence[float]) -> bool:
+        return all(close(a, b) for a, b in zip(vals, ref, strict=True))
+
+    wrong = [i for i, (a, b) in enumerate(zip(values, reference, strict=True))
+             if not close(a, b)]
     if not wrong:
         return CheckResult.right()
-    nonzero = [(a, b) for a, b in zip(values, reference, strict=False) if b != 0]
-    mistake = None
-    if nonzero and all(close(a, -b) for a, b in nonzero):
-        mistake = "sign"
-    elif nonzero and nonzero[0][0] != 0:
-        ratio = nonzero[0][0] / nonzero[0][1]
-        if all(close(a, ratio * b) for a, b in zip(values, reference, strict=False)):
-            mistake = "constant_factor"
-    if mistake is not None:
-        return _numeric_result(mistake, False, credit)
-    names = [labels[i] if labels else f"entry {i}" for i in wrong]
-    return CheckResult.wrong(
-        f"{len(values) - len(wrong)} of {len(values)} entries are right; "
-        f"recheck {', '.join(names)}.",
-        wrong=[int(i) for i in wrong],
-    )
+    slip_values = [(s, as_array(s.answer)) for s in slips]
+    for slip, svals in slip_values:
+        if len(svals) == len(values) and all_close(values, svals):
+            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id,
+                                     wrong=wrong)
+    if any(b != 0 for b in reference):
+        for ratio in (*NUMBER_RATIOS, *ratios):
+            if all_close(values, [ratio * b for b in reference]):
+                mistake = _ratio_mistake(ratio)
+                return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                         score=_credit(mistake, credit), mistake=mistake,
+                                         wrong=wrong)
+    earned = float(len(values) - len(wrong))
+    by_slip: dict[str, list[int]] = {}
+    rounded: list[int] = []
+    other: list[int] = []
+    for i in wrong:
+        match = next((s for s, sv in slip_values if len(sv) == len(values)
+                      and close(values[i], sv[i])), None)
+        if match is not None:
+            by_slip.setdefault(match.id, []).append(i)
+            earned += float(match.credit)
+        elif _rounded(values[i], reference[i]):
+            rounded.append(i)
+            earned += _credit("rounded", credit)
+        else:
+            other.append(i)
+    sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]
+    slip_by_id = {s.id: s for s in slips}
+    for slip_id, indices in by_slip.items():
+        sentences.append(f"{_names(indices, labels)}: {slip_by_id[slip_id].feedback}")
+    if rounded:
+        sentences.append(f"{_names(rounded, labels)}: {ROUNDED}")
+    if other:
+        group = next((name for name, members in (groups or {}).items()
+                      if set(other) <= set(members)), None)
+        where = f" (all in {group})" if group else ""
+        sentences.append(f"Recheck {_names(other, labels)}{where}.")
+    mistake = next(iter(by_slip)) if len(by_slip) == 1 and not other else (
+        "rounded" if rounded and not other and not by_slip else None)
+    return CheckResult.wrong(" ".join(sentences), score=round(earned / len(values), 6),
+                             mistake=mistake, wrong=[int(i) for i in wrong])
 
 
 # --- functions ---------------------------------------------------------------------------
@@ -323,17 +525,33 @@ def check_array(
 def run_probes(
     func: Callable[..., Any], probes: Sequence[Sequence[Any]], project: Callable[[Any], Any]
 ) -> list[dict[str, Any]]:
-    """Call ``func`` on each probe; record the (projected) output or the error, as data."""
+    """Call ``func`` on each probe; record the (projected) output or the error, as data.
+
+    The student's exception and a result the projection cannot use are told apart: the
+    first is the student's error, the second says what was returned instead."""
     outputs: list[dict[str, Any]] = []
     for args in probes:
         try:
-            out = project(func(*args))
-            outputs.append({"value": as_array(out) if _is_sequence(out) else as_number(out)})
-        except ParseError as error:
-            outputs.append({"error": f"returned {error.message}"})
+            out = func(*args)
         except Exception as error:  # noqa: BLE001 -- any exception of student code is data
             outputs.append({"error": f"raised {type(error).__name__}: {str(error)[:200]}"})
+            continue
+        try:
+            projected = project(out)
+            outputs.append({"value": as_array(projected) if _is_sequence(projected)
+                            else as_number(projected)})
+        except ParseError as error:
+            outputs.append({"error": f"returned {error.message}"})
+        except Exception:  # noqa: BLE001 -- the projection could not read what came back
+            outputs.append({"error": f"returned {_what(out)}, which is not what the "
+                                     "question asks for"})
     return outputs
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, numbers.Number):
+        return "a single number"
+    return f"a {type(value).__name__}"
 
 
 def _is_sequence(value: Any) -> bool:
@@ -355,11 +573,13 @@ def compare_outputs(
     passed = 0
     first_failure = None
     for args, out, ref in zip(probes, outputs, expected, strict=False):
-        if "error" in out:
+        if not isinstance(out, Mapping):
+            verdict = "gave something that is not a result"
+        elif "error" in out:
             verdict = f"{out['error']}"
         else:
             check = (check_array if isinstance(ref["value"], list) else check_number)(
-                out["value"], ref["value"], rel_tol=rel_tol, abs_tol=abs_tol
+                out.get("value"), ref["value"], rel_tol=rel_tol, abs_tol=abs_tol
             )
             if check.correct:
                 passed += 1

@@ -214,14 +214,13 @@ def write_class_report(runs: Sequence[GradingRun], out: Path,
 
 
 def rubric_questions(assignment: str) -> Sequence[Question] | None:
-    """The current rubric of ``assignment`` from ``solutions`` (None where it is unknown)."""
-    try:
-        from solutions.questions import questions
-    except ImportError:
-        return None
-    from autograder.errors import UsageError
+    """The current rubric of ``assignment`` from the course (None where there is none: the
+    answers are then grouped without its definitions)."""
+    from autograder.errors import BackpropKitError
 
     try:
+        from autograder.course import questions
+
         return questions(assignment)
-    except UsageError:  # an assignment solutions/ does not know: group without its rubric
+    except (ImportError, BackpropKitError):
         return None

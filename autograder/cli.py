@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -87,13 +88,13 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     from autograder.submissions import shard as take_shard
 
     try:
-        from solutions.questions import questions as assignment_questions
+        from autograder.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
         finish = None
         if gradebook is not None:
+            from autograder.course import manual_questions
             from autograder.gradebook import with_hand_grades
-            from solutions.questions import manual_questions
 
             if not gradebook.is_file():
                 raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
@@ -199,26 +200,30 @@ def report(results: tuple[Path, ...], out: Path) -> None:
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the regraded results, regrade.csv/.md and every report.")
-def regrade(results: Path, out: Path) -> None:
+@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Answers judged in parallel.")
+def regrade(results: Path, out: Path, jobs: int) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
     from autograder.classreport import HTML_NAME, write_class_report
+    from autograder.course import questions
     from autograder.regrade import changes_table, write_regrade
     from autograder.regrade import regrade as regrade_run
     from autograder.results import GradingRun
-    from solutions.questions import questions
 
     try:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
-        after = regrade_run(before, rubric, source=str(results))
+        after = regrade_run(before, rubric, source=str(results), jobs=jobs)
+        started = time.monotonic()
         write_regrade(before, after, out)
         written = write_class_report([after], out, lambda _: rubric)
     except BackpropKitError as error:
         _fail(error)
         return
     click.echo(changes_table(before, after))
-    click.echo(f"regraded in {after.seconds:.1f} s; reports written to {out} "
+    click.echo(f"judged again in {after.seconds:.1f} s, reports written in "
+               f"{time.monotonic() - started:.1f} s to {out} "
                f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
 
 

@@ -15,7 +15,7 @@ from autograder.submissions import discover
 
 def run_demo(source: Path, out: Path | None = None, jobs: int = 2) -> str:
     """Write the examples, grade them (sandboxed where possible), return the summary."""
-    from solutions.questions import questions
+    from autograder.course import questions
 
     if not (source / "backprop" / "backprop.ipynb").exists():
         raise UsageError(f"{source}: no backprop/backprop.ipynb here; run the demo from the "

@@ -109,7 +109,7 @@ def answer_code(name: str, expr: sympy.Expr) -> str:
 
 def backprop_examples(source_dir: Path) -> dict[str, dict[str, Any] | str]:
     """Named submissions of the backprop assignment (a str is a file that is no notebook)."""
-    from solutions.questions import question  # instructor side only
+    from autograder.course import question  # instructor side only
 
     nb = as_student_copy(load(source_dir, "backprop"))
     w12 = question("backprop-dR-dw12")

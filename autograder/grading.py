@@ -31,7 +31,7 @@ from autograder.submissions import Submission
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
 
-Judge = Callable[[Question, Any, Any], CheckResult]
+Judge = Callable[[Question, Any, Any, Mapping[str, Any]], CheckResult]
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,11 @@ class Runner:
             self._home = None
 
 
-def hidden_judge(question: Question, answer: Any, outputs: Any) -> CheckResult:
+def hidden_judge(question: Question, answer: Any, outputs: Any,
+                 earlier: Mapping[str, Any] | None = None) -> CheckResult:
     from autograder.rubric import judge
 
-    return judge(question, answer, outputs=outputs)
+    return judge(question, answer, outputs=outputs, earlier=earlier)
 
 
 class Grader:
@@ -177,9 +178,12 @@ class Grader:
         self.runner = runner or Runner()
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
 
-    def judge_answer(self, question: Question, message: Mapping[str, Any] | None
-                     ) -> QuestionResult:
-        """Rebuild one answer from the child's data and judge it, here in the grader."""
+    def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
+                     earlier: Mapping[str, Any] | None = None) -> QuestionResult:
+        """Rebuild one answer from the child's data and judge it, here in the grader.
+
+        ``earlier`` maps earlier questions' ids to the data of the student's answers, for
+        questions judged with follow-through."""
         ungraded = QuestionResult.ungraded
         if message is None:
             return ungraded(question.id, question.title, question.points,
@@ -189,21 +193,28 @@ class Grader:
             return ungraded(question.id, question.title, question.points,
                             f"Not answered: `{question.name}` is not defined after its cell ran.")
         data = message.get("data")
-        key = (question.id, json.dumps(data, sort_keys=True))
+        before = (earlier or {}).get(question.follows) if question.follows else None
+        key = (question.id, json.dumps([data, before], sort_keys=True))
         if key not in self._verdicts:
-            self._verdicts[key] = self._judge_data(question, data)
+            self._verdicts[key] = self._judge_data(question, data, before)
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key], answer=data)
 
-    def _judge_data(self, question: Question, data: Any) -> CheckResult:
+    def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable
 
+        earlier: dict[str, Any] = {}
+        if before is not None and question.follows:
+            try:
+                earlier[question.follows] = transport.decode(before)
+            except ParseError:
+                pass
         try:
             if question.kind == "function":
                 if not isinstance(data, dict) or data.get("type") != "outputs":
                     return unreadable(transport.decode(data) and "expected a function")
-                return self.judge(question, None, data["outputs"])
-            return self.judge(question, transport.decode(data), None)
+                return self.judge(question, None, data["outputs"], earlier)
+            return self.judge(question, transport.decode(data), None, earlier)
         except ParseError as error:
             return unreadable(error)
 
@@ -227,7 +238,9 @@ class Grader:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
-        results = tuple(self.judge_answer(q, answers.get(q.name)) for q in self.questions)
+        by_id = {q.id: (answers.get(q.name) or {}).get("data") for q in self.questions}
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id)
+                        for q in self.questions)
         errors = tuple(reply.get("errors", ()))
         if reply["status"] == "timeout":
             errors += (f"The notebook ran longer than {self.settings.timeout:g} s and was "

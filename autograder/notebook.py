@@ -299,7 +299,7 @@ def check(question_id: str, *answer: Any) -> float | None:
 def grade(question_id: str, *answer: Any) -> float:
     """Hidden test: judge against ``solutions`` (instructor side); returns the points earned
     and records them for the ``check`` that follows in the same cell."""
-    from solutions.questions import question  # instructor side only
+    from autograder.course import question  # instructor side only
 
     q = question(question_id)
     value = answer[0] if answer else read_answer(q.name)

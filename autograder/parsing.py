@@ -1,9 +1,10 @@
 """Student text to sympy without ``eval``: a tokenizer and a recursive-descent parser.
 
 sympy's ``sympify``/``parse_expr`` end in Python's ``eval``, so feeding them an answer would run
-the student's code. Here every sympy object is built by an explicit constructor from a whitelist
-of names, and sizes are checked before any real work so hostile input is refused fast. Every
-failure is a :class:`ParseError` that says what is wrong and where.
+the student's code. Here every sympy object is built by an explicit constructor, functions from
+the one table in :mod:`autograder.functions`, and sizes are checked before any real work so
+hostile input is refused fast. Every failure is a :class:`ParseError` that says what is wrong
+and where.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import functools
 import math
 import string
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 import sympy
-from sympy.core.function import AppliedUndef
 
+from autograder import functions
 from autograder.errors import ParseError
 
 MAX_DIGITS = 30  # digits in one numeric literal
@@ -30,37 +31,41 @@ ROOT_BITS = 2048  # total size of the numbers under roots: sympy factors them, s
 MAX_NODES = 5000  # size of a sympy object handed to to_expression
 
 
-def _logistic(arg: sympy.Expr) -> sympy.Expr:
-    return sympy.Pow(1 + sympy.exp(-arg), -1)
-
-
-_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
-    "exp": sympy.exp, "sqrt": sympy.sqrt, "log": sympy.log, "ln": sympy.log,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh,
-    "cosh": sympy.cosh, "sinh": sympy.sinh, "abs": sympy.Abs, "Abs": sympy.Abs,
-    "sigmoid": _logistic, "sigma": _logistic, "σ": _logistic,
-}
-ALLOWED_FUNCTIONS: frozenset[str] = frozenset(_FUNCTIONS)
-_LOGISTIC_NAMES = frozenset({"sigmoid", "sigma", "σ"})
+ALLOWED_FUNCTIONS: frozenset[str] = frozenset(functions.BY_NAME)
 _CONSTANTS: dict[str, sympy.Expr] = {"e": sympy.E, "E": sympy.E, "pi": sympy.pi, "π": sympy.pi}
-# sympy classes a sympy answer may contain besides Add, Mul, Pow, numbers, e and pi (the
-# transport of answers out of a student's process uses the same list).
-SYMPY_FUNCTIONS = (sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan, sympy.tanh,
-                    sympy.cosh, sympy.sinh, sympy.Abs)
 _NOT_FINITE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
+_GREEK = {  # a Greek letter reads as its name: η is eta, μ0 is mu0 (lone σ and π excepted)
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon",
+    "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa",
+    "λ": "lambda", "μ": "mu", "µ": "mu", "ν": "nu", "ξ": "xi", "ο": "omicron", "π": "pi",
+    "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi",
+    "Ω": "Omega"}
 _DIGITS = frozenset(string.digits)
-_NAME_START = frozenset(string.ascii_letters + "_")
+_NAME_START = frozenset(string.ascii_letters + "_") | frozenset(_GREEK)
 _NAME_CHARS = _NAME_START | _DIGITS
 _OPERATORS = {"+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "×": "*", "·": "*", "⋅": "*",
               "∗": "*", "/": "/", "÷": "/", "^": "^"}
-_BRACKETS = {"(": ")", "[": "]"}
+_BARS = frozenset("|∣")
+_BRACKETS = {"(": ")", "[": "]", "|": "|", "∣": "∣"}
+_PRIMES = frozenset("'′’")  # σ'(z), σ′(z) and an editor's curly quote alike
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True))
-_HINTS = {",": " (a function takes one argument; write a single expression)",
-          "=": " (write only the expression, not an equation)",
+_HINTS = {"=": " (write only the expression, not an equation)",
           ".": " (a '.' may only appear inside a number)",
           "'": " (write the expression without quotes)",
           '"': " (write the expression without quotes)"}
+_COMMA_HINT = ("a comma only separates the arguments of a function such as max(a, b) "
+               "or log(x, b)")
+
+
+def ascii_name(name: str) -> str:
+    """The name as the checker knows it: Greek letters spelt out (η → eta, μ0 → mu0); a lone
+    σ (the logistic function) and π (the constant) stay as they are."""
+    if name in ("σ", "π"):
+        return name
+    return "".join(_GREEK.get(ch, ch) for ch in name)
 
 
 @functools.cache
@@ -112,6 +117,18 @@ def _number(text: str, i: int) -> tuple[_Token, int]:
     return _Token("num", value, i, text[i:j]), j
 
 
+def _primed(name: str, text: str, j: int) -> tuple[str, int]:
+    """σ'(z), sigma'(z), sigmoid'(z): the sigmoid's derivative; any other prime is refused."""
+    if name not in functions.PRIMED:
+        raise ParseError(f"unexpected {text[j]!r}: a prime may only follow sigma, sigmoid or σ "
+                         "(σ'(z) is the sigmoid's derivative); write other derivatives out", j,
+                         text)
+    if j + 1 < len(text) and text[j + 1] in _PRIMES:
+        raise ParseError(f"unexpected {text[j + 1]!r}: only the first derivative σ'(z) may be "
+                         "written with a prime; write higher derivatives out", j + 1, text)
+    return name + "'", j + 1
+
+
 def _tokenize(text: str, max_tokens: int) -> list[_Token]:
     """Split ``text`` into tokens, refusing any character outside the grammar."""
     tokens: list[_Token] = []
@@ -130,10 +147,16 @@ def _tokenize(text: str, max_tokens: int) -> list[_Token]:
             j = i + 1
             while j < n and text[j] in _NAME_CHARS:
                 j += 1
-            tokens.append(_Token("name", text[i:j], i, text[i:j]))
+            name = ascii_name(text[i:j])
+            if j < n and text[j] in _PRIMES:
+                name, j = _primed(name, text, j)
+            tokens.append(_Token("name", name, i, text[i:j]))
             i = j
-        elif ch in "σπ":
-            tokens.append(_Token("name", ch, i, ch))
+        elif ch in _BARS:
+            tokens.append(_Token("bar", ch, i, ch))
+            i += 1
+        elif ch == ",":
+            tokens.append(_Token("comma", ch, i, ch))
             i += 1
         elif text.startswith("**", i):
             tokens.append(_Token("op", "^", i, "**"))
@@ -165,10 +188,14 @@ def _tokenize(text: str, max_tokens: int) -> list[_Token]:
 
 
 def _check_brackets(tokens: list[_Token], text: str, max_depth: int) -> None:
-    """Name the bracket at fault before parsing, so nesting never reaches the recursion."""
+    """Name the bracket at fault before parsing, so nesting never reaches the recursion; decide
+    which '|' opens an absolute value and which closes one (bars never cross brackets)."""
     stack: list[_Token] = []
-    for token in tokens:
+    levels: list[list[int]] = [[]]  # per open bracket: the indices of its own tokens
+    for index, token in enumerate(tokens):
         if token.kind == "open":
+            levels[-1].append(index)
+            levels.append([])
             stack.append(token)
             if len(stack) > max_depth:
                 raise ParseError(f"brackets nested more than {max_depth} deep", token.pos, text)
@@ -179,8 +206,83 @@ def _check_brackets(tokens: list[_Token], text: str, max_depth: int) -> None:
             if _BRACKETS[opener.raw] != token.raw:
                 raise ParseError(f"'{opener.raw}' at character {opener.pos + 1} is closed by "
                                  f"'{token.raw}'", token.pos, text)
+            _pair_bars(tokens, levels.pop(), text, max_depth)
+        else:
+            levels[-1].append(index)
     if stack:
         raise ParseError(f"'{stack[-1].raw}' is never closed", stack[-1].pos, text)
+    _pair_bars(tokens, levels.pop(), text, max_depth)
+
+
+def _pair_bars(tokens: list[_Token], level: list[int], text: str, max_depth: int) -> None:
+    """Turn each '|' of one bracket level into an opening or closing bar, in place.
+
+    A bar where an operand is expected opens; after an operand it may close the pending bar or
+    open a new factor (2|x|). Every reading is tried at once (bit sets of open-bar counts,
+    backwards); a bar that can go both ways (|a|b|c|) is ambiguous and refused by name.
+    """
+    bars = [i for i in level if tokens[i].kind == "bar"]
+    if not bars:
+        return
+    full = (1 << (max_depth + 1)) - 1
+    # after[k] = (E, A): counts of open bars from which the rest of the level, starting with
+    # item k, can be read, when an operand is Expected or was just read (After one).
+    after: list[tuple[int, int]] = [(1, 1)] * (len(level) + 1)
+    for k in range(len(level) - 1, -1, -1):
+        expect, done = after[k + 1]
+        kind = tokens[level[k]].kind
+        if kind == "bar":
+            after[k] = (expect >> 1, (expect >> 1) | ((done << 1) & full))
+        elif kind in ("op", "comma"):
+            after[k] = (expect, expect)
+        else:
+            after[k] = (done, done)
+    if not after[0][0] & 1:
+        _explain_bars(tokens, bars, level, text, max_depth)
+    opened: list[_Token] = []
+    operand_before = False
+    for k, index in enumerate(level):
+        token = tokens[index]
+        if token.kind != "bar":
+            operand_before = token.kind not in ("op", "comma")
+            continue
+        expect, done = after[k + 1]
+        can_open = bool(expect >> (len(opened) + 1) & 1)
+        can_close = operand_before and bool(opened) and bool(done >> (len(opened) - 1) & 1)
+        if can_open and can_close:
+            raise ParseError(f"'{token.raw}' could close the '|' at character "
+                             f"{opened[-1].pos + 1} or open a new one: write abs(…) or put "
+                             "'*' between the factors", token.pos, text)
+        if can_close:
+            opened.pop()
+            tokens[index] = token._replace(kind="close", value="|", raw="|")
+            operand_before = True
+        else:
+            opened.append(token)
+            tokens[index] = token._replace(kind="open", value="|", raw="|")
+            operand_before = False
+
+
+def _explain_bars(tokens: list[_Token], bars: list[int], level: list[int], text: str,
+                  max_depth: int) -> None:
+    """No reading of the bars exists: say which bar is never closed, or nests too deep."""
+    opened: list[_Token] = []
+    operand_before = False
+    for index in level:
+        token = tokens[index]
+        if token.kind != "bar":
+            operand_before = token.kind not in ("op", "comma")
+        elif operand_before and opened:
+            opened.pop()
+        else:
+            opened.append(token)
+            operand_before = False
+            if len(opened) > max_depth:
+                raise ParseError(f"absolute value bars nested more than {max_depth} deep",
+                                 token.pos, text)
+    culprit = opened[0] if opened else tokens[bars[-1]]
+    raise ParseError(f"the '{culprit.raw}' at character {culprit.pos + 1} is never closed",
+                     culprit.pos, text)
 
 
 def _check_number(value: sympy.Expr, pos: int | None, text: str) -> sympy.Expr:
@@ -230,21 +332,33 @@ def _power(base: sympy.Expr, exponent: sympy.Expr, pos: int | None, text: str,
 
 
 def _resolve(name: str, variables: Sequence[str]) -> sympy.Expr | None:
-    if name in variables:
-        return make_symbol(name)
+    key = ascii_name(name)
+    for var in variables:
+        if var == name or ascii_name(var) == key:
+            return make_symbol(var)
     return _CONSTANTS.get(name)
 
 
-def _unknown_name(names: Sequence[str], variables: Sequence[str]) -> str:
-    """Name every unknown name at once, so a student fixes them in one go."""
-    allowed = ", ".join(variables) or "none"
-    functions = ", ".join(sorted(ALLOWED_FUNCTIONS, key=str.lower))
-    listed = ", ".join(f"'{name}'" for name in names)
-    message = (f"unknown name{'s' if len(names) > 1 else ''} {listed} (allowed: {allowed}; "
-               f"functions: {functions}; constants: e, pi)")
-    parts = _split_product(names[0], variables) if len(names) == 1 else None
-    if parts:
-        message += f"; for a product write {' '.join(parts)}"
+def _allowed(variables: Sequence[str]) -> str:
+    return (f"allowed: {', '.join(variables) or 'none'}; functions: {functions.listing()}; "
+            "constants: e, pi")
+
+
+def _unknown_name(names: Sequence[str], variables: Sequence[str],
+                  function: str | None = None) -> str:
+    """Name every unknown name at once, so a student fixes them in one go; a name called like
+    a function (foo(x)) is said to be no supported function."""
+    others = [name for name in names if name != function]
+    parts = []
+    if function is not None:
+        parts.append(f"'{function}' is not a supported function")
+    if others:
+        listed = ", ".join(f"'{name}'" for name in others)
+        parts.append(f"unknown name{'s' if len(others) > 1 else ''} {listed}")
+    message = f"{'; '.join(parts)} ({_allowed(variables)})"
+    split = _split_product(ascii_name(others[0]), variables) if len(others) == 1 else None
+    if split:
+        message += f"; for a product write {' '.join(split)}"
     return message
 
 
@@ -264,7 +378,8 @@ def _split_product(name: str, variables: Sequence[str]) -> list[str] | None:
 class _Parser:
     """expr := term (('+'|'-') term)*;  term := unary (['*'|'/'] unary)*;
     unary := ('+'|'-') unary | power;  power := primary ['^' unary];
-    primary := number | name | function '(' expr ')' | '(' expr ')'.
+    primary := number | name | function '(' expr (',' expr)* ')' | '(' expr ')' | '|' expr '|'
+    (which bar opens and which closes is settled beforehand, by _pair_bars).
     """
 
     def __init__(self, tokens: list[_Token], text: str, variables: Sequence[str],
@@ -286,6 +401,8 @@ class _Parser:
     def parse(self) -> sympy.Expr:
         result = self.expression(0)
         token = self.peek()
+        if token.kind == "comma":
+            raise self.fail(f"unexpected ',': {_COMMA_HINT}", token.pos)
         if token.kind != "end":
             raise self.fail(f"unexpected '{token.raw}'", token.pos)
         return result
@@ -337,26 +454,28 @@ class _Parser:
         if token.kind == "num":
             return token.value
         if token.kind == "open":
-            return self.group(token, depth)
+            inner = self.group(token, depth)
+            return self.call(functions.BY_NAME["abs"], [inner], token) if token.raw == "|" \
+                else inner
         if token.kind == "name":
             value = _resolve(token.value, self.variables)
             if value is not None:
                 return value
-            if token.value in _FUNCTIONS:
-                if self.peek().kind != "open":
-                    raise self.fail(f"function '{token.value}' needs its argument in brackets, "
-                                    f"e.g. {token.value}(x)", token.pos)
-                arg = self.group(self.take(), depth)
-                if token.value == "sqrt":  # through _power, for its limits
-                    return _power(arg, sympy.S.Half, token.pos, self.text, self.budget)
-                result = _FUNCTIONS[token.value](arg)
-                if result.has(*_NOT_FINITE):
-                    raise self.fail(f"'{token.value}' is undefined there", token.pos)
-                return result
-            unknown = dict.fromkeys(t.value for t in self.tokens if t.kind == "name"
-                                    and t.value not in _FUNCTIONS
+            function = functions.BY_NAME.get(token.value)
+            if function is not None:
+                opener = self.peek()
+                if opener.kind != "open" or opener.raw == "|":
+                    raise self.fail(f"function '{token.raw}' needs its argument in brackets, "
+                                    f"e.g. {token.raw}(x)", token.pos)
+                self.take()
+                args, starts = self.arguments(function, token, depth)
+                return self.call(function, args, token, starts)
+            unknown = dict.fromkeys(t.raw for t in self.tokens if t.kind == "name"
+                                    and t.value not in functions.BY_NAME
                                     and _resolve(t.value, self.variables) is None)
-            raise self.fail(_unknown_name(list(unknown), self.variables), token.pos)
+            called = self.peek().kind == "open" and self.peek().raw != "|"
+            raise self.fail(_unknown_name(list(unknown), self.variables,
+                                          token.raw if called else None), token.pos)
         if before is None:
             raise self.fail(f"'{token.raw}' needs something before it", token.pos)
         if token.kind == "end":
@@ -366,17 +485,59 @@ class _Parser:
             if before.kind == "open":
                 raise self.fail("empty brackets", before.pos)
             raise self.fail(f"something is missing after '{before.raw}'", before.pos)
-        if before.kind == "op":
+        if before.kind in ("op", "comma"):
             raise self.fail(f"two operators in a row: '{before.raw}' then '{token.raw}'",
                             token.pos)
         raise self.fail(f"'{token.raw}' needs something before it", token.pos)
 
+    def arguments(self, function: functions.Function, name: _Token,
+                  depth: int) -> tuple[list[sympy.Expr], list[int]]:
+        """The comma-separated arguments of a call, up to the closing bracket; a comma too
+        many is named where it stands, before its argument is built."""
+        low, high = function.arity
+        most = functions.MAX_ARGUMENTS if high is None else high
+        starts = [self.peek().pos]
+        args = [self.expression(depth + 1)]
+        while self.peek().kind == "comma":
+            comma = self.take()
+            if len(args) >= most:
+                takes = (f"takes at most {most} arguments" if high is None else
+                         f"takes {'one argument' if most == 1 else f'at most {most} arguments'}")
+                raise self.fail(f"unexpected ',': '{name.raw}' {takes}, e.g. "
+                                f"{function.usage()}", comma.pos)
+            starts.append(self.peek().pos)
+            args.append(self.expression(depth + 1))
+        self.close_group()
+        if len(args) < low:
+            raise self.fail(f"'{name.raw}' takes at least {low} arguments, e.g. "
+                            f"{function.usage()}", name.pos)
+        return args, starts
+
+    def call(self, function: functions.Function, args: list[sympy.Expr], name: _Token,
+             starts: list[int] | None = None) -> sympy.Expr:
+        if function is functions.SQRT:  # through _power, for its limits
+            return _power(args[0], sympy.S.Half, name.pos, self.text, self.budget)
+        try:
+            result = functions.apply(function, args)
+        except functions.ArgumentError as error:
+            raise self.fail(error.message, (starts or [name.pos])[error.argument]) from None
+        except ParseError as error:
+            raise self.fail(error.message, name.pos) from None
+        if result.has(*_NOT_FINITE):
+            raise self.fail(f"'{name.raw}' is undefined there", name.pos)
+        return result
+
     def group(self, opener: _Token, depth: int) -> sympy.Expr:
         inner = self.expression(depth + 1)
-        closer = self.take()
-        if closer.kind != "close":  # unreachable after _check_brackets; kept as a guard
-            raise self.fail(f"'{opener.raw}' is never closed", opener.pos)
+        self.close_group()
         return inner
+
+    def close_group(self) -> None:
+        closer = self.take()
+        if closer.kind == "comma":
+            raise self.fail(f"unexpected ',': {_COMMA_HINT}", closer.pos)
+        if closer.kind != "close":  # unreachable after _check_brackets; kept as a guard
+            raise self.fail(f"unexpected '{closer.raw}'", closer.pos)
 
 
 def _check_result(expr: sympy.Expr, text: str) -> sympy.Expr:
@@ -427,20 +588,16 @@ def _rebuild(node: sympy.Basic, variables: Sequence[str], budget: _RootBudget) -
         return _check_number(node, None, "")
     if node in (sympy.E, sympy.pi):
         return node
-    if isinstance(node, AppliedUndef) and node.func.__name__ in _LOGISTIC_NAMES:
-        if len(node.args) != 1:
-            raise ParseError(f"'{node.func.__name__}' takes one argument")
-        return _logistic(_rebuild(node.args[0], variables, budget))
     if isinstance(node, (sympy.Add, sympy.Mul)):
         return node.func(*(_rebuild(arg, variables, budget) for arg in node.args))
     if isinstance(node, sympy.Pow):
         base, exponent = (_rebuild(arg, variables, budget) for arg in node.args)
         return _power(base, exponent, None, "", budget)
-    if isinstance(node, SYMPY_FUNCTIONS) and len(node.args) == 1:
-        return node.func(_rebuild(node.args[0], variables, budget))
-    functions = ", ".join(sorted(ALLOWED_FUNCTIONS, key=str.lower))
+    function = functions.of_node(node)
+    if function is not None:
+        return functions.apply(function, [_rebuild(arg, variables, budget) for arg in node.args])
     raise ParseError(f"'{type(node).__name__}' is not allowed in an answer "
-                     f"(functions: {functions})")
+                     f"(functions: {functions.listing()})")
 
 
 def _from_sympy(value: sympy.Basic, variables: Sequence[str]) -> sympy.Expr:

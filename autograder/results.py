@@ -6,11 +6,12 @@ All score arithmetic lives here, so that the notebooks, the CLI and the reports 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-MISTAKES = ("sign", "constant_factor", "missing_factor", "extra_factor", "wrong_variable")
+MISTAKE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # diagnosed slips and declared slip ids
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class CheckResult:
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must lie in [0, 1], got {self.score}")
-        if self.mistake is not None and self.mistake not in MISTAKES:
+        if self.mistake is not None and not MISTAKE_NAME.fullmatch(self.mistake):
             raise ValueError(f"unknown mistake {self.mistake!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +187,7 @@ class GradingRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema,  # a schema 1 run written again still has no answers
             "tool": "backprop-kit",
             "version": self.version,
             "assignment": self.assignment,

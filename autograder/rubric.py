@@ -13,6 +13,7 @@ import numpy as np
 import sympy
 
 from autograder import checks
+from autograder.diagnosis import Part, Slip
 from autograder.errors import BackpropKitError, ParseError
 from autograder.parsing import make_symbol, parse_expression
 from autograder.results import CheckResult
@@ -99,6 +100,20 @@ class Question:
     project: str = "identity"
     labels: tuple[str, ...] = ()
     expected: Any = None  # the reference: instructor side only, never in a fingerprint
+    # How it is judged (see autograder.diagnosis): where the variables live, the reference's
+    # named parts, the wrong answers students are known to give, hints for the sign and
+    # factor feedback, constant ratios a slip makes besides ±2 and ±½, named groups of
+    # entries (arrays), and follow-through: ``follows`` is the id of an earlier question
+    # whose answer this one is computed from, ``from_earlier`` (instructor side) computes
+    # the expected value from the student's earlier answer, so one slip is charged once.
+    domains: Mapping[str, str] = field(default_factory=dict)
+    parts: tuple[Part, ...] = ()
+    slips: tuple[Slip, ...] = ()
+    hints: Mapping[str, str] = field(default_factory=dict)
+    ratios: tuple[float, ...] = ()
+    groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    follows: str | None = None
+    from_earlier: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -118,6 +133,8 @@ class Question:
             "definitions": dict(self.definitions), "credit": dict(self.credit),
             "probes": [[encode_probe_arg(a) for a in p] for p in self.probes],
             "project": self.project, "labels": list(self.labels),
+            "domains": dict(self.domains), "hints": dict(self.hints),
+            "groups": {k: list(v) for k, v in self.groups.items()}, "follows": self.follows,
         }
 
     @classmethod
@@ -128,10 +145,13 @@ class Question:
             definitions=dict(data["definitions"]), credit=dict(data["credit"]),
             probes=tuple(tuple(decode_probe_arg(a) for a in p) for p in data["probes"]),
             project=data["project"], labels=tuple(data["labels"]),
+            domains=dict(data.get("domains", {})), hints=dict(data.get("hints", {})),
+            groups={k: tuple(v) for k, v in data.get("groups", {}).items()},
+            follows=data.get("follows"),
         )
 
     def without_expected(self) -> Question:
-        return replace(self, expected=None)
+        return replace(self, expected=None, from_earlier=None)
 
 
 # --- judging -----------------------------------------------------------------------------
@@ -144,7 +164,9 @@ def expression_reference(question: Question) -> checks.ExpressionReference:
     """The question's reference, built once per process (it is the costly part)."""
     if question.id not in _references:
         _references[question.id] = checks.ExpressionReference.build(
-            question.expected, question.variables, question.definitions
+            question.expected, question.variables, question.definitions,
+            domains=question.domains, parts=question.parts, slips=question.slips,
+            credit=question.credit, hints=question.hints, ratios=question.ratios,
         )
     return _references[question.id]
 
@@ -166,23 +188,55 @@ def probe_outputs(question: Question, func: Any) -> list[dict[str, Any]] | Check
     return checks.run_probes(func, question.probes, PROJECTIONS[question.project])
 
 
-def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any]] | None = None
-          ) -> CheckResult:
+def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any]] | None = None,
+          earlier: Mapping[str, Any] | None = None) -> CheckResult:
     """Judge one answer against the question's reference (instructor side).
 
     For a function question pass either the function as ``answer`` or, when the function ran
-    elsewhere (the sandbox), its probe ``outputs``.
+    elsewhere (the sandbox), its probe ``outputs``. ``earlier`` holds the student's answers
+    to earlier questions by id: an answer that is wrong against the reference but right
+    against what follows from the student's own earlier answer earns its points here.
     """
     if question.expected is None:
         raise BackpropKitError(f"question {question.id} has no reference answer here")
+    result = _judge_against(question, answer, question.expected, outputs)
+    if result.correct or result.invalid or not question.follows or not question.from_earlier:
+        return result
+    before = (earlier or {}).get(question.follows)
+    if before is None:
+        return result
+    try:
+        own = question.from_earlier(before)
+    except Exception:  # noqa: BLE001 -- an unusable earlier answer: no follow-through
+        return result
+    again = _judge_against(question, answer, own, outputs)
+    if not again.correct:
+        return result
+    return CheckResult(
+        correct=False, score=1.0,
+        feedback="Right for your own earlier answer (follow-through): the slip there is "
+                 "charged there, not again here.",
+        details={"follow_through": question.follows},
+    )
+
+
+def _judge_against(question: Question, answer: Any, expected: Any,
+                   outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
     if question.kind == "expression":
-        return checks.judge_expression(answer, expression_reference(question), question.credit)
+        if expected is question.expected:
+            return checks.judge_expression(answer, expression_reference(question),
+                                           question.credit)
+        return checks.check_expression(answer, expected, question.variables,
+                                       question.definitions, question.credit,
+                                       domains=question.domains)
     if question.kind == "number":
-        return checks.check_number(answer, question.expected, question.rel_tol, question.abs_tol,
-                                   question.credit)
+        return checks.check_number(answer, expected, question.rel_tol, question.abs_tol,
+                                   question.credit, question.slips, question.hints,
+                                   question.ratios)
     if question.kind == "array":
-        return checks.check_array(answer, question.expected, question.rel_tol, question.abs_tol,
-                                  question.credit, question.labels or None)
+        return checks.check_array(answer, expected, question.rel_tol, question.abs_tol,
+                                  question.credit, question.labels or None, question.slips,
+                                  question.groups, question.hints, question.ratios)
     if outputs is None:
         got = probe_outputs(question, answer)
         if isinstance(got, CheckResult):
@@ -208,7 +262,7 @@ def self_check(data: Mapping[str, Any], answer: Any,
     question = Question.from_public(data)
     if question.kind == "expression":
         reference = checks.ExpressionReference.from_fingerprint(data["fingerprint"])
-        return checks.judge_expression(answer, reference, question.credit)
+        return checks.judge_expression(answer, reference)
     try:
         if question.kind == "number":
             checks.as_number(answer)

@@ -32,7 +32,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
     assignment, data = load(notebook.parent)
     questions = [Question.from_public(d) for d in data.values()]
 
-    def judge(question: Question, answer: Any, outputs: Any) -> CheckResult:
+    def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
         return self_check(data[question.id], answer, outputs)
 
     grader = Grader(assignment, questions, Settings(timeout=timeout,

@@ -13,13 +13,13 @@ from typing import Any
 
 import sympy
 
+from autograder import functions
 from autograder.errors import ParseError
-from autograder.parsing import MAX_NODES, SYMPY_FUNCTIONS, make_symbol
+from autograder.parsing import MAX_NODES, make_symbol
 
 MAX_DEPTH = 60
 MAX_ITEMS = 10_000
 
-_FUNCTIONS: dict[str, Any] = {f.__name__: f for f in SYMPY_FUNCTIONS}
 _CONSTANTS = {"E": sympy.E, "pi": sympy.pi}
 
 
@@ -49,8 +49,8 @@ def _encode_expr(expr: sympy.Basic, budget: _Budget, depth: int = 0) -> Any:
         return {"const": str(expr)}
     if expr.is_Add or expr.is_Mul or expr.is_Pow:
         op = "Add" if expr.is_Add else "Mul" if expr.is_Mul else "Pow"
-    elif isinstance(expr, sympy.Function) and type(expr).__name__ in _FUNCTIONS:
-        op = type(expr).__name__
+    elif (function := functions.of_node(expr)) is not None:
+        op = function.transport
     else:
         raise ParseError(f"{type(expr).__name__} is not allowed in an answer")
     return {"op": op, "args": [_encode_expr(a, budget, depth + 1) for a in expr.args]}
@@ -137,8 +137,8 @@ def _decode_expr(node: Any, budget: _Budget, depth: int = 0) -> sympy.Expr:
         if base.is_Number and exponent.is_Number:
             return sympy.Pow(base, exponent, evaluate=False)
         return sympy.Pow(base, exponent)
-    if op in _FUNCTIONS and len(built) == 1:
-        return _FUNCTIONS[op](built[0])
+    if isinstance(op, str) and op in functions.BY_TRANSPORT:
+        return functions.apply(functions.BY_TRANSPORT[op], built)
     raise ParseError(f"{op!r} is not allowed in an answer")
 
 

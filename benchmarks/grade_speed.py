@@ -249,9 +249,9 @@ def nbgrader_points(course: Path) -> dict[str, float]:
 def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
     """Median seconds per honest submission graded with and without the sandbox (-j 1), the
     two graders taking turns on the same notebooks so that the machine's drift cancels."""
+    from autograder.course import questions
     from autograder.grading import Grader, Settings
     from autograder.submissions import discover
-    from solutions.questions import questions
 
     subs = discover([course / "submitted"], "backprop")
     kinds = mix(len(subs))

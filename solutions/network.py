@@ -16,8 +16,8 @@ import numpy as np
 import sympy
 from numpy.typing import ArrayLike
 
-from autograder.parsing import make_symbol
 from solutions import sigmoid as sg
+from solutions.symbols import make_symbol
 
 PARAM_NAMES = (
     "w11_1", "w12_1", "b1_1",  # hidden node 1: weights on x1, x2 and its bias

@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 import sympy
 
-from autograder.parsing import make_symbol
+from solutions.symbols import make_symbol
 
 x = make_symbol("x")
 F_EXPR = 3 * x**4 + 5 * x**3 - 20 * x**2 + 8 * x + 10

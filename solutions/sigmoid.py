@@ -6,7 +6,7 @@ import numpy as np
 import sympy
 from numpy.typing import ArrayLike
 
-from autograder.parsing import make_symbol
+from solutions.symbols import make_symbol
 
 v = make_symbol("v")
 SIGMOID_EXPR = 1 / (1 + sympy.exp(-v))

@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 from numpy.typing import ArrayLike
 
-from autograder.parsing import make_symbol
+from solutions.symbols import make_symbol
 
 x1, x2 = make_symbol("x1"), make_symbol("x2")
 F2_EXPR = x1**4 * x2**2 + (x1 - 1) ** 2 * (x2 - 1) ** 4

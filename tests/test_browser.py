@@ -26,9 +26,9 @@ import pytest
 import sympy
 
 from autograder import examples
+from autograder.course import questions
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE
-from solutions.questions import questions
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

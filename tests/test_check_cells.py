@@ -19,9 +19,9 @@ from nbclient import NotebookClient
 
 from autograder import examples
 from autograder.authoring import check_cell_source
+from autograder.course import question
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE, assigned_names
-from solutions.questions import question
 
 ROOT = Path(__file__).resolve().parents[1]
 W12 = question("backprop-dR-dw12")

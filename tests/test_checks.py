@@ -66,8 +66,11 @@ def test_partial_credit_follows_the_rubric() -> None:
 
 
 def test_wrong_variable_names_the_student_symbol() -> None:
+    from autograder.course import rubric
     from solutions import network as nw
-    from solutions.questions import OUTPUT_DEFINITIONS, OUTPUT_LAYER
+
+    OUTPUT_DEFINITIONS, OUTPUT_LAYER = (rubric("backprop").OUTPUT_DEFINITIONS,
+                                        rubric("backprop").OUTPUT_LAYER)
 
     result = check_expression("-2*(y - a1_2)*a1_1", nw.dR_dw12_2(), list(OUTPUT_LAYER),
                               OUTPUT_DEFINITIONS)
@@ -97,7 +100,7 @@ def test_fingerprint_judges_like_the_reference_without_the_expression() -> None:
 def test_fingerprint_contains_no_expression_text() -> None:
     expected = sg.sigmoid_prime_lecture_form()
     text = str(ExpressionReference.build(expected, ["v"]).fingerprint())
-    assert str(expected) not in text and "exp" not in text
+    assert str(expected) not in text and "exp(" not in text
 
 
 # --- property tests: equivalent rewrites pass, perturbations fail ---------------------------

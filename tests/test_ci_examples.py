@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from autograder import examples, sandbox
+from autograder.course import questions
 from autograder.notebook import SELFCHECK_FILE
-from solutions.questions import questions
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "examples" / "ci"

@@ -19,10 +19,10 @@ from autograder.answergroups import group_answers
 from autograder.checks import DEFAULT_CREDIT
 from autograder.classreport import HTML_NAME, MARKDOWN_NAME, write_class_report
 from autograder.cli import main
+from autograder.course import question, questions, rubric
 from autograder.grading import Grader, Settings
 from autograder.regrade import NotRegradable, regrade
 from autograder.results import GradingRun, QuestionResult, SubmissionResult, score_changes
-from solutions.questions import OUTPUT_DEFINITIONS, question, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -95,7 +95,7 @@ def grader() -> Grader:
 def test_answers_are_grouped_by_meaning_not_text(grader) -> None:
     e = question(W12).expected
     a1_2 = sympy.Symbol("a1_2", real=True)
-    definition = OUTPUT_DEFINITIONS["a1_2"]
+    definition = rubric("backprop").OUTPUT_DEFINITIONS["a1_2"]
     right = {
         "typed": {"type": "text", "text": sympy.sstr(e)},
         "expanded": {"type": "text", "text": sympy.sstr(sympy.expand(e))},
@@ -170,6 +170,7 @@ def test_regrade_after_a_credit_change_moves_exactly_the_slip(grader) -> None:
         assert c.delta == pytest.approx(points * (0.1 - DEFAULT_CREDIT["sign"]))
         assert [qid for qid, _, _ in c.questions] == [W12]
     assert regrade(run, list(questions("backprop"))).submissions == run.submissions
+    assert regrade(run, rubric, jobs=2).submissions == after.submissions  # in two processes
 
 
 def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> None:
@@ -181,6 +182,7 @@ def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> Non
                 del q[key]
     run = GradingRun.from_dict(data)
     assert not run.regradable and run.schema == 1
+    assert not GradingRun.from_dict(run.to_dict()).regradable  # written again: still no answers
     with pytest.raises(NotRegradable, match="cannot be regraded"):
         regrade(run, list(questions("backprop")))
     (tmp_path / "old").mkdir()

@@ -16,11 +16,11 @@ from autograder import examples, sandbox
 from autograder.batch import PARTIAL_DIR
 from autograder.checks import DEFAULT_CREDIT
 from autograder.cli import main
+from autograder.course import ASSIGNMENTS, question, questions
 from autograder.notebook import SELFCHECK_FILE
 from autograder.reports import safe_name
 from autograder.studentkit import build
 from autograder.submissions import discover
-from solutions.questions import ASSIGNMENTS, question, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]

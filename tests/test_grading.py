@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from autograder import transport
 from autograder.capture import cells_from_notebook
+from autograder.course import question, questions
 from autograder.errors import ParseError, UsageError
 from autograder.grading import Grader, InvalidNotebook, Settings, plan_job, read_notebook
 from autograder.parsing import make_symbol
 from autograder.results import CheckResult
 from autograder.submissions import Submission, discover, shard
-from solutions.questions import question, questions
 
 NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
 
@@ -193,7 +193,7 @@ class CountingJudge:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, q, answer, outputs) -> CheckResult:
+    def __call__(self, q, answer, outputs, earlier=None) -> CheckResult:
         self.calls += 1
         from autograder.rubric import judge
 

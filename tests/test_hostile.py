@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import examples, sandbox
-from solutions.questions import questions
+from autograder.course import questions
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path(__file__).parent / "hostile"

@@ -28,9 +28,9 @@ import pytest
 from autograder import examples
 from autograder.authoring import check_cell_source
 from autograder.checks import DEFAULT_CREDIT
+from autograder.course import ASSIGNMENTS, RUBRIC_FILE, manual_questions, question, questions
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import SELFCHECK_FILE
-from solutions.questions import ASSIGNMENTS, manual_questions, question, questions
 
 pytestmark = pytest.mark.nbgrader
 
@@ -339,6 +339,7 @@ def test_released_notebook_has_checks_but_no_solutions(course: Course, assignmen
         leaked = [line for line in solution_lines if line in text]
         assert not leaked, f"{path} contains solution lines {leaked}"
         assert (path.parent / SELFCHECK_FILE).exists(), f"no {SELFCHECK_FILE} beside {path}"
+        assert not (path.parent / RUBRIC_FILE).exists(), f"the rubric was released: {path}"
 
 
 # --- the scores ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The nbgrader source notebooks, read as files (fast; no nbgrader command runs here).
 
-Each question of ``solutions.questions`` must have its answer cell and its test cell, with the
+Each question of an assignment's ``rubric.py`` must have its answer cell and its test cell, with the
 right ids, points and template; the header must state the right total; nothing a student
 receives (the released notebook, ``selfcheck.json``) may contain a reference answer.
 """
@@ -22,9 +22,9 @@ import pytest
 import sympy
 
 from autograder import authoring
+from autograder.course import ASSIGNMENTS, questions, rubric
 from autograder.notebook import SELFCHECK_FILE
 from autograder.rubric import Question
-from solutions.questions import ASSIGNMENTS, ETA, SD_START, SD_STEP, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
@@ -257,6 +257,8 @@ def test_test_cells_hold_no_literal_but_their_id(assignment: str) -> None:
 
 def test_notebooks_state_the_rubric_parameters() -> None:
     """The start and step sizes the references use are the ones the notebooks ask for."""
+    sd_rubric = rubric("steepest-descent-2d")
+    SD_START, SD_STEP, ETA = sd_rubric.SD_START, sd_rubric.SD_STEP, rubric("backprop").ETA
     sd2d = "\n".join(c.source for c in load("steepest-descent-2d").cells)
     start = f"({SD_START[0]:g}, {SD_START[1]:g})"
     assert f"from $\\mathbf{{x}}_0 = {start}$ with\n$\\eta = {SD_STEP:g}$" in sd2d

@@ -203,11 +203,12 @@ def test_steepest_descent_creeps_towards_the_degenerate_minimum() -> None:
 
 
 def test_steepest_descent_from_the_questions_start_converges() -> None:
-    from solutions.questions import SD_START, SD_STEP, reached_minimum
+    from autograder.course import rubric
 
-    path = sd.steepest_descent(sd.grad_f2, np.array(SD_START), SD_STEP)
+    r = rubric("steepest-descent-2d")
+    path = sd.steepest_descent(sd.grad_f2, np.array(r.SD_START), r.SD_STEP)
     assert np.all(np.diff([sd.f2(p) for p in path]) <= 0)
-    assert path[-1] == pytest.approx(reached_minimum(), abs=1e-8)
+    assert path[-1] == pytest.approx(r.reached_minimum(), abs=1e-8)
 
 
 def test_steepest_descent_converges_to_the_nondegenerate_minimum() -> None:
@@ -337,6 +338,10 @@ def test_steepest_descent_step_lowers_the_loss() -> None:
 
 def test_symbols_are_real() -> None:
     assert all(s.is_real for s in nw.SYMBOLS.values())
+    from autograder.parsing import make_symbol  # the answers' symbols must be the references'
+
+    assert all(s == make_symbol(name) for name, s in nw.SYMBOLS.items())
+    assert sg.v == make_symbol("v") and o1.x == make_symbol("x") and sd.x1 == make_symbol("x1")
     assert set(nw.SYMBOLS) >= {"y", "x1", "x2", "a1_1", "a2_1", "a1_2", "z1_1", "z2_1",
                                *nw.PARAM_NAMES}
 
@@ -406,3 +411,17 @@ def test_errata_are_computed_from_the_network() -> None:
     assert first[3].correct == nw.forward(nw.THETA0, *OBS2[:2]).a2_1
     assert first[4].correct == nw.forward(nw.THETA0, *OBS2[:2]).a1_1
     assert first[5].correct == nw.forward(nw.THETA0, *OBS2[:2]).a2_1
+
+
+def test_solutions_import_nothing_from_autograder() -> None:
+    """solutions is pure maths: the rubric, not the reference, knows about the grader."""
+    import ast
+    from pathlib import Path
+
+    import solutions
+
+    for path in sorted(Path(solutions.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.split(".")[0] == "autograder"], path

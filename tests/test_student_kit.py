@@ -25,10 +25,10 @@ import sympy
 from packaging.requirements import Requirement
 
 from autograder import examples, sandbox
+from autograder.course import question, questions
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE
 from autograder.studentkit import REQUIRES
-from solutions.questions import question, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 W12 = question("backprop-dR-dw12")

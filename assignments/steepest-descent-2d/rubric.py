@@ -1,0 +1,43 @@
+"""The autograded questions of steepest-descent-2d (instructor side only; never released).
+
+The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
+"""
+
+import numpy as np
+
+from autograder.rubric import ProbeFunction, Question
+from solutions import steepest_descent as sd
+
+SD_START = (1.5, 0.2)  # converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1))
+SD_STEP = 0.05
+
+
+def reached_minimum() -> np.ndarray:
+    """Which of the 2-D function's minima steepest descent reaches from SD_START."""
+    path = sd.steepest_descent(sd.grad_f2, np.array(SD_START), SD_STEP)
+    return np.array(min(sd.MINIMA, key=lambda m: float(np.linalg.norm(path[-1] - m))))
+
+
+_bowl = ProbeFunction(("2*(p1 - 1)", "6*(p2 + 0.5)"), ("p1", "p2"), "grad_bowl")
+_bowl3 = ProbeFunction(("2*p1", "4*(p2 - 1)", "2*(p3 + 2)"), ("p1", "p2", "p3"), "grad_bowl3")
+
+QUESTIONS = (
+    Question("sd2d-df-dx1", "df_dx1", "expression", 2, "∂f/∂x₁", ("x1", "x2"),
+             expected=sd.GRAD_F2_EXPR[0]),
+    Question("sd2d-df-dx2", "df_dx2", "expression", 2, "∂f/∂x₂", ("x1", "x2"),
+             expected=sd.GRAD_F2_EXPR[1]),
+    Question("sd2d-steepest-descent", "steepest_descent", "function", 3,
+             "Steepest descent", probes=((_bowl, [0.0, 0.0], 0.1),
+                                         (_bowl, [3.0, -2.0], 0.05),
+                                         (_bowl3, [1.0, 1.0, 1.0], 0.1)),
+             project="last", rel_tol=1e-5, abs_tol=1e-6, expected=sd.steepest_descent),
+    Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
+             labels=("x1", "x2"), abs_tol=1e-6, expected=reached_minimum()),
+)
+
+# Written answers, graded by hand in formgrader: their points join the grade of record
+# (``backprop-kit grade --gradebook``). Each is a markdown grade cell of the notebook.
+MANUAL = (
+    Question("sd2d-contour-plot", "", "manual", 2,
+             "The contour plot and what it shows (graded by hand)"),
+)

@@ -1,0 +1,116 @@
+"""The course on disk and its assignments' rubrics (instructor side only).
+
+Each assignment's rubric (questions, points, credit) sits beside its notebook as
+``assignments/<assignment>/rubric.py``, so adding a question touches one folder. A rubric is
+loaded by file path: it is course data, not part of the installed package, and nbgrader keeps it
+out of the release (``CourseDirectory.ignore`` in ``nbgrader_config.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from autograder.errors import BackpropKitError, UsageError
+from autograder.rubric import Question
+
+CONFIG_FILE = "nbgrader_config.py"
+SOURCE_DIR = "assignments"
+RUBRIC_FILE = "rubric.py"
+
+
+def _is_course(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file() and (folder / SOURCE_DIR).is_dir()
+
+
+def _solutions_root() -> Path | None:
+    try:
+        import solutions
+    except ImportError:
+        return None
+    return Path(solutions.__file__).resolve().parent.parent
+
+
+def find_course(start: Path | None = None, package_root: Path | None = None) -> Path:
+    """The course directory: where ``solutions`` is installed from (``pip install -e`` in the
+    course root), else the first folder above ``start`` (default: cwd) with nbgrader_config.py.
+
+    The hidden ``grade(...)`` runs in the student's kernel with cwd
+    ``autograded/<student>/<assignment>/``, so both ways lead back to the course.
+    """
+    root = package_root if package_root is not None else _solutions_root()
+    if root is not None and _is_course(root):
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_course(folder):
+            return folder
+    raise BackpropKitError(
+        f"no course directory found: neither the installed solutions package ({root}) nor any "
+        f"folder above {here} holds {CONFIG_FILE} and {SOURCE_DIR}/; install backprop-kit "
+        "editable (pip install -e .) from the course root or run from inside the course")
+
+
+def source_dir() -> Path:
+    return find_course() / SOURCE_DIR
+
+
+@cache
+def _load(path: Path) -> ModuleType:
+    name = f"backprop_kit_rubric_{path.parent.name.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover -- a .py path always has one
+        raise BackpropKitError(f"{path}: cannot be loaded as a rubric")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that what it defines pickles by reference
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise BackpropKitError(f"{path}: the rubric failed to load "
+                               f"({type(error).__name__}: {error})") from error
+    if not isinstance(getattr(module, "QUESTIONS", None), tuple) or not all(
+            isinstance(q, Question) for q in module.QUESTIONS):
+        raise BackpropKitError(f"{path}: QUESTIONS must be a tuple of autograder.rubric.Question")
+    return module
+
+
+def assignments() -> tuple[str, ...]:
+    """The assignments of the course: the source folders that have a rubric.py."""
+    return tuple(sorted(p.parent.name for p in source_dir().glob(f"*/{RUBRIC_FILE}")))
+
+
+def rubric(assignment: str) -> ModuleType:
+    """The rubric module of ``assignment`` (its QUESTIONS and the constants its notebook uses)."""
+    path = source_dir() / assignment / RUBRIC_FILE
+    if not path.is_file():
+        raise UsageError(f"unknown assignment {assignment!r} (no {path}); choose one of "
+                         f"{', '.join(assignments())}")
+    return _load(path.resolve())
+
+
+def questions(assignment: str) -> tuple[Question, ...]:
+    return rubric(assignment).QUESTIONS
+
+
+def manual_questions(assignment: str) -> tuple[Question, ...]:
+    """The hand-graded questions (kind "manual") of ``assignment``: its rubric's ``MANUAL``."""
+    return tuple(getattr(rubric(assignment), "MANUAL", ()))
+
+
+def question(question_id: str) -> Question:
+    for assignment in assignments():
+        for q in questions(assignment):
+            if q.id == question_id:
+                return q
+    raise UsageError(f"unknown question {question_id!r}")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ASSIGNMENTS``, found on first use (a module constant would search at import)."""
+    if name == "ASSIGNMENTS":
+        return assignments()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

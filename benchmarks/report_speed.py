@@ -1,0 +1,171 @@
+"""How fast are the class report and a regrade of a big class? Builds a class of N backprop
+submissions (default 1,000) whose answers are derived from solutions/, then times the real
+commands, as separate processes:
+
+    python benchmarks/report_speed.py [--students N] [--keep DIR]
+
+- ``backprop-kit report results.json --out DIR``
+- ``backprop-kit regrade results.json --out DIR`` (every answer judged again, every report
+  written again, the class report too)
+
+Target (issue 16): each under 30 s for 1,000 submissions on the project's 2-core machine.
+
+The class is deliberately varied, as real classes are: right answers in several forms and with
+each student's own spacing (so each is judged on its own), the usual slips, a wrong answer
+of one's own for one student in six, unreadable text, blanks, sympy objects as well as text,
+numbers and vectors near and far from the reference, functions that pass some probes, and a
+few notebooks that timed out or were not notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sympy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder import __version__, reports, transport  # noqa: E402
+from autograder.checks import run_probes  # noqa: E402
+from autograder.course import questions  # noqa: E402
+from autograder.grading import Grader, Settings, failed_result  # noqa: E402
+from autograder.results import GradingRun, SubmissionResult  # noqa: E402
+from autograder.rubric import PROJECTIONS, Question  # noqa: E402
+from autograder.submissions import Submission  # noqa: E402
+
+
+def spaced(text: str, rng: random.Random) -> str:
+    """The same expression as a student might type it: spaces here and there."""
+    return "".join(ch + (" " if ch in "+-/(" and rng.random() < 0.4 else "") for ch in text)
+
+
+def expression_answer(q: Question, rng: random.Random) -> dict | None:
+    e = q.expected
+    roll = rng.random()
+    if roll < 0.05:
+        return None
+    if roll < 0.55:
+        value = rng.choice([e, sympy.expand(e), sympy.factor(e)])
+    elif roll < 0.75:
+        value = rng.choice([-e, e / 2, 2 * e])
+    elif roll < 0.92:
+        value = e * rng.randint(3, 40) + rng.choice(sorted(e.free_symbols, key=str))
+    elif roll < 0.97:
+        return {"type": "text", "text": f"d/dw ({rng.randint(0, 999)}"}
+    else:
+        return {"type": "text", "text": rng.choice(["", "?", "I don't know"])}
+    if rng.random() < 0.3:
+        return transport.encode(value)
+    return {"type": "text", "text": spaced(sympy.sstr(value), rng)}
+
+
+def numeric_answer(q: Question, rng: random.Random) -> dict | None:
+    expected = q.expected
+    values = [float(v) for v in (expected if q.kind == "array" else [expected])]
+    roll = rng.random()
+    if roll < 0.05:
+        return None
+    if roll < 0.6:
+        got = values
+    elif roll < 0.8:
+        got = [round(v, 3) for v in values]
+    else:
+        got = [v + rng.uniform(-1, 1) for v in values]
+    if q.kind == "number":
+        return {"type": "number", "value": got[0]}
+    return {"type": "array", "value": got}
+
+
+def function_answer(q: Question, expected: list, rng: random.Random) -> dict | None:
+    if rng.random() < 0.05:
+        return None
+    outputs = json.loads(json.dumps(expected))
+    for out in outputs:
+        if rng.random() < 0.3:
+            value = out["value"]
+            out["value"] = ([v + rng.uniform(-1, 1) for v in value] if isinstance(value, list)
+                            else value + rng.uniform(-1, 1))
+    return {"type": "outputs", "outputs": outputs}
+
+
+def build_class(n: int, seed: int = 16) -> tuple[GradingRun, float]:
+    """N judged submissions of the backprop assignment, and the seconds judging took."""
+    rng = random.Random(seed)
+    qs = list(questions("backprop"))
+    expected_outputs = {q.id: run_probes(q.expected, q.probes, PROJECTIONS[q.project])
+                        for q in qs if q.kind == "function"}
+    grader = Grader("backprop", qs, Settings())
+    started = time.perf_counter()
+    subs = []
+    for i in range(n):
+        student = f"student{i:04d}"
+        if rng.random() < 0.01:
+            sub = Submission(student, Path(f"submitted/{student}/backprop.ipynb"))
+            subs.append(failed_result(sub, "backprop", qs, "invalid", "not a notebook"))
+            continue
+        results = []
+        for q in qs:
+            if q.kind == "expression":
+                data = expression_answer(q, rng)
+            elif q.kind == "function":
+                data = function_answer(q, expected_outputs[q.id], rng)
+            else:
+                data = numeric_answer(q, rng)
+            message = None if data is None else {"data": data}
+            results.append(grader.judge_answer(q, message))
+        status = "timeout" if rng.random() < 0.02 else "graded"
+        subs.append(SubmissionResult(student, "backprop", f"submitted/{student}/backprop.ipynb",
+                                     tuple(results), status))
+    return GradingRun("backprop", __version__, tuple(subs)), time.perf_counter() - started
+
+
+def timed(args: list[str]) -> tuple[float, str]:
+    """Seconds the command took, and the last line it printed."""
+    started = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return seconds, done.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
+    parser.add_argument("--jobs", type=int, default=2, help="regrade's --jobs")
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bpk-report-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    run, judging = build_class(args.students)
+    results = base / "results.json"
+    reports.write_atomic(results, reports.results_json(run))
+    cli = str(Path(sys.executable).parent / "backprop-kit")
+    load = os.getloadavg()[0]
+    report_s, _ = timed([cli, "report", str(results), "--out", str(base / "report")])
+    regrade_s, said = timed([cli, "regrade", str(results), "--out", str(base / "regrade"),
+                             "--jobs", str(args.jobs)])
+    page = base / "report" / "class-report.html"
+    print(f"class of {len(run.submissions)} submissions, {results.stat().st_size / 1e6:.1f} MB "
+          f"results.json (first judging in-process: {judging:.1f} s)")
+    print(f"backprop-kit report : {report_s:6.1f} s  (page {page.stat().st_size / 1e6:.2f} MB)")
+    print(f"backprop-kit regrade: {regrade_s:6.1f} s  (-j {args.jobs}; it said: {said})")
+    print(f"load average before/after: {load:.1f}/{os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
+    print(f"target: each under 30 s -> {'met' if max(report_s, regrade_s) < 30 else 'MISSED'}")
+    if args.keep is None:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
