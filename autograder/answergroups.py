@@ -27,11 +27,14 @@ from autograder.errors import ParseError
 from autograder.parsing import make_symbol, to_expression
 from autograder.results import QuestionResult
 from autograder.rubric import Question
+from autograder.timebox import OutOfTime, timebox
 
+POINTS = 6  # fixed points an expression is evaluated at for its group key
 DIGITS = 8  # significant digits of an expression's values in its group key
 NUMBER_DIGITS = 6  # significant digits of a number or array entry in its group key
 TINY = mpmath.mpf("1e-20")  # values this small are 0 (rounding error of a vanishing term)
 MAX_SHOWN = 200  # characters of a representative answer shown
+KEY_SECONDS = 5.0  # bound on fingerprinting one distinct answer
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class _Space:
         for name in self.names:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
-        self.points = sample_points(len(self.symbols))
+        self.points = sample_points(len(self.symbols), n_points=POINTS)
         self._keys: dict[str, str] = {}
 
     def key(self, value: Any) -> str:
@@ -201,7 +204,11 @@ def group_answers(results: Sequence[tuple[str, QuestionResult]],
     for who, q in judged:
         raw = json.dumps(q.answer, sort_keys=True)
         if raw not in keys:
-            keys[raw] = answer_key(q.answer, kind, space)
+            try:  # a pathological expression must not stall the report (isolation, issue 10)
+                with timebox(KEY_SECONDS):
+                    keys[raw] = answer_key(q.answer, kind, space)
+            except OutOfTime:
+                keys[raw] = ("slow:" + raw, raw)
         key, text = keys[raw]
         members[key].append((who, q, text))
     groups = []

@@ -4,6 +4,7 @@ the reports at the end. The command line is a thin layer over ``run_batch``."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -15,6 +16,7 @@ from autograder import __version__, reports
 from autograder.grading import Settings, grade_many
 from autograder.results import GradingRun, SubmissionResult
 from autograder.rubric import Question
+from autograder.runner_client import Runner
 from autograder.submissions import Submission
 
 PARTIAL_DIR = ".partial"
@@ -46,6 +48,22 @@ def load_finished(out: Path, subs: list[Submission]) -> dict[str, SubmissionResu
     return done
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text fit for a terminal or a CI log: control characters (escape sequences, carriage
+    returns, bidirectional overrides) become "?", and no line starts with "::" (which GitHub
+    Actions would read as a workflow command)."""
+    lines = []
+    for line in str(text).split("\n"):
+        line = _CONTROL.sub("?", line)
+        if line.lstrip().startswith("::"):
+            line = line.replace("::", ": :", 1)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 class Progress:
     """One line on stderr: count, rate and time left; redrawn in place on a terminal."""
 
@@ -62,7 +80,7 @@ class Progress:
         eta = (self.total - self.done) / rate if rate else 0.0
         percent = 100 * self.done // max(self.total, 1)
         line = (f"graded {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
-                f"about {eta:.0f} s left - {label}")
+                f"about {eta:.0f} s left - {terminal_safe(label).replace(chr(10), ' ')}")
         if self.tty:
             self.stream.write("\r" + line[:110].ljust(110))
             if self.done == self.total:
@@ -76,6 +94,7 @@ class Progress:
 def run_batch(
     subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
     options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
+    runner: Runner | None = None,
     finish: Callable[[GradingRun], GradingRun] | None = None,
 ) -> GradingRun:
     """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
@@ -86,7 +105,8 @@ def run_batch(
     todo = [s for s in subs if s.key not in finished]
     started = time.monotonic()
     progress = Progress(len(todo)) if todo else None
-    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs):
+    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
+                                   runner):
         reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
         finished[sub.key] = result
         if progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,15 @@ from autograder import __version__
 from autograder.errors import BackpropKitError, UsageError
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """Print for a terminal or a CI log: no control characters, no line starting with ::."""
+    from autograder.batch import terminal_safe
+
+    click.echo(terminal_safe(text), err=err)
+
+
 def _fail(error: BackpropKitError) -> None:
-    click.echo(f"backprop-kit: error: {error}", err=True)
+    _echo(f"backprop-kit: error: {error}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -74,19 +82,27 @@ def main(ctx: click.Context) -> None:
               help="Exit 1 if any submission scores under PCT percent (for a student's CI).")
 @click.option("--allow-unsandboxed", is_flag=True,
               help="Grade even where no sandbox is available (unsafe; recorded in results).")
+@click.option("--judge-timeout", default=20.0, show_default=True,
+              type=click.FloatRange(0.5, 3600),
+              help="Seconds judging one answer may take; then it is listed for review.")
 @click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="nbgrader's gradebook.db: join the points graded by hand in formgrader "
                    "(not graded yet: shown as pending).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
-          allow_unsandboxed: bool, gradebook: Path | None) -> None:
+          allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
+    from autograder.runner_client import Runner
+
+    # the runner pre-loads while this process imports sympy and the rubric (two cores)
+    early = Runner().start() if jobs == 1 else None
     from autograder import reports
     from autograder.batch import BatchOptions, run_batch
     from autograder.grading import Settings, ensure_answers_hidden
     from autograder.submissions import discover
     from autograder.submissions import shard as take_shard
 
+    unpacked: list[Path] = []
     try:
         from autograder.course import questions as assignment_questions
 
@@ -104,26 +120,33 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         if require:
             ensure_answers_hidden()
         out.mkdir(parents=True, exist_ok=True)
-        subs = take_shard(discover(list(submissions), assignment), shard)
+        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked), shard)
         if not subs:
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
-                        Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require),
-                        BatchOptions(out, jobs, resume, shard, sandbox_name), finish=finish)
+                        Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
+                                 judge_seconds=judge_timeout),
+                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
+                        finish=finish)
     except BackpropKitError as error:
         _fail(error)
         return
-    click.echo(reports.summary_table(run))
-    click.echo(f"reports written to {out}")
+    finally:
+        if early is not None:
+            early.close()
+        for folder in unpacked:  # unpacked zips never outlive the run
+            shutil.rmtree(folder, ignore_errors=True)
+    _echo(reports.summary_table(run))
+    _echo(f"reports written to {out}")
     if any(s.status == "error" for s in run.submissions):
-        click.echo("backprop-kit: the grader itself failed on some submissions (status error)",
-                   err=True)
+        _echo("backprop-kit: the grader itself failed on some submissions (status error)",
+              err=True)
         sys.exit(1)
     if fail_under is not None:
         low = [s.student for s in run.submissions
                if s.max_points and 100 * s.points / s.max_points < fail_under]
         if low:
-            click.echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
+            _echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
             sys.exit(1)
 
 
@@ -154,7 +177,7 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
 
     reports.write_reports(merged, out)
     write_class_report([merged], out, rubric_questions)
-    click.echo(reports.summary_table(merged))
+    _echo(reports.summary_table(merged))
 
 
 def _read_runs(paths: tuple[Path, ...]) -> list:
@@ -202,7 +225,9 @@ def report(results: tuple[Path, ...], out: Path) -> None:
               help="Folder for the regraded results, regrade.csv/.md and every report.")
 @click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Answers judged in parallel.")
-def regrade(results: Path, out: Path, jobs: int) -> None:
+@click.option("--all", "everything", is_flag=True,
+              help="Judge every answer again, also those the current rubric already judged.")
+def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
     from autograder.classreport import HTML_NAME, write_class_report
@@ -214,7 +239,8 @@ def regrade(results: Path, out: Path, jobs: int) -> None:
     try:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
-        after = regrade_run(before, rubric, source=str(results), jobs=jobs)
+        after = regrade_run(before, rubric, source=str(results), jobs=jobs,
+                            everything=everything)
         started = time.monotonic()
         write_regrade(before, after, out)
         written = write_class_report([after], out, lambda _: rubric)
@@ -235,13 +261,19 @@ def regrade(results: Path, out: Path, jobs: int) -> None:
               help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
-    from autograder.selfcheck import run_selfcheck
+    from autograder.runner_client import Runner
 
+    early = Runner().start()  # pre-loads while the checkers are imported
     try:
+        from autograder.selfcheck import run_selfcheck
+
         require, _ = _sandbox_policy(allow_unsandboxed)
-        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require))
+        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require,
+                                 runner=early))
     except BackpropKitError as error:
         _fail(error)
+    finally:
+        early.close()
 
 
 @main.command()

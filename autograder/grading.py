@@ -6,12 +6,13 @@ Each step is a small function with one job: read the notebook, plan the cells, r
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import multiprocessing.util
 import os
 import shutil
-import subprocess
-import sys
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,7 +27,10 @@ from autograder.capture import Job, Probe, cells_from_notebook
 from autograder.errors import BackpropKitError, ParseError
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
 from autograder.rubric import Question, encode_probe_arg
+from autograder.runner_client import Runner
 from autograder.submissions import Submission
+from autograder.timebox import OutOfTime, timebox
+from autograder.versions import rubric_version
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
@@ -41,6 +45,7 @@ class Settings:
     require_sandbox: bool = True
     scratch: Path | None = None  # where working folders are made (default: the system tmp)
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
+    judge_seconds: float = 20.0  # wall-clock bound on judging one answer
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -48,25 +53,100 @@ class InvalidNotebook(Exception):
     pass
 
 
-def read_notebook(path: Path) -> dict[str, Any]:
-    """The notebook as JSON; says what is wrong with a file that is not one."""
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    Opened without following a link and without blocking (a FIFO or a device never hangs or
+    floods the grader), checked with fstat before anything is read. OSError says what it is."""
     try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise InvalidNotebook(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "it is a symbolic link, which is not graded") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device"
+                    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                    "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file")
+            raise OSError(errno.EINVAL, f"it is {kind}, not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"it is larger than {limit >> 20} MB")
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise OSError(errno.EFBIG, f"it is larger than {limit >> 20} MB")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _linked_folder(sub: Submission) -> Path | None:
+    """A symbolic link among the folders the platform made for this submission, if any."""
+    folders = [sub.notebook.parent]
+    if sub.folder is not None:
+        folders += [sub.folder, sub.folder.parent]
+    for folder in folders:
+        if folder.is_symlink():
+            return folder
+    return None
+
+
+def parse_notebook(name: str, raw: bytes) -> dict[str, Any]:
+    """The notebook as JSON, its cells checked; says what is wrong with one that is not."""
+    try:
+        nb = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise InvalidNotebook(f"{path.name} is not UTF-8 text (byte {error.start})") from None
+        raise InvalidNotebook(f"{name} is not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise InvalidNotebook(
-            f"{path.name} is not valid notebook JSON: {error.msg} at line {error.lineno}, "
+            f"{name} is not valid notebook JSON: {error.msg} at line {error.lineno}, "
             f"column {error.colno}") from None
+    except RecursionError:
+        raise InvalidNotebook(f"{name} is JSON nested too deeply to be a notebook") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise InvalidNotebook(f"{name} is not valid notebook JSON: {error}") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise InvalidNotebook(f"{name} is JSON but not a notebook (no list of cells)")
+    if nb.get("nbformat") != 4:
+        raise InvalidNotebook(f"{name} is not an nbformat 4 notebook")
+    for index, cell in enumerate(nb["cells"], start=1):
+        _check_cell(name, index, cell)
+    return nb
+
+
+def _check_cell(name: str, index: int, cell: Any) -> None:
+    where = f"{name}, cell {index}"
+    if not isinstance(cell, dict):
+        raise InvalidNotebook(f"{where} is a {type(cell).__name__}, not a cell")
+    source = cell.get("source", "")
+    if not (isinstance(source, str)
+            or isinstance(source, list) and all(isinstance(s, str) for s in source)):
+        raise InvalidNotebook(f"{where}: its source is neither text nor a list of lines")
+    meta = cell.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise InvalidNotebook(f"{where}: its metadata is not a JSON object")
+    nbgrader = meta.get("nbgrader", {})
+    if nbgrader is None:
+        return
+    if not isinstance(nbgrader, dict):
+        raise InvalidNotebook(f"{where}: its nbgrader metadata is not a JSON object")
+    grade_id = nbgrader.get("grade_id")
+    if grade_id is not None and not isinstance(grade_id, str):
+        raise InvalidNotebook(f"{where}: its grade_id is a {type(grade_id).__name__}, "
+                              "not text")
+
+
+def read_notebook(path: Path) -> dict[str, Any]:
+    """The notebook as JSON (a regular file only); says what is wrong with one that is not."""
+    try:
+        raw = read_regular(path, MAX_NOTEBOOK_BYTES)
     except OSError as error:
         raise InvalidNotebook(f"{path.name} cannot be read: {error.strerror}") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise InvalidNotebook(f"{path.name} is JSON but not a notebook (no list of cells)")
-    if nb.get("nbformat") != 4:
-        raise InvalidNotebook(f"{path.name} is not an nbformat 4 notebook")
-    return nb
+    return parse_notebook(path.name, raw)
 
 
 def plan_job(nb: Mapping[str, Any], questions: Sequence[Question]) -> Job:
@@ -78,20 +158,32 @@ def plan_job(nb: Mapping[str, Any], questions: Sequence[Question]) -> Job:
     return Job(cells_from_notebook(nb, answers), probes)
 
 
-def make_workdir(sub: Submission, scratch: Path | None) -> Path:
-    """A fresh folder holding a copy of this submission only."""
+def make_workdir(sub: Submission, notebook: bytes, job: Job, scratch: Path | None
+                 ) -> tuple[Path, list[str]]:
+    """A fresh folder holding a copy of this submission only (regular files, never through a
+    link) and the job for the child; also what was left out and why."""
+    from autograder.runner import JOB_FILE
+
     workdir = Path(tempfile.mkdtemp(prefix="bpk-run-", dir=scratch))
+    notes: list[str] = []
     if sub.folder is not None:
         total = 0
-        for item in sub.folder.iterdir():
-            if item.is_file() and not item.is_symlink():
-                total += item.stat().st_size
-                if total > MAX_COPY_BYTES:
-                    break
-                shutil.copy2(item, workdir / item.name)
-    shutil.copy2(sub.notebook, workdir / sub.notebook.name)
+        for item in sorted(sub.folder.iterdir()):
+            if item.name == sub.notebook.name or item.name == JOB_FILE:
+                continue
+            try:
+                if item.is_dir() and not item.is_symlink():
+                    continue
+                data = read_regular(item, MAX_COPY_BYTES - total)
+            except OSError as error:
+                notes.append(f"{item.name} was not copied: {error.strerror}")
+                continue
+            total += len(data)
+            (workdir / item.name).write_bytes(data)
+    (workdir / sub.notebook.name).write_bytes(notebook)
+    (workdir / JOB_FILE).write_text(json.dumps(job.to_json()), encoding="utf-8")
     os.chmod(workdir, 0o700)
-    return workdir
+    return workdir, notes
 
 
 def ensure_answers_hidden() -> None:
@@ -108,55 +200,6 @@ def ensure_answers_hidden() -> None:
         raise BackpropKitError(
             f"{leaked[0]} lies inside the Python installation, where graded notebooks can read "
             "it; install backprop-kit editable (pip install -e .) from the course directory")
-
-
-class Runner:
-    """A client for one runner process (``python -m autograder.runner``), restarted if it dies."""
-
-    def __init__(self) -> None:
-        self._proc: subprocess.Popen[str] | None = None
-        self._home: str | None = None
-
-    def _start(self) -> subprocess.Popen[str]:
-        # IPython's profile and matplotlib's caches go to a private folder, not the user's home
-        self._home = self._home or tempfile.mkdtemp(prefix="bpk-runner-")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-        env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
-                   XDG_CACHE_HOME=self._home, MPLBACKEND="Agg")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, cwd=tempfile.gettempdir(), env=env,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        ready = proc.stdout.readline()
-        if '"ready"' not in ready:
-            proc.kill()
-            raise BackpropKitError("the grading runner did not start")
-        return proc
-
-    def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = self._start()
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        try:
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
-            return json.loads(line)
-        except (OSError, ValueError) as error:
-            self.close()
-            return {"status": "error", "answers": {}, "errors": [f"runner failed: {error}"],
-                    "sandbox": "none", "seconds": 0.0}
-
-    def close(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-        if self._home is not None:
-            shutil.rmtree(self._home, ignore_errors=True)
-            self._home = None
 
 
 def hidden_judge(question: Question, answer: Any, outputs: Any,
@@ -177,10 +220,13 @@ class Grader:
         self.judge = judge
         self.runner = runner or Runner()
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
+        self._unjudged: dict[tuple[str, str], QuestionResult] = {}
+        self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
                      earlier: Mapping[str, Any] | None = None) -> QuestionResult:
-        """Rebuild one answer from the child's data and judge it, here in the grader.
+        """Rebuild one answer from the child's data and judge it, here in the grader, within
+        ``judge_seconds``; an answer that cannot be judged is listed for review.
 
         ``earlier`` maps earlier questions' ids to the data of the student's answers, for
         questions judged with follow-through."""
@@ -194,11 +240,31 @@ class Grader:
                             f"Not answered: `{question.name}` is not defined after its cell ran.")
         data = message.get("data")
         before = (earlier or {}).get(question.follows) if question.follows else None
-        key = (question.id, json.dumps([data, before], sort_keys=True))
+        try:
+            key = (question.id, json.dumps([data, before], sort_keys=True))
+        except (ValueError, TypeError, RecursionError):
+            return ungraded(question.id, question.title, question.points,
+                            "Not graded: the answer's data is malformed.")
+        if key in self._unjudged:
+            return self._unjudged[key]
         if key not in self._verdicts:
-            self._verdicts[key] = self._judge_data(question, data, before)
+            try:
+                with timebox(self.settings.judge_seconds):
+                    self._verdicts[key] = self._judge_data(question, data, before)
+            except OutOfTime:
+                self._unjudged[key] = _for_review(
+                    question, "could not be judged in time "
+                    f"({self.settings.judge_seconds:g} s); listed for review")
+                return self._unjudged[key]
+            except Exception as error:  # noqa: BLE001 -- one answer never stops the batch
+                self._unjudged[key] = _for_review(
+                    question, f"could not be judged ({type(error).__name__}); listed for review")
+                return self._unjudged[key]
+        if question.id not in self._versions:
+            self._versions[question.id] = rubric_version(question)
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key], answer=data)
+                                         self._verdicts[key], answer=data,
+                                         rubric_version=self._versions[question.id])
 
     def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable
@@ -219,17 +285,36 @@ class Grader:
             return unreadable(error)
 
     def grade(self, sub: Submission) -> SubmissionResult:
+        """Grade one submission; whatever goes wrong becomes its result, never an exception."""
         started = time.monotonic()
         try:
-            nb = read_notebook(sub.notebook)
+            return self._grade(sub, started)
         except InvalidNotebook as error:
             return failed_result(sub, self.assignment, self.questions, "invalid", str(error),
                                  time.monotonic() - started)
-        workdir = make_workdir(sub, self.settings.scratch)
+        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
+            return failed_result(sub, self.assignment, self.questions, "error",
+                                 f"grader error on {sub.notebook.name}: "
+                                 f"{type(error).__name__}: {error}",
+                                 time.monotonic() - started)
+
+    def _grade(self, sub: Submission, started: float) -> SubmissionResult:
+        if sub.problem is not None:
+            raise InvalidNotebook(sub.problem)
+        linked = _linked_folder(sub)
+        if linked is not None:
+            raise InvalidNotebook(f"{linked.name} is a symbolic link, which is not graded")
+        try:
+            raw = read_regular(sub.notebook, MAX_NOTEBOOK_BYTES)
+        except OSError as error:
+            raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
+                                  ) from None
+        nb = parse_notebook(sub.notebook.name, raw)
+        workdir, notes = make_workdir(sub, raw, plan_job(nb, self.questions),
+                                      self.settings.scratch)
         try:
             reply = self.runner.run({
-                "workdir": str(workdir), "job": plan_job(nb, self.questions).to_json(),
-                "timeout": self.settings.timeout,
+                "workdir": str(workdir), "timeout": self.settings.timeout,
                 "limits": {"memory_bytes": self.settings.memory_mb << 20,
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
@@ -238,19 +323,31 @@ class Grader:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
-        by_id = {q.id: (answers.get(q.name) or {}).get("data") for q in self.questions}
+        if not isinstance(answers, dict):
+            answers = {}
+        by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
+                        ).get("data") for q in self.questions}
         results = tuple(self.judge_answer(q, answers.get(q.name), by_id)
                         for q in self.questions)
-        errors = tuple(reply.get("errors", ()))
-        if reply["status"] == "timeout":
+        errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
+        status = reply.get("status", "error")
+        if status == "timeout":
             errors += (f"The notebook ran longer than {self.settings.timeout:g} s and was "
                        "stopped; answers defined before that were graded.",)
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
-                                reply["status"], errors, reply.get("sandbox", "none"),
+                                status, errors, str(reply.get("sandbox", "none")),
                                 round(time.monotonic() - started, 4))
 
     def close(self) -> None:
         self.runner.close()
+
+
+def _for_review(question: Question, why: str) -> QuestionResult:
+    result = QuestionResult.ungraded(question.id, question.title, question.points,
+                                     f"Not graded: the answer {why}.")
+    # the answer data is not kept: what could not be judged in time would stall the class
+    # report's grouping and a regrade the same way
+    return dataclasses.replace(result, review=f"The answer {why}.")
 
 
 def failed_result(sub: Submission, assignment: str, questions: Sequence[Question], status: str,
@@ -281,14 +378,18 @@ def _grade_in_worker(sub: Submission) -> dict[str, Any]:
 
 def grade_many(
     subs: Sequence[Submission], assignment: str, questions: Sequence[Question],
-    settings: Settings, jobs: int = 1,
+    settings: Settings, jobs: int = 1, runner: Runner | None = None,
 ) -> Iterator[tuple[Submission, SubmissionResult]]:
     """Grade in ``jobs`` worker processes, yielding each submission with its result as it
-    finishes (not in order)."""
+    finishes (not in order). ``runner``, started early by the caller, serves ``jobs`` = 1
+    (and is closed at the end either way)."""
+    if not subs or jobs > 1:
+        if runner is not None:
+            runner.close()
     if not subs:
         return
     if jobs <= 1:
-        grader = Grader(assignment, questions, settings)
+        grader = Grader(assignment, questions, settings, runner=runner)
         try:
             for sub in subs:
                 yield sub, grader.grade(sub)

@@ -1,10 +1,13 @@
-"""The runner: a pre-loaded process that forks one fresh, confined child per submission.
+"""The runner: a pre-loaded template process that starts one confined child per submission.
 
-It is started as its own interpreter (``python -m autograder.runner``) before anything of the
-instructor's is imported, so a child's memory holds no reference answer to dig out. Each child
-gets a copy of one submission, a scrubbed environment, resource limits and the sandbox, runs
-the cells and streams its answers back through a pipe; the runner enforces the wall-clock
-timeout and kills whatever the child left behind.
+It is started as its own isolated interpreter (``python -I -m autograder.runner``, in a private
+working directory) before anything of the instructor's is imported. It only ever receives
+small requests (a workdir, limits, a timeout); for each it forks a disposable supervisor, which
+forks the child, reads the child's pipe, writes the reply to the grader and exits. So the
+template never holds a notebook, an answer or a result, and a child's memory holds nothing of
+another submission. The child reads its job (the cells) from a file the grader left in its
+workdir, gets a scrubbed environment, its own namespaces, resource limits and the sandbox,
+says which sandbox it got before any student code runs, then runs the cells.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import json
 import os
 import select
 import signal
+import stat
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +88,40 @@ def _hide_instructor_paths() -> None:
             del sys.modules[name]
 
 
-def _child(request: dict[str, Any], shell: Any, write_fd: int) -> None:
-    """In the forked child: confine, then run the student's cells. Never returns."""
+JOB_FILE = ".bpk-job.json"  # the grader writes the job here; the child reads and removes it
+MAX_JOB_BYTES = 64 << 20
+MAX_DEPTH = 100  # a message nested deeper is dropped (it could crash json.dumps downstream)
+REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine"})
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWUSER = 0x10000000
+_SIGNAL_BASE = 128  # the namespace's init reports "killed by signal N" as exit code 128 + N
+
+
+def _read_job(workdir: Path) -> Any:
+    """The job the grader left in the workdir: only a regular file, read once, then removed."""
+    from autograder import capture
+
+    fd = os.open(workdir / JOB_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOB_BYTES:
+            raise OSError(f"{JOB_FILE} is not a regular file of at most {MAX_JOB_BYTES} bytes")
+        data = b""
+        while chunk := os.read(fd, 1 << 20):
+            data += chunk
+    finally:
+        os.close(fd)
+    os.unlink(workdir / JOB_FILE)
+    return capture.Job.from_json(json.loads(data))
+
+
+def _child(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[str],
+           cap_id: int) -> None:
+    """In the forked child: read the job, confine, say so, then run the student's cells.
+
+    The sandbox line is the first thing on the pipe, written before any student code runs;
+    the supervisor trusts only that first line. Never returns."""
     from autograder import capture, sandbox
 
     code = 0
@@ -92,8 +129,10 @@ def _child(request: dict[str, Any], shell: Any, write_fd: int) -> None:
         emit = capture.pipe_emitter(write_fd)
         workdir = Path(request["workdir"])
         os.setsid()
+        job = _read_job(workdir)
         (workdir / ".tmp").mkdir(exist_ok=True)
-        out = os.open(workdir / ".output", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        out = os.open(workdir / ".output", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                      0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -105,41 +144,123 @@ def _child(request: dict[str, Any], shell: Any, write_fd: int) -> None:
         os.environ.update(scrubbed_env(workdir))
         _hide_instructor_paths()
         limits = sandbox.Limits(**request.get("limits", {}))
+        host_pid = int(os.readlink("/proc/self")) if os.path.isdir("/proc/self") else os.getpid()
         try:
-            applied = (sandbox.confine(workdir, limits=limits, require=request["require_sandbox"])
+            applied = (sandbox.confine(workdir, limits=limits, require=request["require_sandbox"],
+                                       namespaces=namespaces, process_cap_id=cap_id)
                        if request.get("confine", True) else "none")
         except sandbox.SandboxUnavailable as error:
-            emit({"sandbox_error": str(error)})
+            emit({"sandbox_error": str(error), "pid": host_pid})
             os._exit(3)
-        emit({"sandbox": applied})
-        capture.run_job(capture.Job.from_json(request["job"]), shell, emit)
+        emit({"sandbox": applied, "pid": host_pid})
+        capture.run_job(job, shell, emit)
     except BaseException:  # noqa: BLE001 -- whatever happens, the child must not return
         code = 1
     finally:
         os._exit(code)
 
 
-def run_request(request: dict[str, Any], shell: Any) -> dict[str, Any]:
-    """Fork a child for one submission and supervise it; the reply says what happened."""
+def _new_namespaces() -> list[str]:
+    """Give the children of this (disposable) supervisor their own IPC and PID namespaces:
+    as root directly, otherwise inside a new user namespace where the system allows one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for flags in (_CLONE_NEWIPC | _CLONE_NEWPID,
+                  _CLONE_NEWUSER | _CLONE_NEWIPC | _CLONE_NEWPID):
+        if libc.unshare(ctypes.c_int(flags)) == 0:
+            return ["ipcns", "pidns"]
+    if libc.unshare(ctypes.c_int(_CLONE_NEWIPC)) == 0:
+        return ["ipcns"]
+    return []
+
+
+def _init(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[str],
+          cap_id: int) -> None:
+    """PID 1 of the new PID namespace: start the student's process (PID 2, so that signals
+    reach it as usual), reap orphans, and exit with its status; the kernel then kills every
+    process left in the namespace. Never returns."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        child = os.fork()
+        if child == 0:
+            _child(request, shell, write_fd, namespaces, cap_id)
+        os.close(write_fd)
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == child:
+                code = (_SIGNAL_BASE + os.WTERMSIG(status) if os.WIFSIGNALED(status)
+                        else min(os.waitstatus_to_exitcode(status), 127))
+                break
+    except BaseException:  # noqa: BLE001
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def _workdir_usage(workdir: str) -> tuple[int, int]:
+    """Bytes and files beneath ``workdir`` (for the write cap where no tmpfs could be used)."""
+    size = files = 0
+    for top, dirs, names in os.walk(workdir):
+        for name in names + dirs:
+            try:
+                size += os.lstat(os.path.join(top, name)).st_blocks * 512
+            except OSError:
+                continue
+            files += 1
+    return size, files
+
+
+def supervise(request: dict[str, Any], shell: Any) -> dict[str, Any]:
+    """In a disposable fork of the runner: start the confined child in its own namespaces,
+    read its pipe, enforce the timeout and the write cap, kill what it left behind."""
+    from autograder import sandbox
+
+    _set_subreaper()
+    namespaces = _new_namespaces() if request.get("confine", True) else []
     read_fd, write_fd = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
     started = time.monotonic()
+    me = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(request, shell, write_fd)
+        if "pidns" in namespaces:
+            _init(request, shell, write_fd, namespaces, me)
+        _child(request, shell, write_fd, namespaces, me)
     os.close(write_fd)
+    limits = sandbox.Limits(**request.get("limits", {}))
     deadline = started + float(request["timeout"])
     chunks: list[bytes] = []
     size = 0
     status = None
+    notes: list[str] = []
+    watched = None  # the write cap, watched from here when the child has no tmpfs of its own
+    next_watch = started + 0.2
     while True:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             status = "timeout"
             break
-        ready, _, _ = select.select([read_fd], [], [], remaining)
+        if watched is None and chunks and b"\n" in chunks[0] and b"+tmpfs" not in chunks[0]:
+            watched = str(request["workdir"])
+        if watched is not None and now >= next_watch:
+            next_watch = now + 0.2
+            used, files = _workdir_usage(watched)
+            if used > limits.disk_bytes or files > limits.disk_files:
+                status = "crashed"
+                notes.append(f"stopped: the notebook wrote more than {limits.disk_bytes >> 20} MB"
+                             f" or {limits.disk_files} files")
+                break
+        ready, _, _ = select.select([read_fd], [], [], min(remaining, 0.2))
         if not ready:
             continue
         chunk = os.read(read_fd, 65536)
@@ -153,42 +274,93 @@ def run_request(request: dict[str, Any], shell: Any) -> dict[str, Any]:
         if DONE in b"".join(chunks[-2:]):  # the line may straddle two reads
             break  # finished: whatever it left running may still hold the pipe open
     os.close(read_fd)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    _, wait_status = os.waitpid(pid, 0)
-    leftovers = kill_descendants()
-    from autograder import sandbox  # loaded by preload(); cheap here
+    raw = b"".join(chunks)
+    ended = None
+    if status is None and DONE not in raw:  # the pipe closed: let the process say how it ended
+        until = time.monotonic() + 1.0
+        while ended is None and time.monotonic() < until:
+            reaped, wait_status = os.waitpid(pid, os.WNOHANG)
+            ended = wait_status if reaped else None
+            time.sleep(0 if reaped else 0.01)
+    main_pid = _first_message(raw).get("pid")
+    tree = _descendants(me)
+    for victim in tree:  # the namespace's init first: its end kills the rest for good
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_status = ended if ended is not None else os.waitpid(pid, 0)[1]
+    if "pidns" in namespaces and os.WIFEXITED(wait_status):  # the init relays the status
+        code = os.WEXITSTATUS(wait_status)
+        wait_status = code - _SIGNAL_BASE if code > _SIGNAL_BASE else code << 8
+    leftovers = len([p for p in tree if p not in (pid, main_pid)])
+    kill_descendants()
+    sandbox.release_process_cap(me)
+    reply = _reply(raw, status, wait_status, leftovers, time.monotonic() - started)
+    reply["errors"] += notes
+    return reply
 
-    sandbox.release_process_cap(pid)
-    return _reply(b"".join(chunks), status, wait_status, leftovers, time.monotonic() - started)
+
+def _depth(value: Any) -> int:
+    """How deeply a decoded JSON value nests (without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            todo += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            todo += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def _messages(raw: bytes) -> Iterator[dict[str, Any]]:
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(message, dict):
+            yield message
+
+
+def _first_message(raw: bytes) -> dict[str, Any]:
+    return next(_messages(raw[:raw.find(b"\n") + 1] if b"\n" in raw else b""), {})
 
 
 def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, seconds: float
            ) -> dict[str, Any]:
+    """What the child said. Its first line (written before student code ran) settles the
+    sandbox or the sandbox error; any later such line is student code and is ignored."""
     answers: dict[str, Any] = {}
     errors: list[str] = []
     sandbox_used = "none"
     done = False
-    for line in raw.decode("utf-8", "replace").splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
+    deep = False
+    for index, message in enumerate(_messages(raw)):
+        if index == 0:
+            if "sandbox" in message:
+                sandbox_used = str(message["sandbox"])[:200]
+            elif "sandbox_error" in message:
+                errors.append(f"sandbox: {str(message['sandbox_error'])[:500]}")
+                status = "error"
             continue
-        if not isinstance(message, dict):
+        if "sandbox" in message or "sandbox_error" in message:
+            continue
+        if _depth(message) > MAX_DEPTH:
+            deep = True
             continue
         if "answer" in message and isinstance(message["answer"], str):
             answers.setdefault(message["answer"], message)
         elif "cell_error" in message:
-            errors.append(f"{message['cell_error']}: {message.get('error', '')}")
-        elif "sandbox" in message:
-            sandbox_used = str(message["sandbox"])
-        elif "sandbox_error" in message:
-            errors.append(f"sandbox: {message['sandbox_error']}")
-            status = "error"
+            errors.append(f"{message['cell_error']}: {message.get('error', '')}"[:400])
         elif message.get("done"):
             done = True
+    if deep:
+        errors.append(f"a message from the notebook was nested more than {MAX_DEPTH} deep "
+                      "and was ignored")
     if status is None:
         if os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGXCPU:
             status = "timeout"
@@ -245,24 +417,58 @@ def preload() -> Any:
     return capture.make_shell()
 
 
+def _serve(line: str, shell: Any, replies: int) -> None:
+    """Fork a supervisor for one request and wait for it: it writes the reply itself, so this
+    process never holds anything of a submission. Only small requests are accepted."""
+    request = json.loads(line)
+    if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
+        raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            try:
+                reply = supervise(request, shell)
+            except Exception as error:  # noqa: BLE001 -- report, never return into the loop
+                reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
+            _write_line(replies, reply)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        _write_line(replies, _error_reply(f"the supervisor ended with status {status}"))
+
+
+def _error_reply(error: str) -> dict[str, Any]:
+    return {"status": "error", "answers": {}, "errors": [f"runner: {error}"], "sandbox": "none",
+            "seconds": 0.0}
+
+
+def _write_line(fd: int, message: dict[str, Any]) -> None:
+    view = memoryview((json.dumps(message) + "\n").encode())
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def main() -> None:
     """Serve requests, one JSON line in, one JSON line out, until stdin closes."""
     _set_subreaper()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    sys.stdout = sys.stderr  # nothing else may write on the reply channel
+    replies = os.dup(1)
+    os.dup2(2, 1)  # nothing else may write on the reply channel
     shell = preload()
     gc.collect()
     gc.freeze()  # a child's garbage collections then leave the shared pages unwritten (no COW)
-    replies.write(json.dumps({"ready": True}) + "\n")
+    _write_line(replies, {"ready": True})
     for line in sys.stdin:
         try:
-            request = json.loads(line)
-            reply = run_request(request, shell)
+            _serve(line, shell, replies)
         except Exception as error:  # noqa: BLE001 -- report, keep serving
-            reply = {"status": "error", "answers": {}, "errors": [f"runner: {error}"],
-                     "sandbox": "none", "seconds": 0.0}
-        replies.write(json.dumps(reply) + "\n")
+            _write_line(replies, _error_reply(str(error)))
 
 
 if __name__ == "__main__":

@@ -75,8 +75,18 @@ _READ = READ_FILE | READ_DIR | EXECUTE
 # Rights that may be granted on a file (not a directory); anything else there is EINVAL.
 _FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 
-SYSTEM_READABLE = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc",
-                   "/sys/devices/system/cpu")
+SYSTEM_READABLE = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/sys/devices/system/cpu")
+# What Python, numpy, sympy and matplotlib read under /etc (the loader's cache, time zone, names
+# of users and MIME types, fonts); never the whole of /etc (/etc/shadow, keys, tokens).
+ETC_READABLE = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                "/etc/timezone", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+                "/etc/mime.types", "/etc/fonts", "/etc/matplotlibrc", "/etc/alternatives",
+                "/etc/os-release", "/etc/host.conf", "/etc/hosts")
+# Under /proc only the child's own /proc/<pid> (through /proc/self) and a few system-wide
+# figures; never another process's command line, environment or memory, nor the list of pids.
+PROC_READABLE = ("/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
+                 "/proc/loadavg", "/proc/uptime", "/proc/version", "/proc/filesystems",
+                 "/proc/sys/kernel/osrelease", "/proc/sys/vm/overcommit_memory")
 DEVICES = {"/dev/null": READ_FILE | WRITE_FILE | TRUNCATE,
            "/dev/zero": READ_FILE | WRITE_FILE | TRUNCATE,
            "/dev/urandom": READ_FILE, "/dev/random": READ_FILE}
@@ -104,9 +114,12 @@ class Limits:
     file_size_bytes: int = 64 << 20
     open_files: int = 256
     processes: int | None = 16
+    disk_bytes: int = 256 << 20
+    disk_files: int = 10_000
 
     def __post_init__(self) -> None:
-        for name in ("memory_bytes", "cpu_seconds", "file_size_bytes", "open_files"):
+        for name in ("memory_bytes", "cpu_seconds", "file_size_bytes", "open_files",
+                     "disk_bytes", "disk_files"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive int, not {value!r}")
@@ -227,7 +240,8 @@ def _is_ancestor_or_same(path: str, of: str) -> bool:
 def _readable(workdir: str, extra: Iterable[str]) -> list[str]:
     """Read-only paths, never "/" nor a folder holding the workdir (its siblings may be other
     students' workdirs, or the course itself when a virtualenv lives there)."""
-    wanted = [os.path.realpath(p) for p in (*SYSTEM_READABLE, *_python_readable(), *extra)]
+    wanted = [os.path.realpath(p) for p in (*SYSTEM_READABLE, *ETC_READABLE, *PROC_READABLE,
+                                            *_python_readable(), *extra)]
     kept: list[str] = []
     for path in wanted:
         if path == "/" or _is_ancestor_or_same(path, workdir) or path in kept:
@@ -328,11 +342,14 @@ def _setrlimit(which: int, value: int, grace: int = 0) -> None:
     resource.setrlimit(which, (soft, new_hard))
 
 
-def _apply_rlimits(limits: Limits) -> None:
-    nproc = None
+def _nproc_limit(limits: Limits) -> int | None:
+    """What RLIMIT_NPROC must be: counted before Landlock hides /proc (root: ignored)."""
     if limits.processes is not None and os.path.isdir("/proc"):
-        # Counted before any other limit lands; for root the kernel ignores it (see Limits).
-        nproc = _tasks_of_user(os.getuid()) + limits.processes
+        return _tasks_of_user(os.getuid()) + limits.processes
+    return None
+
+
+def _apply_rlimits(limits: Limits, nproc: int | None) -> None:
     _setrlimit(resource.RLIMIT_AS, limits.memory_bytes)
     # At the soft limit the kernel sends SIGXCPU (the runner reports "timeout"); with soft ==
     # hard it would send SIGKILL instead, so the hard limit, for a child that ignores
@@ -381,9 +398,9 @@ def _cgroup_name(pid: int) -> str:
     return f"backprop-kit-{pid}"
 
 
-def _join_pids_cgroup(limit: int) -> bool:
+def _join_pids_cgroup(limit: int, cap_id: int) -> bool:
     """Put this process in a new cgroup whose pids.max is ``limit`` (root only, best effort)."""
-    name = _cgroup_name(os.getpid())
+    name = _cgroup_name(cap_id)
     for root in _CGROUP_ROOTS:
         path = os.path.join(root, name)
         try:
@@ -405,8 +422,8 @@ def _join_pids_cgroup(limit: int) -> bool:
 
 
 def release_process_cap(pid: int) -> None:
-    """Remove the cgroup of a child that has exited (with all its processes); called by the
-    parent, which is not confined."""
+    """Remove the cgroup made with ``process_cap_id=pid`` once its processes have all exited;
+    called by the parent, which is not confined."""
     for root in _CGROUP_ROOTS:
         try:
             os.rmdir(os.path.join(root, _cgroup_name(pid)))
@@ -430,6 +447,174 @@ def _isolate_network() -> bool:
     return False
 
 
+# --- a cap on what a submission writes: a size-limited tmpfs (root) -----------------------------
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 1 << 18
+_MS_NOSUID = 2
+_MS_NODEV = 4
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> bool:
+    def enc(value: str | None) -> bytes | None:
+        return value.encode() if value is not None else None
+
+    return _libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
+                         enc(data)) == 0
+
+
+def _capped_workdir(workdir: str, limits: Limits, owner: int | None) -> bool:
+    """Replace the workdir, in a private mount namespace, by a tmpfs of at most
+    ``disk_bytes`` and ``disk_files`` holding a copy of its files (needs CAP_SYS_ADMIN, so
+    root). False if that is not possible: the supervisor then watches the workdir instead."""
+    libc = _libc()
+    if libc.unshare(ctypes.c_int(_CLONE_NEWNS)) != 0:
+        return False
+    if not _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None):
+        return False
+    old = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    inside = os.path.realpath(os.getcwd()) == workdir
+    try:
+        options = f"size={limits.disk_bytes},nr_inodes={limits.disk_files},mode=0700"
+        if not _mount("bpk-workdir", workdir, "tmpfs", _MS_NOSUID | _MS_NODEV, options):
+            return False
+        for entry in os.scandir(old):
+            if entry.name == ".output" or not entry.is_file(follow_symlinks=False):
+                continue
+            src = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=old)
+            try:
+                with open(os.path.join(workdir, entry.name), "wb") as dst:
+                    while chunk := os.read(src, 1 << 20):
+                        dst.write(chunk)
+            finally:
+                os.close(src)
+        if inside:  # the old working directory is the folder beneath the mount
+            os.chdir(workdir)
+        if owner is not None:
+            for top, dirs, files in os.walk(workdir):
+                for name in [*dirs, *files, "."]:
+                    os.chown(os.path.join(top, name), owner, owner, follow_symlinks=False)
+        return True
+    finally:
+        os.close(old)
+
+
+# --- running as an unprivileged user when graded as root --------------------------------------
+NOBODY = 65534
+
+
+def _readable_by(uid: int, gid: int, path: str) -> bool:
+    """Whether ``uid`` could reach and read ``path`` (owner, group and other bits)."""
+    def allows(info: os.stat_result, bit: int) -> bool:
+        if info.st_uid == uid:
+            return bool(info.st_mode & (bit << 6))
+        if info.st_gid == gid:
+            return bool(info.st_mode & (bit << 3))
+        return bool(info.st_mode & bit)
+
+    current = "/"
+    for part in Path(path).parts[1:]:
+        try:
+            if not allows(os.stat(current), 1):
+                return False
+        except OSError:
+            return False
+        current = os.path.join(current, part)
+    try:
+        return allows(os.stat(path), 4)
+    except OSError:
+        return False
+
+
+@functools.cache
+def can_drop_to_nobody() -> bool:
+    """Whether the Python installation is readable by ``nobody`` (it is not when it lives in
+    root's 0700 home, as pyenv puts it): only then may a child graded as root become nobody."""
+    return all(_readable_by(NOBODY, NOBODY, p) for p in [sys.executable, *_python_readable()])
+
+
+def _become_nobody() -> None:
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+# --- seccomp: the system calls grading never needs ------------------------------------------
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "amd64": 0xC000003E, "aarch64": 0xC00000B7,
+               "arm64": 0xC00000B7}
+_DENIED_SYSCALLS = {  # name: (x86_64, aarch64)
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+    "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),
+    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "open_tree": (428, 428),
+    "move_mount": (429, 429), "fsopen": (430, 430), "fsconfig": (431, 431),
+    "fsmount": (432, 432), "fspick": (433, 433), "mount_setattr": (442, 442),
+    "init_module": (175, 105), "finit_module": (313, 273), "delete_module": (176, 106),
+    "kexec_load": (246, 104), "kexec_file_load": (320, 294), "bpf": (321, 280),
+    "perf_event_open": (298, 241), "setns": (308, 268), "reboot": (169, 142),
+    "swapon": (167, 224), "swapoff": (168, 225), "userfaultfd": (323, 282),
+    "open_by_handle_at": (304, 265), "acct": (163, 89),
+}
+_CLONE = (56, 220)
+_UNSHARE = (272, 97)
+_CLONE3 = 435
+_X32_BIT = 0x40000000
+_EPERM, _ENOSYS = 1, 38
+_RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
+    """The BPF program (code, jt, jf, k) for ``machine``, or None where it is not known.
+
+    A call from another architecture (32-bit or x32 on x86_64) fails with EPERM; the listed
+    calls fail with EPERM; clone3 fails with ENOSYS, so that the C library falls back to clone,
+    whose flags can be read; clone and unshare fail with EPERM when asked for a new user
+    namespace (which would bring back every capability, inside it)."""
+    arch = _AUDIT_ARCH.get(machine.lower())
+    if arch is None:
+        return None
+    col = 0 if arch == 0xC000003E else 1
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    eperm = _RET_ERRNO | _EPERM
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, eperm), (ld, 0, 0, 0)]
+    if col == 0:
+        prog += [(jge, 0, 1, _X32_BIT), (ret, 0, 0, eperm)]
+    for numbers in _DENIED_SYSCALLS.values():
+        prog += [(jeq, 0, 1, numbers[col]), (ret, 0, 0, eperm)]
+    prog += [(jeq, 0, 1, _CLONE3), (ret, 0, 0, _RET_ERRNO | _ENOSYS),
+             (jeq, 1, 0, _CLONE[col]), (jeq, 0, 3, _UNSHARE[col]),
+             (ld, 0, 0, 16), (jset, 0, 1, _CLONE_NEWUSER), (ret, 0, 0, eperm),
+             (ret, 0, 0, _RET_ALLOW)]
+    return prog
+
+
+def _apply_seccomp() -> bool:
+    """Install the filter on this process (after no_new_privs); False where unknown."""
+    prog = seccomp_program(platform.machine())
+    if prog is None or sys.platform != "linux":
+        return False
+    filters = (_SockFilter * len(prog))(*[_SockFilter(*insn) for insn in prog])
+    fprog = _SockFprog(len(prog), filters)
+    result = _libc().prctl(ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(_SECCOMP_MODE_FILTER),
+                           ctypes.byref(fprog), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"seccomp: {os.strerror(errno)}")
+    return True
+
+
 def _private_tmp(workdir: Path) -> str:
     """Make ``workdir/.tmp`` the only temp folder: TMPDIR/TEMP/TMP and tempfile's cache."""
     tmp = workdir / ".tmp"
@@ -440,17 +625,25 @@ def _private_tmp(workdir: Path) -> str:
     return str(tmp)
 
 
+_PINNED: list[int] = []  # an open /proc/self keeps the inode its Landlock rule names
+
+
 def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequence[Path] = (),
-            require: bool = True, network_namespace: bool = True) -> str:
+            require: bool = True, network_namespace: bool = True,
+            namespaces: Sequence[str] = (), process_cap_id: int | None = None,
+            drop_user: bool = True, seccomp: bool = True, write_cap: bool = True) -> str:
     """Confine the CURRENT process for good and return what was applied.
 
-    Meant for a freshly forked child, before student code runs. Returns "landlock" (files and
-    TCP), "landlock-fs" (files only, kernels with Landlock ABI 1-3) or "none" (nothing
-    available and ``require`` is False: only no_new_privs, the rlimits and dropping root's
-    capabilities were applied), with "+netns" added when the process also moved into an
-    empty network namespace (no UDP, no loopback). With ``require`` True and no Landlock, raises
-    :class:`SandboxUnavailable` before changing anything; if it raises later, the process
-    is partly confined and should exit.
+    Meant for a freshly forked child, before student code runs. The result starts with
+    "landlock" (files and TCP), "landlock-fs" (files only, kernels with Landlock ABI 1-3) or
+    "none" (nothing available and ``require`` is False: only no_new_privs, the rlimits and
+    dropping root's capabilities were applied), then "+netns" (an empty network namespace: no
+    UDP, no loopback), the ``namespaces`` the caller already entered (e.g. "ipcns", "pidns"),
+    "+seccomp" (the system call filter), "+tmpfs" (writes capped by a size-limited tmpfs) and,
+    when run as root, "+nobody" (became the unprivileged user) or "+root" (stayed root, with
+    no capabilities: the Python installation is not readable by nobody). With ``require`` True
+    and no Landlock, raises :class:`SandboxUnavailable` before changing anything; if it raises
+    later, the process is partly confined and should exit.
     """
     abi = _landlock_abi()
     if abi == 0 and require:
@@ -458,12 +651,25 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
             "Landlock is not available (Linux 5.13+ with Landlock enabled is needed); "
             "refusing to run student code unconfined")
     workdir_real = os.path.realpath(workdir)
-    tmp = os.path.realpath(_private_tmp(Path(workdir_real)))
-    readable = _readable(workdir_real, (str(p) for p in extra_readable))
     linux = sys.platform == "linux"
+    root = linux and os.geteuid() == 0
+    nobody = root and drop_user and can_drop_to_nobody()
+    tmpfs = linux and write_cap and _capped_workdir(workdir_real, limits,
+                                                    NOBODY if nobody else None)
+    nobody = nobody and tmpfs  # nobody could not write in the grader's 0700 workdir
+    tmp = os.path.realpath(_private_tmp(Path(workdir_real)))
+    if nobody:
+        os.chown(tmp, NOBODY, NOBODY)
+    readable = _readable(workdir_real, (str(p) for p in extra_readable))
+    pinned = _open_path("/proc/self")
+    if pinned is not None:
+        _PINNED.append(pinned)
     netns = linux and network_namespace and _isolate_network()
-    if linux and os.geteuid() == 0 and limits.processes is not None:
-        _join_pids_cgroup(limits.processes + 1)  # RLIMIT_NPROC does not bind root
+    if root and limits.processes is not None:  # RLIMIT_NPROC does not bind root
+        _join_pids_cgroup(limits.processes + 1, process_cap_id or os.getpid())
+    if nobody:
+        _become_nobody()
+    nproc = _nproc_limit(limits)
     if linux and _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         raise SandboxUnavailable(f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}")
     if abi:
@@ -473,11 +679,21 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
             if require:
                 raise SandboxUnavailable(f"could not apply Landlock: {error}") from error
             abi = 0
-    _apply_rlimits(limits)
+    _apply_rlimits(limits, nproc)
     try:
         if linux:
             _drop_capabilities()
     except OSError as error:
         raise SandboxUnavailable(f"could not drop root's capabilities: {error}") from error
-    return _name(abi) + ("+netns" if netns and abi else "")
-
+    try:
+        filtered = linux and seccomp and _apply_seccomp()
+    except OSError as error:
+        raise SandboxUnavailable(f"could not apply the seccomp filter: {error}") from error
+    parts = [_name(abi)]
+    if abi:
+        parts += ["netns"] if netns else []
+        parts += list(namespaces)
+        parts += ["seccomp"] if filtered else []
+        parts += ["tmpfs"] if tmpfs else []
+        parts += ["nobody" if nobody else "root"] if root else []
+    return "+".join(parts)

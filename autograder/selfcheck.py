@@ -14,6 +14,7 @@ from autograder.grading import Grader, Settings
 from autograder.notebook import SELFCHECK_FILE
 from autograder.results import CheckResult
 from autograder.rubric import Question, self_check
+from autograder.runner_client import Runner
 from autograder.submissions import Submission
 
 
@@ -27,7 +28,8 @@ def load(folder: Path) -> tuple[str, dict[str, Any]]:
                          f"({error}); fetch the assignment again") from None
 
 
-def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True) -> str:
+def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
+                  runner: Runner | None = None) -> str:
     """Run the notebook in the sandbox and render each visible check's verdict."""
     assignment, data = load(notebook.parent)
     questions = [Question.from_public(d) for d in data.values()]
@@ -36,7 +38,8 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
         return self_check(data[question.id], answer, outputs)
 
     grader = Grader(assignment, questions, Settings(timeout=timeout,
-                                                    require_sandbox=require_sandbox), judge)
+                                                    require_sandbox=require_sandbox), judge,
+                    runner=runner)
     try:
         result = grader.grade(Submission(notebook.stem, notebook,
                                          None))

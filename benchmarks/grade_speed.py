@@ -272,6 +272,34 @@ def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
     return statistics.median(seconds[0]), statistics.median(seconds[1])
 
 
+# --- whole commands (issue 15): what an instructor or a student waits for ----------------------
+
+def _timed(cmd: Sequence[str], cwd: Path, repeat: int = 3) -> float:
+    """Median wall-clock seconds of the whole command, start to exit."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def whole_commands(course: Path, work: Path) -> dict[str, float]:
+    """``backprop-kit grade`` on one notebook and ``backprop-kit check`` on one notebook."""
+    honest = sorted((course / "submitted").glob("*/backprop/backprop.ipynb"))[0]
+    released = work / "released"
+    released.mkdir(exist_ok=True)
+    shutil.copy2(honest, released / "backprop.ipynb")
+    shutil.copy2(course / "assignments" / "backprop" / "selfcheck.json", released)
+    kit = str(BIN / "backprop-kit")
+    return {
+        "grade": _timed([kit, "grade", str(released / "backprop.ipynb"), "-a", "backprop",
+                         "-o", str(work / "out-one")], course),
+        "check": _timed([kit, "check", str(released / "backprop.ipynb")], course),
+    }
+
+
 # --- report --------------------------------------------------------------------------------
 
 def main() -> None:
@@ -282,6 +310,8 @@ def main() -> None:
                         help="submissions graded by nbgrader autograde (it is slow)")
     parser.add_argument("--skip-nbgrader", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
+    parser.add_argument("--whole-only", action="store_true",
+                        help="only the whole-command figures (one notebook; 20 beside nbgrader)")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bpk-bench-"))
@@ -297,6 +327,19 @@ def main() -> None:
     print(f"{args.n} submissions of 'backprop' in {course / 'submitted'}: "
           + ", ".join(f"{v} {k}" for k, v in counts.items()))
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+
+    whole = whole_commands(course, work)
+    print("whole commands (start to exit; issue 15 targets <= 1.0 s)")
+    print(f"  backprop-kit grade, one notebook: {whole['grade']:.2f} s (median of 3)")
+    print(f"  backprop-kit check, one notebook: {whole['check']:.2f} s (median of 3)")
+    small = bpk_grade(course, work / "out-small", 1, args.nbgrader_n)
+    print(f"  backprop-kit grade -j 1, {small['n']} submissions: {small['elapsed']:.2f} s")
+    if not args.skip_nbgrader:
+        nb = nbgrader_autograde(course, args.nbgrader_n)
+        print(f"  nbgrader autograde, the same {nb['n']} submissions: {nb['elapsed']:.2f} s "
+              f"= {nb['elapsed'] / small['elapsed']:.0f}x backprop-kit (target >= 20x)\n")
+    if args.whole_only:
+        return
 
     j1 = bpk_grade(course, work / "out-j1", 1, args.n_j1)
     j2 = bpk_grade(course, work / "out-j2", 2)
@@ -324,7 +367,6 @@ def main() -> None:
           f"without = {(with_box - without_box) * 1000:+.1f} ms a submission")
 
     if not args.skip_nbgrader:
-        nb = nbgrader_autograde(course, args.nbgrader_n)
         print("\nnbgrader autograde")
         print(f"  {nb['n']:5d} submissions in {nb['elapsed']:6.1f} s = "
               f"{nb['n'] / nb['elapsed']:6.2f}/s; median {nb['median'] * 1000:6.0f} ms a "

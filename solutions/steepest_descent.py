@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -25,8 +26,18 @@ def _zeros_of_f2() -> tuple[tuple[float, float], ...]:
     return tuple(sorted((float(s[x1]), float(s[x2])) for s in solutions))
 
 
-# The global minima (f2 ≥ 0 and f2 = 0 exactly here): (0, 1) and (1, 0).
-MINIMA: tuple[tuple[float, float], ...] = _zeros_of_f2()
+@functools.cache
+def minima() -> tuple[tuple[float, float], ...]:
+    """The global minima (f2 ≥ 0 and f2 = 0 exactly here): (0, 1) and (1, 0); solved on first
+    use, not at import (sympy.solve takes a noticeable part of a second)."""
+    return _zeros_of_f2()
+
+
+def __getattr__(name: str) -> object:
+    """``MINIMA`` is :func:`minima`, computed when first asked for."""
+    if name == "MINIMA":
+        return minima()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def f2(p: ArrayLike) -> float:

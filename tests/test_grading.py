@@ -4,6 +4,7 @@ its cells, finding submissions, sharding, and judging what comes back from a chi
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -163,11 +164,32 @@ def test_discover_reads_an_nbgrader_tree_folders_files_and_zips(tmp_path) -> Non
     assert not (tmp_path.parent / "escape.ipynb").exists()
 
 
-def test_discover_keeps_two_notebooks_of_one_name_apart(tmp_path) -> None:
+def test_two_notebooks_of_one_student_are_an_error_for_both(tmp_path) -> None:
     write_nb(tmp_path / "a" / "sam.ipynb")
     write_nb(tmp_path / "b" / "sam.ipynb")
-    assert [s.student for s in discover([tmp_path / "a", tmp_path / "b"], "x")] == [
-        "sam", "sam-2"]
+    write_nb(tmp_path / "c" / "aa-honest.ipynb")
+    write_nb(tmp_path / "c" / "aa-honest-backprop.ipynb")
+    subs = discover([tmp_path / "a", tmp_path / "b", tmp_path / "c"], "backprop")
+    assert [s.student for s in subs] == ["aa-honest", "aa-honest", "sam", "sam"]
+    assert all(s.problem and "2 submissions map to the student" in s.problem for s in subs)
+    assert len({s.key for s in subs}) == 4
+
+
+def test_a_students_folder_names_the_student_never_the_file(tmp_path) -> None:
+    """A Moodle export has a folder per student: Mallory's file named after Alice is
+    Mallory's; a plain folder per student works the same way."""
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Alice Honest_12345_assignsubmission_file_/backprop.ipynb", json.dumps(NB))
+        zf.writestr("Mallory Evil_666_assignsubmission_file_/Alice Honest_backprop.ipynb",
+                    json.dumps(NB))
+    write_nb(tmp_path / "plain" / "zoe" / "whatever.ipynb")
+    unpacked: list[Path] = []
+    subs = discover([archive, tmp_path / "plain"], "backprop", unpacked=unpacked)
+    assert [(s.student, s.problem) for s in subs] == [
+        ("Alice Honest_12345", None), ("Mallory Evil_666", None), ("zoe", None)]
+    assert subs[1].notebook.name == "Alice Honest_backprop.ipynb"
+    assert len(unpacked) == 1 and subs[0].notebook.is_relative_to(unpacked[0])
 
 
 def test_discover_names_a_missing_path(tmp_path) -> None:
@@ -217,3 +239,56 @@ def test_identical_answers_are_judged_once() -> None:
     results = [grader.judge_answer(q, message) for _ in range(3)]
     assert judge.calls == 1
     assert all(r.points == q.points for r in results)
+
+
+def test_judging_one_answer_is_bounded_and_listed_for_review() -> None:
+    q = question("backprop-dR-dw12")
+
+    def endless(question, answer, outputs, earlier=None):
+        while True:
+            pass
+
+    grader = Grader("backprop", [q], Settings(judge_seconds=0.2), judge=endless)
+    message = {"data": {"type": "text", "text": "-2*(y - a1_2)*a2_1"}}
+    result = grader.judge_answer(q, message)
+    assert result.points == 0 and "could not be judged in time" in result.review
+    assert grader.judge_answer(q, message) == result  # not judged again
+
+
+def test_an_exception_while_judging_is_that_answers_result() -> None:
+    q = question("backprop-dR-dw12")
+
+    def broken(question, answer, outputs, earlier=None):
+        raise RecursionError("deep")
+
+    grader = Grader("backprop", [q], Settings(), judge=broken)
+    result = grader.judge_answer(q, {"data": {"type": "text", "text": "x"}})
+    assert "could not be judged (RecursionError)" in result.review and result.points == 0
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"nbformat": 4, "cells": [1]}', "cell 1 is a int, not a cell"),
+    ('{"nbformat": 4, "cells": [{"cell_type": "code", "source": "", "metadata": '
+     '{"nbgrader": {"grade_id": ["x"]}}}]}', "cell 1: its grade_id is a list"),
+    ('{"nbformat": 4, "cells": [], "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+     "nested too deeply"),
+    ('{"nbformat": 4, "cells": [], "x": ' + "9" * 5000 + "}", "not valid notebook JSON"),
+])
+def test_input_that_crashed_the_batch_is_an_invalid_notebook(tmp_path, content, message) -> None:
+    path = tmp_path / "mallory.ipynb"
+    path.write_text(content)
+    with pytest.raises(InvalidNotebook, match="mallory.ipynb") as error:
+        read_notebook(path)
+    assert message in str(error.value)
+
+
+def test_only_regular_files_are_read(tmp_path) -> None:
+    real = write_nb(tmp_path / "real.ipynb")
+    (tmp_path / "link.ipynb").symlink_to(real)
+    (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.ipynb")
+    for name, says in (("link.ipynb", "symbolic link"), ("zero.ipynb", "symbolic link"),
+                       ("fifo.ipynb", "FIFO")):
+        with pytest.raises(InvalidNotebook, match=says):
+            read_notebook(tmp_path / name)
+    assert read_notebook(real)["nbformat"] == 4

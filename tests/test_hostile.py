@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,15 @@ HOSTILE = Path(__file__).parent / "hostile"
 SANDBOXED = sandbox.detect() != "none"
 QUESTIONS = {q.id: q for q in questions("backprop")}
 FULL = sum(q.points for q in QUESTIONS.values())
+SHM_KEY = 0x5B00000 + os.getpid() % 0xFFFF
 W12 = "backprop-dR-dw12"
 SIGMA = "backprop-sigmoid-derivative"
+B1 = "backprop-dR-db1"
+# Blank notebooks that hand in whatever their first cell found (its dict LEAKED).
+READERS = {"memory_scan", "shm_read"}
+STOLEN = {SIGMA: "sigma_prime", W12: "dR_dw12_2", B1: "dR_db1_2"}
+ESCAPE_NAME = "esc\x1b[2J\x1b]0;title\x07name"
+COMMAND_NAME = "::error::pwned"
 
 
 def _answer_source(nb: dict, qid: str) -> str:
@@ -99,6 +107,7 @@ def batch(tmp_path_factory):
     inject = {
         "PORT": listener.port, "UDP_PORT": listener.udp_port, "TARGETS": targets,
         "COURSE_PATHS": course_paths, "COURSE_DIR": str(ROOT), "LEAK_FILE": "leak.txt",
+        "GRADER_PID": os.getpid(), "SHM_KEY": SHM_KEY,
     }
     prelude = "".join(f"{k} = {v!r}\n" for k, v in inject.items())
     notebooks: dict[str, dict | str] = {"honest": honest}
@@ -110,6 +119,10 @@ def batch(tmp_path_factory):
         elif name == "patch_checkers":
             wrong = examples.with_answer(honest, W12, 'dR_dw12_2 = "0"\n')
             nb = examples.with_first_cell(wrong, code)
+        elif name in READERS:
+            nb = examples.with_first_cell(examples.blank(honest), code)
+            for qid, var in STOLEN.items():
+                nb = examples.with_answer(nb, qid, f"{var} = LEAKED.get({var!r}, '0')\n")
         elif name == "read_course_files":
             # whatever it manages to read replaces the answer to sigma' (and so costs it)
             spy = (_answer_source(honest, SIGMA)
@@ -119,25 +132,60 @@ def batch(tmp_path_factory):
             nb = examples.with_first_cell(honest, code)
         notebooks[name] = nb
     notebooks["not-a-notebook"] = '{"cells": [ broken'
+    # input that crashed the batch (issue 10, point 5)
+    notebooks["bad_cells"] = '{"nbformat": 4, "cells": [1]}'
+    bad_id = json.loads(json.dumps(honest))
+    bad_id["cells"][-1].setdefault("metadata", {})["nbgrader"] = {"grade_id": ["x"]}
+    notebooks["bad_grade_id"] = bad_id
+    deep = "[" * 100_000 + "]" * 100_000
+    notebooks["deep_json"] = '{"nbformat": 4, "cells": [], "x": ' + deep + "}"
+    notebooks["big_int"] = '{"nbformat": 4, "cells": [], "x": ' + "9" * 5000 + "}"
+    notebooks["slow_judge"] = examples.with_answer(
+        honest, SIGMA, 'sigma_prime = "sin(exp(exp(exp(exp(exp(v))))))"\n')
+    # names (point 7): the folder is the student, and it reaches the terminal
+    notebooks[ESCAPE_NAME] = honest
+    notebooks[COMMAND_NAME] = honest
     for name, nb in notebooks.items():
         folder = subs / name / "backprop"
         folder.mkdir(parents=True)
         (folder / "backprop.ipynb").write_text(
             nb if isinstance(nb, str) else json.dumps(nb), encoding="utf-8")
+    # links and special files instead of a notebook (point 2)
+    source = ROOT / "assignments" / "backprop" / "backprop.ipynb"
+    specials = {"link_to_source": lambda p: p.symlink_to(os.path.relpath(source, p.parent)),
+                "link_to_classmate": lambda p: p.symlink_to(
+                    "../../honest/backprop/backprop.ipynb"),
+                "link_to_dev_zero": lambda p: p.symlink_to("/dev/zero"),
+                "fifo": lambda p: os.mkfifo(p)}
+    for name, make in specials.items():
+        folder = subs / name / "backprop"
+        folder.mkdir(parents=True)
+        make(folder / "backprop.ipynb")
+    notebooks.update(dict.fromkeys(specials, ""))
+    # a learning platform's zip, a folder per student, unpacked for the run only
+    archive = base / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Zed Zip_999_assignsubmission_file_/backprop.ipynb", json.dumps(honest))
+    # a module planted where the runner used to start (its working directory was /tmp)
+    planted_marker = base / "planted-module-ran"
+    (scratch / "matplotlib.py").write_text(f"open({str(planted_marker)!r}, 'w').write('ran')\n")
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch),
            "MPLCONFIGDIR": str(base / "mpl")}  # the class report's matplotlib cache
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(subs), "-a", "backprop",
-           "-o", str(out), "-j", "2", "--timeout", "8", "--memory", "512"]
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(subs), str(archive),
+           "-a", "backprop", "-o", str(out), "-j", "2", "--timeout", "8", "--memory", "512",
+           "--judge-timeout", "3"]
     if not SANDBOXED:
         cmd.append("--allow-unsandboxed")
     proc = subprocess.run(cmd, cwd=base, env=env, capture_output=True, text=True, timeout=300)
     listener.close()
+    (scratch / "matplotlib.py").unlink()
     results = {}
     if (out / "results.json").exists():
         data = json.loads((out / "results.json").read_text())
         results = {s["student"]: s for s in data["submissions"]}
     yield {"proc": proc, "results": results, "targets": targets, "out": out,
-           "scratch": scratch, "home": home, "listener": listener, "names": list(notebooks)}
+           "scratch": scratch, "home": home, "listener": listener,
+           "names": [*notebooks, "Zed Zip_999"], "planted": planted_marker}
     for target in targets:
         Path(target).unlink(missing_ok=True)
 
@@ -230,3 +278,67 @@ def test_nothing_is_left_behind(batch) -> None:
     top = {p.name for p in batch["out"].iterdir()}
     assert top <= {"results.json", "grades.csv", "junit.xml", "gradescope", "feedback",
                    ".partial", "class-report.html", "class-report.md"}
+
+
+# --- issue 10: the attacks that went around the sandbox --------------------------------------
+def test_no_child_finds_a_classmates_answers_in_memory_or_shared_ipc(batch) -> None:
+    for name in READERS:
+        sub = batch["results"][name]
+        assert sub["status"] == "graded", sub["errors"]
+        for qid in STOLEN:
+            assert points(sub, qid) == 0, f"{name} handed in a classmate's answer to {qid}"
+    assert points(batch["results"]["shm_publish"]) == pytest.approx(FULL)
+    assert f"{SHM_KEY:d}" not in Path("/proc/sysvipc/shm").read_text().split()
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("link_to_source", "symbolic link"), ("link_to_classmate", "symbolic link"),
+    ("link_to_dev_zero", "symbolic link"), ("fifo", "FIFO"),
+    ("bad_cells", "cell 1 is a int"), ("bad_grade_id", "grade_id is a list"),
+    ("deep_json", "nested too deeply"), ("big_int", "not valid notebook JSON"),
+])
+def test_links_special_files_and_crashing_input_are_reported_for_that_submission(
+        batch, name, says) -> None:
+    sub = batch["results"][name]
+    assert sub["status"] == "invalid" and points(sub) == 0
+    assert says in sub["errors"][0], sub["errors"]
+
+
+def test_forged_pipe_lines_change_nothing(batch) -> None:
+    for name in ("forge_lines", "deep_answer"):
+        sub = batch["results"][name]
+        assert sub["status"] == "graded" and points(sub) == pytest.approx(FULL), sub["errors"]
+        assert sub["sandbox"] == batch["results"]["honest"]["sandbox"]
+    assert "FORGED" not in (batch["out"] / "results.json").read_text()
+    assert any("nested more than" in e for e in batch["results"]["deep_answer"]["errors"])
+
+
+def test_an_answer_too_slow_to_judge_costs_the_batch_nothing(batch) -> None:
+    """Judged in time (0 points) or, past --judge-timeout, listed for review; either way the
+    batch goes on (test_grading checks the bound itself with a judge that never ends)."""
+    sub = batch["results"]["slow_judge"]
+    slow = next(q for q in sub["questions"] if q["id"] == SIGMA)
+    assert slow["points"] == 0
+    assert slow["review"] is None or "could not be judged in time" in slow["review"]
+    assert points(sub) == pytest.approx(FULL - QUESTIONS[SIGMA].points)
+
+
+def test_what_a_submission_writes_is_capped(batch) -> None:
+    sub = batch["results"]["disk_flood"]
+    assert points(sub) == pytest.approx(FULL)
+    flood = next(e for e in sub["errors"] if "flood wrote" in e)
+    written = int(flood.split("flood wrote ")[1].split()[0])
+    assert written <= 260, flood  # the cap is 256 MB, not the 2.4 GB it tried
+
+
+def test_names_come_from_folders_and_reach_the_terminal_harmless(batch) -> None:
+    assert points(batch["results"]["Zed Zip_999"]) == pytest.approx(FULL)
+    for name in (ESCAPE_NAME, COMMAND_NAME):
+        assert points(batch["results"][name]) == pytest.approx(FULL)
+    printed = batch["proc"].stdout + batch["proc"].stderr
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert not any(line.lstrip().startswith("::") for line in printed.splitlines())
+
+
+def test_the_runner_starts_isolated(batch) -> None:
+    assert not batch["planted"].exists(), "a module planted in TMPDIR ran in the runner"

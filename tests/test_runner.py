@@ -4,16 +4,19 @@ and nothing it starts outlives it."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from autograder import sandbox
 from autograder.capture import Cell, Job
-from autograder.grading import Runner
+from autograder.runner import JOB_FILE
+from autograder.runner_client import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOXED = sandbox.detect() != "none"
@@ -30,8 +33,9 @@ def runner():
 def run(runner: Runner, cells: list[Cell], timeout: float = 10, require: bool = True,
         workdir: Path | None = None) -> dict:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bpk-test-"))
-    return runner.run({"workdir": str(workdir), "job": Job(tuple(cells)).to_json(),
-                       "timeout": timeout, "limits": {"memory_bytes": 1 << 30},
+    (workdir / JOB_FILE).write_text(json.dumps(Job(tuple(cells)).to_json()))
+    return runner.run({"workdir": str(workdir), "timeout": timeout,
+                       "limits": {"memory_bytes": 1 << 30},
                        "require_sandbox": require and SANDBOXED})
 
 
@@ -70,16 +74,16 @@ def test_hard_exit_is_a_crash(runner) -> None:
     assert answer(reply, "b")["text"] == "x"
 
 
-def _runner_descendants() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
             try:
-                cmd = (entry / "cmdline").read_bytes()
+                kids = [int(p) for p in task.read_text().split()]
             except OSError:
                 continue
-            if b"autograder.runner" in cmd:
-                found.append(int(entry.name))
+            found += kids
+            todo += kids
     return found
 
 
@@ -88,10 +92,13 @@ def test_forked_processes_are_killed(runner) -> None:
             "for _ in range(5):\n"
             "    if os.fork() == 0:\n"
             "        os.setsid(); time.sleep(300); os._exit(0)\n")
-    before = len(_runner_descendants())
     reply = run(runner, [Cell(code, "fork")])
-    assert any("killed" in e for e in reply["errors"])
-    assert len(_runner_descendants()) == before  # only the runner itself is left
+    assert "killed 5 process(es) the notebook left running" in reply["errors"]
+    for _ in range(100):  # the supervisor writes the reply, then exits
+        if not _descendants(runner._proc.pid):
+            break
+        time.sleep(0.05)
+    assert _descendants(runner._proc.pid) == []  # only the runner itself is left
 
 
 @needs_sandbox
@@ -179,3 +186,107 @@ def test_forks_are_capped_and_reaped(runner) -> None:
     if SANDBOXED:
         assert made <= Limits().processes
     assert f"killed {int(made)} process(es)" in " ".join(reply["errors"])
+
+
+# --- issue 10: what one child can learn of another, or say about itself --------------------------
+_SCAN = """
+import gc, re
+def scan(prefix_parts):
+    prefix = ''.join(prefix_parts)
+    found = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, (str, dict, list, tuple)):
+            text = obj if isinstance(obj, str) else repr(obj)[:100000]
+            found.update(re.findall(re.escape(prefix) + '([0-9a-f]{16})', text))
+    pattern = re.compile(re.escape(prefix.encode()) + b'([0-9a-f]{16})')
+    with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb', 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith('r'):
+                continue
+            start, end = (int(x, 16) for x in span.split('-'))
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            found.update(m.decode() for m in pattern.findall(chunk))
+    return ' '.join(sorted(found))
+"""
+
+
+def test_a_child_finds_nothing_of_an_earlier_submission_in_its_memory(runner) -> None:
+    """The first child's answer (and its reply) never reach the template the next one is
+    forked from: scanning every object and all of /proc/self/mem finds only its own."""
+    secret = os.urandom(8).hex()
+    first = run(runner, [Cell(_SCAN + f"answer = 'LEAK' + 'MARK-{secret}'\n"
+                              "found = scan(['LEAK', 'MARK-'])\n", "q", ("answer", "found"))])
+    assert answer(first, "answer")["text"] == f"LEAKMARK-{secret}"
+    assert secret in answer(first, "found")["text"].split()  # the scan does find answers
+    second = run(runner, [Cell(_SCAN + "found = scan(['LEAK', 'MARK-'])\n", "q", ("found",))])
+    assert second["status"] == "graded"
+    assert secret not in answer(second, "found")["text"]
+
+
+_SHM = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key = 0x5B9C0DE
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="IPC namespaces as root (else a user namespace)")
+def test_children_share_no_sysv_ipc_and_have_their_own_pids(runner) -> None:
+    publish = _SHM + ("shm = libc.shmget(key, 4096, 0o1666)\n"
+                      "ctypes.memmove(libc.shmat(shm, None, 0), b'answer-42', 9)\n"
+                      "made = shm >= 0\nmy_pid = __import__('os').getpid()\n")
+    first = run(runner, [Cell(publish, "pub", ("made", "my_pid"))])
+    assert answer(first, "made")["type"] == "unsupported"  # a bool: made is not graded data
+    assert "ipcns" in first["sandbox"] and "pidns" in first["sandbox"]
+    assert answer(first, "my_pid")["value"] == 2  # PID 1 is the namespace's init
+    read = _SHM + "found = libc.shmget(key, 0, 0)\nerr = ctypes.get_errno()\n"
+    second = run(runner, [Cell(read, "read", ("found", "err"))])
+    assert answer(second, "found")["value"] == -1 and answer(second, "err")["value"] == 2
+    assert str(0x5B9C0DE) not in Path("/proc/sysvipc/shm").read_text()  # gone with the child
+
+
+def test_lines_student_code_writes_cannot_set_the_sandbox_or_fail_the_run(runner) -> None:
+    forge = ("import os\n"
+             "for fd in range(3, 256):\n"
+             "    try:\n"
+             "        os.write(fd, b'\\n{\"sandbox_error\": \"FORGED\"}\\n'\n"
+             "                     b'{\"sandbox\": \"FORGED\"}\\n')\n"
+             "    except OSError:\n"
+             "        pass\n"
+             "x = 1.5\n")
+    reply = run(runner, [Cell(forge, "forge", ("x",))])
+    assert reply["status"] == "graded" and answer(reply, "x")["value"] == 1.5
+    assert "FORGED" not in json.dumps(reply)
+    assert reply["sandbox"] != "none" or not SANDBOXED
+
+
+def test_a_message_nested_too_deeply_is_dropped(runner) -> None:
+    deep = ("import os, json\nnested = '[' * 985 + ']' * 985\n"
+            "for fd in range(3, 256):\n"
+            "    try:\n"
+            "        os.write(fd, ('{\"answer\": \"y\", \"data\": ' + nested + '}\\n').encode())\n"
+            "    except OSError:\n"
+            "        pass\n")
+    reply = run(runner, [Cell(deep, "deep"), Cell("y = 2.0", "q", ("y",))])
+    assert reply["status"] == "graded" and answer(reply, "y")["value"] == 2.0
+    assert any("nested more than" in e for e in reply["errors"])
+
+
+def test_the_runner_takes_no_notebook_content(runner) -> None:
+    reply = runner.run({"workdir": "/nonexistent", "timeout": 5, "job": {"cells": []}})
+    assert reply["status"] == "error" and "request holds only" in reply["errors"][0]
+
+
+def test_the_runner_starts_isolated_in_a_private_folder(runner) -> None:
+    run(runner, [Cell("pass", "start")])
+    pid = runner._proc.pid
+    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"-I" in cmd
+    cwd = os.readlink(f"/proc/{pid}/cwd")
+    assert cwd != tempfile.gettempdir() and os.stat(cwd).st_mode & 0o077 == 0

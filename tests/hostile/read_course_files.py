@@ -1,9 +1,12 @@
 # Tries to read the instructor's files by relative and absolute paths (given in COURSE_PATHS)
-# and to list the course directory (COURSE_DIR).
+# and to list the course directory (COURSE_DIR); also /etc/shadow and other processes'
+# command lines and environments.
 import os
 
 stolen = []
 for path in ["../../source/backprop/backprop.ipynb", "../assignments/backprop/backprop.ipynb",
+             "/etc/shadow", f"/proc/{GRADER_PID}/cmdline",  # noqa: F821
+             "/proc/1/environ",
              *COURSE_PATHS]:  # noqa: F821 -- injected by the test
     try:
         with open(path) as handle:

@@ -1,0 +1,82 @@
+"""The grader's side of the runner: start ``python -I -m autograder.runner``, send requests.
+
+Kept free of heavy imports so that a command can start the runner first and import sympy and
+the course's ``solutions`` while the runner pre-loads (the two overlap on two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from autograder.errors import BackpropKitError
+
+
+class Runner:
+    """A client for one runner process, started early by :meth:`start` or on first use, and
+    restarted if it dies."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._home: str | None = None
+        self._ready = False
+
+    def start(self) -> Runner:
+        """Start the runner without waiting for it to be ready (it pre-loads meanwhile)."""
+        if self._proc is None or self._proc.poll() is not None:
+            # Isolated (-I: neither PYTHONPATH nor the working directory on sys.path) and in a
+            # private folder, which also holds IPython's profile and matplotlib's caches.
+            self._home = self._home or tempfile.mkdtemp(prefix="bpk-runner-")
+            env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
+            env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
+                       XDG_CACHE_HOME=self._home, MPLBACKEND="Agg", TMPDIR=self._home)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "autograder.runner"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, cwd=self._home, env=env,
+                start_new_session=True,
+            )
+            self._ready = False
+        return self
+
+    def _wait_ready(self) -> subprocess.Popen[str]:
+        proc = self.start()._proc
+        assert proc is not None and proc.stdout is not None
+        if not self._ready:
+            if '"ready"' not in proc.stdout.readline():
+                proc.kill()
+                proc.wait()
+                raise BackpropKitError("the grading runner did not start")
+            self._ready = True
+        return proc
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request (a workdir, limits, a timeout) and return the reply."""
+        proc = self._wait_ready()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            return json.loads(proc.stdout.readline())
+        except (OSError, ValueError) as error:
+            self.close()
+            return {"status": "error", "answers": {}, "errors": [f"runner failed: {error}"],
+                    "sandbox": "none", "seconds": 0.0}
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        self._ready = False
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
