@@ -72,11 +72,11 @@ class QuestionResult:
     mistake: str | None = None
     invalid: bool = False
     error: str | None = None  # why it could not be graded (not answered, cell raised, ...)
-    pending: bool = False  # graded by hand, not yet: shown as pending, counts 0 until then
     confirmed: bool | None = None  # True: sympy proved it; False: only the numbers agreed
     review: str | None = None  # why the instructor should look at this answer
     answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
     rubric_version: str | None = None  # which rubric and checker judged it (versions.py)
+    pending: bool = False  # graded by hand, not yet: shown as pending, counts 0 until then
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
