@@ -29,6 +29,7 @@ from autograder.results import QuestionResult
 from autograder.rubric import Question
 from autograder.timebox import OutOfTime, timebox
 
+POINTS = 6  # fixed points an expression is evaluated at for its group key
 DIGITS = 8  # significant digits of an expression's values in its group key
 NUMBER_DIGITS = 6  # significant digits of a number or array entry in its group key
 TINY = mpmath.mpf("1e-20")  # values this small are 0 (rounding error of a vanishing term)
@@ -66,7 +67,7 @@ class _Space:
         for name in self.names:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
-        self.points = sample_points(len(self.symbols))
+        self.points = sample_points(len(self.symbols), n_points=POINTS)
         self._keys: dict[str, str] = {}
 
     def key(self, value: Any) -> str:

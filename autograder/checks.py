@@ -361,15 +361,14 @@ def _hint(hints: Mapping[str, str] | None, key: str) -> str:
 
 
 def _rounded(a: float, b: float) -> bool:
-    """Is ``a`` the reference ``b`` rounded to 2–9 decimals or 2–9 significant digits?"""
-    if a == b:
+    """Is ``a`` the reference ``b`` rounded (or cut) to 3–9 significant digits? Fewer digits
+    is not a rounding slip: 0.6 for 0.6047 is simply another number."""
+    if a == b or b == 0:
         return False
-    for digits in range(2, 10):
-        if math.isclose(a, round(b, digits), rel_tol=1e-12, abs_tol=1e-15):
-            return True
-        if b != 0:
-            sig = digits - 1 - math.floor(math.log10(abs(b)))
-            if math.isclose(a, round(b, sig), rel_tol=1e-12, abs_tol=1e-15):
+    for sig in range(3, 10):
+        places = sig - 1 - math.floor(math.log10(abs(b)))
+        for cut in (round(b, places), math.trunc(b * 10**places) / 10**places):
+            if math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15):
                 return True
     return False
 

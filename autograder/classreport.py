@@ -34,6 +34,7 @@ class QuestionSection:
     groups: tuple[AnswerGroup, ...]
     review: tuple[AnswerGroup, ...]  # right answers no proof confirmed, or flagged for review
     plot: str  # data URI of the histogram
+    unjudged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (why, students): no data kept
 
     @property
     def answers(self) -> int:
@@ -97,7 +98,12 @@ def _question_section(run: GradingRun, item: ItemStatistics,
     groups = tuple(group_answers(results, question))
     review = tuple(g for g in groups if g.review_count)
     plot = histogram(item.distribution, f"{item.id} ({reports._num(item.max_points)} points)")
-    return QuestionSection(item, groups, review, plot)
+    unjudged: dict[str, list[str]] = {}
+    for label, q in results:
+        if q.review and q.answer is None:
+            unjudged.setdefault(q.review, []).append(label)
+    return QuestionSection(item, groups, review, plot,
+                           tuple((why, tuple(who)) for why, who in unjudged.items()))
 
 
 def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
@@ -151,6 +157,12 @@ def render_html(sections: Sequence[AssignmentSection]) -> str:
                            weak=classstats.WEAK)
 
 
+def _code(text: str) -> str:
+    """An answer as inline Markdown code, on one line (students' text may hold anything)."""
+    flat = " ".join(text.replace("`", "'").split())
+    return f"`{flat}`" if flat else "(empty)"
+
+
 def render_markdown(sections: Sequence[AssignmentSection]) -> str:
     """The same content in brief: totals, item statistics, mistakes, the largest groups."""
     md = reports._md
@@ -177,7 +189,7 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
                 continue
             lines += [f"### {md(qs.item.title)} ({md(qs.item.id)}): answer groups", ""]
             for g in qs.groups[:SHOWN_GROUPS]:
-                lines.append(f"- {g.count} × `{g.representative.replace('`', chr(39))}` — "
+                lines.append(f"- {g.count} × {_code(g.representative)} — "
                              f"{g.verdict}, {reports._num(g.points)}/"
                              f"{reports._num(g.max_points)}: {md(g.feedback)}")
             rest = qs.groups[SHOWN_GROUPS:]
@@ -186,10 +198,13 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
                              "answers) in the HTML page")
             lines.append("")
         review = [(qs.item.id, g) for qs in s.questions for g in qs.review]
-        if review:
+        unjudged = [(qs.item.id, why, who) for qs in s.questions for why, who in qs.unjudged]
+        if review or unjudged:
             lines += ["### To review", ""]
-            lines += [f"- {md(qid)}: {g.review_count} × `{g.representative.replace('`', chr(39))}`"
+            lines += [f"- {md(qid)}: {g.review_count} × {_code(g.representative)}"
                       f" — {md(g.review or '')}" for qid, g in review]
+            lines += [f"- {md(qid)}: {len(who)} × {md(why)} ({md(', '.join(who[:SHOWN_NAMES]))})"
+                      for qid, why, who in unjudged]
             lines.append("")
         if s.not_graded:
             lines += ["### Not graded", ""]

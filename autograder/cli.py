@@ -213,7 +213,9 @@ def report(results: tuple[Path, ...], out: Path) -> None:
               help="Folder for the regraded results, regrade.csv/.md and every report.")
 @click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Answers judged in parallel.")
-def regrade(results: Path, out: Path, jobs: int) -> None:
+@click.option("--all", "everything", is_flag=True,
+              help="Judge every answer again, also those the current rubric already judged.")
+def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
     from autograder.classreport import HTML_NAME, write_class_report
@@ -225,7 +227,8 @@ def regrade(results: Path, out: Path, jobs: int) -> None:
     try:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
-        after = regrade_run(before, rubric, source=str(results), jobs=jobs)
+        after = regrade_run(before, rubric, source=str(results), jobs=jobs,
+                            everything=everything)
         started = time.monotonic()
         write_regrade(before, after, out)
         written = write_class_report([after], out, lambda _: rubric)

@@ -30,6 +30,7 @@ from autograder.rubric import Question, encode_probe_arg
 from autograder.runner_client import Runner
 from autograder.submissions import Submission
 from autograder.timebox import OutOfTime, timebox
+from autograder.versions import rubric_version
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
@@ -221,6 +222,7 @@ class Grader:
         self.runner = runner or Runner(settings.preload_plots)
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
         self._unjudged: dict[tuple[str, str], QuestionResult] = {}
+        self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
                      earlier: Mapping[str, Any] | None = None) -> QuestionResult:
@@ -259,8 +261,11 @@ class Grader:
                 self._unjudged[key] = _for_review(
                     question, f"could not be judged ({type(error).__name__}); listed for review")
                 return self._unjudged[key]
+        if question.id not in self._versions:
+            self._versions[question.id] = rubric_version(question)
         return QuestionResult.from_check(question.id, question.title, question.points,
-                                         self._verdicts[key], answer=data)
+                                         self._verdicts[key], answer=data,
+                                         rubric_version=self._versions[question.id])
 
     def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable

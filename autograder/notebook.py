@@ -295,8 +295,13 @@ def grade(question_id: str, *answer: Any) -> float:
         points = 0.0
     else:
         show_answer(q.public(), value)
+        earlier = {}
+        if q.follows:  # follow-through: judged against the student's own earlier answer too
+            before = read_answer(question(q.follows).name)
+            if before is not _MISSING:
+                earlier[q.follows] = before
         with _quiet():
-            result = rubric.judge(q, value)
+            result = rubric.judge(q, value, earlier=earlier)
         print(render(result, q.points, "Graded"))
         points = round(result.score * q.points, 6)
     _graded[question_id] = (_tracker.cell, points)

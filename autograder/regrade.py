@@ -31,6 +31,7 @@ from autograder.results import (
     score_changes,
 )
 from autograder.rubric import Question
+from autograder.versions import rubric_version
 
 NOT_KEPT = ("{path} was written by an older backprop-kit (results schema {schema}), which kept "
             "no answers: it cannot be regraded. Grade the submissions again with this version "
@@ -75,13 +76,15 @@ def _start_worker(assignment: str, questions: list[Question], judge: Judge) -> N
     _worker["questions"] = {q.id: q for q in questions}
 
 
-def _judge_item(item: tuple[str, Any]) -> QuestionResult:
-    qid, data = item
-    return _worker["grader"].judge_answer(_worker["questions"][qid], {"data": data})
+def _judge_item(item: tuple[str, Any, Any]) -> QuestionResult:
+    qid, data, before = item
+    question = _worker["questions"][qid]
+    earlier = {question.follows: before} if question.follows else None
+    return _worker["grader"].judge_answer(question, {"data": data}, earlier)
 
 
 def _judge_all(assignment: str, questions: list[Question], judge: Judge,
-               items: list[tuple[str, Any]], jobs: int) -> list[QuestionResult]:
+               items: list[tuple[str, Any, Any]], jobs: int) -> list[QuestionResult]:
     if jobs <= 1 or len(items) < 2 * jobs:
         _start_worker(assignment, questions, judge)
         return [_judge_item(item) for item in items]
@@ -97,39 +100,61 @@ def _judge_all(assignment: str, questions: list[Question], judge: Judge,
         return list(pool.map(_judge_item, items, chunksize=4))
 
 
+def _stale(old: QuestionResult, versions: dict[str, str], everything: bool) -> bool:
+    return everything or old.rubric_version is None or old.rubric_version != versions[old.id]
+
+
 def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidden_judge,
-            source: str = "results.json", jobs: int = 1) -> GradingRun:
+            source: str = "results.json", jobs: int = 1, everything: bool = False
+            ) -> GradingRun:
     """``run`` judged again: same students, statuses and errors, new points and feedback.
 
+    Only answers judged by another version of their question (``versions.rubric_version``:
+    its rubric, reference or the checker's code) are judged again, unless ``everything``.
     Each distinct answer is judged once (in ``jobs`` processes), and its verdict given to
     every student who handed it in."""
     if not run.regradable:
         raise NotRegradable(NOT_KEPT.format(path=source, schema=run.schema))
     started = time.monotonic()
     questions = list(questions)
-    by_id = {q.id: q for q in questions}
-    work: dict[tuple[str, str], Any] = {}
-    for sub in run.submissions:
-        for old in sub.questions:
-            if old.id in by_id and old.answer is not None:
-                work.setdefault((old.id, work_key(by_id[old.id], old.answer)), old.answer)
-    items = [(qid, data) for (qid, _), data in work.items()]
-    verdicts = dict(zip(work, _judge_all(run.assignment, questions, judge, items, jobs),
-                        strict=True))
-    subs = []
+    versions = {q.id: rubric_version(q) for q in questions} if judge is hidden_judge else {}
+    everything = everything or judge is not hidden_judge
+    work: dict[tuple[str, str], tuple[str, Any, Any]] = {}
+    planned = []
     for sub in run.submissions:
         old = {q.id: q for q in sub.questions}
-        new = []
+        earlier = {q.id: q.answer for q in sub.questions if q.answer is not None}
+        plan: list[QuestionResult | tuple[str, str]] = []
         for q in questions:
             prev = old.get(q.id)
             if prev is None or prev.answer is None:
-                new.append(_unchanged(q, prev))
+                plan.append(_unchanged(q, prev))
+            elif not _stale(prev, versions, everything):
+                plan.append(prev)  # judged by this very rubric and checker already
             else:
-                judged = verdicts[(q.id, work_key(q, prev.answer))]
-                new.append(replace(judged, answer=prev.answer))
+                before = earlier.get(q.follows) if q.follows else None
+                key = (q.id, work_key(q, prev.answer)
+                       + (" after " + json.dumps(before, sort_keys=True) if q.follows else ""))
+                work.setdefault(key, (q.id, prev.answer, before))
+                plan.append(key)
+        planned.append((sub, plan))
+    verdicts = dict(zip(work, _judge_all(run.assignment, questions, judge, list(work.values()),
+                                         jobs), strict=True))
+    subs = []
+    for sub, plan in planned:
+        new = [step if isinstance(step, QuestionResult) else _with_answer(verdicts[step], sub)
+               for step in plan]
         subs.append(replace(sub, questions=tuple(new)))
     return GradingRun(run.assignment, __version__, tuple(subs), time.monotonic() - started,
                       run.shard, run.sandbox)
+
+
+def _with_answer(verdict: QuestionResult, sub: SubmissionResult) -> QuestionResult:
+    """The shared verdict with this student's own answer data, except where the answer could
+    not be judged (the grader keeps no data of those, so that nothing stalls on it again)."""
+    if verdict.error is not None:
+        return replace(verdict, answer=None)
+    return replace(verdict, answer=next(q.answer for q in sub.questions if q.id == verdict.id))
 
 
 def kept_answers(run: GradingRun) -> int:

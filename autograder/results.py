@@ -75,10 +75,11 @@ class QuestionResult:
     confirmed: bool | None = None  # True: sympy proved it; False: only the numbers agreed
     review: str | None = None  # why the instructor should look at this answer
     answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
+    rubric_version: str | None = None  # which rubric and checker judged it (versions.py)
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
-                   answer: Any = None) -> QuestionResult:
+                   answer: Any = None, rubric_version: str | None = None) -> QuestionResult:
         confirmed = check.details.get("confirmed")
         confirmed = None if confirmed is None else bool(confirmed)
         review = check.details.get("review")
@@ -87,7 +88,7 @@ class QuestionResult:
                       "sympy did not prove it equal.")
         return cls(id, title, max_points, round(check.score * max_points, 6), check.correct,
                    check.feedback, check.mistake, check.invalid, None, confirmed,
-                   None if review is None else str(review), answer)
+                   None if review is None else str(review), answer, rubric_version)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuestionResult:

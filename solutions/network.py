@@ -9,6 +9,7 @@ Names use ``_1``/``_2`` for the layer superscript: ``w12_2`` is w_12^{(2)}.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -74,19 +75,21 @@ def loss(theta: ArrayLike, data: ArrayLike = DATA) -> float:
     return float(sum(residual(theta, obs) ** 2 for obs in np.asarray(data, dtype=float)))
 
 
-def _backprop(theta: ArrayLike, x1: float, x2: float, output_delta: float) -> np.ndarray:
+def _backprop(theta: ArrayLike, x1: float, x2: float, output_delta: float,
+              activation_slope: Callable[[float], float] = sg.sigmoid_prime) -> np.ndarray:
     """∂(·)/∂θ for every parameter, given ∂(·)/∂a_1^{(2)} = output_delta, by one backward pass.
 
     With output_delta = 1 this is ∂a_1^{(2)}/∂θ (the lecture's nudges); with
-    output_delta = ∂R/∂a_1^{(2)} = −2(y − a_1^{(2)}) it is ∇R.
+    output_delta = ∂R/∂a_1^{(2)} = −2(y − a_1^{(2)}) it is ∇R. ``activation_slope`` is σ′;
+    passing σ computes the classic slip (σ used for σ′) for the rubric.
     """
     p = _params(theta)
     fw = forward(theta, x1, x2)
     # Output layer: a1_2 = w11_2 a1_1 + w12_2 a2_1 + b1_2.
     out_grads = output_delta * np.array([fw.a1_1, fw.a2_1, 1.0])
     # One step back: through a_j = σ(z_j) into z_j = w_j1 x1 + w_j2 x2 + b_j.
-    delta1 = output_delta * p["w11_2"] * float(sg.sigmoid_prime(fw.z1_1))
-    delta2 = output_delta * p["w12_2"] * float(sg.sigmoid_prime(fw.z2_1))
+    delta1 = output_delta * p["w11_2"] * float(activation_slope(fw.z1_1))
+    delta2 = output_delta * p["w12_2"] * float(activation_slope(fw.z2_1))
     inputs = np.array([x1, x2, 1.0])
     return np.concatenate([delta1 * inputs, delta2 * inputs, out_grads])
 
@@ -101,16 +104,19 @@ def nudges(theta: ArrayLike, obs: ArrayLike) -> dict[str, float]:
     return dict(zip(PARAM_NAMES, (float(g) for g in values), strict=True))
 
 
-def gradient(theta: ArrayLike, obs: ArrayLike) -> np.ndarray:
+def gradient(theta: ArrayLike, obs: ArrayLike,
+             activation_slope: Callable[[float], float] = sg.sigmoid_prime) -> np.ndarray:
     """∇R for one observation by backpropagation, in PARAM_NAMES order."""
     x1, x2, y = (float(c) for c in np.asarray(obs, dtype=float).ravel())
     dR_da = -2.0 * (y - forward(theta, x1, x2).a1_2)
-    return _backprop(theta, x1, x2, dR_da)
+    return _backprop(theta, x1, x2, dR_da, activation_slope)
 
 
-def total_gradient(theta: ArrayLike = THETA0, data: ArrayLike = DATA) -> np.ndarray:
+def total_gradient(theta: ArrayLike = THETA0, data: ArrayLike = DATA,
+                   activation_slope: Callable[[float], float] = sg.sigmoid_prime) -> np.ndarray:
     """∇R(θ) of the summed loss: the sum of the per-observation gradients."""
-    return np.sum([gradient(theta, obs) for obs in np.asarray(data, dtype=float)], axis=0)
+    return np.sum([gradient(theta, obs, activation_slope)
+                   for obs in np.asarray(data, dtype=float)], axis=0)
 
 
 def steepest_descent_step(theta: ArrayLike, data: ArrayLike, eta: float) -> np.ndarray:

@@ -175,3 +175,109 @@ def test_check_function() -> None:
     assert check_function(42, reference, probes).invalid
     nan = check_function(lambda x0, step: float("nan"), reference, probes)
     assert nan.score == 0.0 and not nan.correct
+
+
+# --- issue 12: vectors earn per-entry credit, slips are declared, one slip is charged once --
+
+
+def _backprop_question(qid: str):
+    from autograder.course import question
+
+    return question(qid)
+
+
+def test_gradient_slips_declared_in_the_rubric_earn_their_credit() -> None:
+    from autograder.rubric import judge
+    from solutions import network as nw
+
+    q = _backprop_question("backprop-gradient")
+    total = nw.total_gradient()
+    cases = {
+        "mean_not_sum": total / 2,
+        "one_observation": nw.gradient(nw.THETA0, nw.DATA[0]),
+        "sigma_for_sigma_prime": nw.total_gradient(activation_slope=sg.sigmoid),
+    }
+    declared = {s.id: s.credit for s in q.slips}
+    for mistake, answer in cases.items():
+        result = judge(q, answer)
+        assert result.mistake == mistake and result.score == declared[mistake], result
+    assert judge(q, -total).mistake == "sign"
+    assert judge(q, 7.3 * total).score == 0.0  # a ratio no slip makes earns nothing
+
+
+def test_a_rounded_gradient_is_named_and_earns_part() -> None:
+    from autograder.rubric import judge
+    from solutions import network as nw
+
+    q = _backprop_question("backprop-gradient")
+    rounded = np.round(nw.total_gradient(), 3)
+    result = judge(q, rounded)
+    assert not result.correct and 0 < result.score < 1
+    assert "rounded" in result.feedback
+
+
+def test_one_wrong_entry_costs_its_share_and_is_named_by_label() -> None:
+    from autograder.rubric import judge
+    from solutions import network as nw
+
+    q = _backprop_question("backprop-gradient")
+    answer = nw.total_gradient().copy()
+    answer[4] += 0.37
+    result = judge(q, answer)
+    assert result.score == pytest.approx(8 / 9)
+    assert nw.PARAM_NAMES[4] in result.feedback and "hidden node 2" in result.feedback
+
+
+def test_the_step_follows_through_from_the_students_own_gradient() -> None:
+    from autograder.rubric import judge
+    from solutions import network as nw
+
+    step = _backprop_question("backprop-step")
+    wrong_grad = nw.total_gradient(activation_slope=sg.sigmoid)
+    own_step = nw.THETA0 - 0.1 * wrong_grad
+    alone = judge(step, own_step)
+    assert alone.score < 1  # against the reference it is wrong ...
+    followed = judge(step, own_step, earlier={"backprop-gradient": wrong_grad})
+    assert followed.score == 1.0 and "follow-through" in followed.feedback  # ... not twice
+    assert judge(step, nw.THETA0, earlier={"backprop-gradient": wrong_grad}).score == 0.0
+
+
+def test_numbers_earn_credit_only_for_ratios_a_slip_makes() -> None:
+    assert check_number(7.3 * 0.3905, 0.3905).score == 0.0
+    assert check_number(10 * 0.3905, 0.3905).score == 0.0
+    assert check_number(0.3905 / 2, 0.3905).mistake == "constant_factor"
+    assert check_number(0.39, 0.3905).mistake == "rounded"
+
+
+def test_declared_expression_slips_are_matched_by_equivalence() -> None:
+    from autograder.course import question
+    from autograder.rubric import judge
+
+    nr = question("opt1d-newton-update")
+    inverted = judge(nr, "(x*d1 - d2)/d1")  # x − d2/d1, written otherwise
+    assert inverted.mistake == "newton_inverted"
+    assert inverted.score == next(s.credit for s in nr.slips if s.id == "newton_inverted")
+    plus = judge(nr, "x + d1/d2")
+    assert plus.mistake == "wrong_term" and "Newton step" in plus.feedback
+    w11 = question("backprop-dR-dw11-layer1")
+    forgot = judge(w11, "-2*(y - a1_2)*w11_2*x1")
+    assert forgot.mistake == "missing_factor" and "σ′(z₁⁽¹⁾)" in forgot.feedback
+    sigma = judge(w11, "2*(a1_2 - y)*w11_2*sigma(z1_1)*x1")
+    assert sigma.mistake == "replaced_factor" and "activation" in sigma.feedback
+    b1 = question("backprop-dR-db1")
+    assert "inner derivative" in judge(b1, "2*(y - a1_2)").feedback  # the sign hint fits
+
+
+def test_an_answer_that_is_not_real_on_the_domain_says_so() -> None:
+    result = check_expression("log(x)", "log(x^2)/2", ["x"])
+    assert not result.correct and "not a real number" in result.feedback
+    assert check_expression("log(x) + log(y)", "log(x*y)", ["x", "y"],
+                            domains={"x": "positive", "y": "positive"}).correct
+    assert check_expression("sqrt(x)*sqrt(y)", "sqrt(x*y)", ["x", "y"],
+                            domains={"x": "positive", "y": "positive"}).correct
+    assert check_expression("sqrt(x - 3)", "sqrt(x - 3)", ["x"]).correct
+    assert check_expression("x^y", "exp(y*log(x))", ["x", "y"],
+                            domains={"x": "positive"}).correct
+    assert check_expression("log(a^2*b)", "2*log(a) + log(b)", ["a", "b"],
+                            domains={"a": "positive", "b": "positive"}).correct
+    assert check_expression("a*(1 - a)", "a - a^2", ["a"], domains={"a": "(0, 1)"}).correct

@@ -27,6 +27,7 @@ from autograder.results import GradingRun, QuestionResult, SubmissionResult, sco
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 W12 = "backprop-dR-dw12"
+SIGMA = "backprop-sigmoid-derivative"
 GRADIENT = "backprop-gradient"
 
 
@@ -126,7 +127,7 @@ def test_numbers_are_grouped_by_rounded_value(grader) -> None:
     assert groups[0].verdict == "right" and groups[1].verdict != "right"
 
 
-def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review() -> None:
+def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review(tmp_path) -> None:
     from autograder.results import CheckResult
 
     numbers_only = CheckResult(True, 1.0, "Correct.", details={"confirmed": False})
@@ -138,39 +139,55 @@ def test_a_right_answer_sympy_could_not_confirm_is_listed_for_review() -> None:
                ("ben", QuestionResult.from_check("q", "Q", 2, proved, answer=data))]
     (group,) = group_answers(results)
     assert group.review_count == 1 and group.count == 2
+    stalled = replace(QuestionResult.ungraded("q", "Q", 2, "Not graded: too slow"),
+                      review="The answer could not be judged in time.")
+    subs = tuple(SubmissionResult(who, "a", f"{who}.ipynb", (r,)) for who, r in
+                 [*results, ("cy", stalled)])
+    write_class_report([GradingRun("a", "0", subs)], tmp_path)
+    page = (tmp_path / HTML_NAME).read_text()
+    assert "sympy did not prove it equal" in page and "could not be judged in time" in page
 
 
 # --- regrading ------------------------------------------------------------------------------
 
 
 def graded_class(grader: Grader) -> GradingRun:
-    """Six students answering ∂R/∂w₁₂⁽²⁾: right, the sign slip, a factor of 2 lost, blank."""
-    e = question(W12).expected
+    """Six students answering ∂R/∂w₁₂⁽²⁾: right, the sign slip, a factor of 2 lost, blank;
+    and σ'(v), which all but the blank one get right."""
+    e, right_sigma = question(W12).expected, question(SIGMA).expected
     answers = {"ann": e, "ben": -e, "cat": -e, "dan": e / 2, "eve": None,
                "fay": sympy.expand(e)}
     subs = []
     for who, answer in answers.items():
-        results = tuple(grader.judge_answer(q, None if answer is None or q.id != W12 else
-                                            {"data": transport.encode(answer)})
+        given = {W12: answer, SIGMA: None if answer is None else right_sigma}
+        results = tuple(grader.judge_answer(q, None if given.get(q.id) is None else
+                                            {"data": transport.encode(given[q.id])})
                         for q in questions("backprop"))
         subs.append(SubmissionResult(who, "backprop", f"{who}.ipynb", results))
     return GradingRun("backprop", "0", tuple(subs))
 
 
 def test_regrade_after_a_credit_change_moves_exactly_the_slip(grader) -> None:
-    run = GradingRun.from_dict(json.loads(json.dumps(graded_class(grader).to_dict())))
+    data = graded_class(grader).to_dict()
+    ann = next(q for q in data["submissions"][0]["questions"] if q["id"] == SIGMA)
+    ann["points"] = 0.0  # not what this rubric gives: shows whether it is judged again
+    run = GradingRun.from_dict(json.loads(json.dumps(data)))
     assert run.regradable
     rubric = [replace(q, credit={**q.credit, "sign": 0.1}) if q.id == W12 else q
               for q in questions("backprop")]
     after = regrade(run, rubric)
     changes = {c.student: c for c in score_changes(run, after)}
     points = question(W12).points
-    assert set(changes) == {"ben", "cat"}
+    assert set(changes) == {"ben", "cat"}  # ann's σ'(v) was judged by this rubric: kept
     for c in changes.values():
         assert c.delta == pytest.approx(points * (0.1 - DEFAULT_CREDIT["sign"]))
         assert [qid for qid, _, _ in c.questions] == [W12]
     assert regrade(run, list(questions("backprop"))).submissions == run.submissions
     assert regrade(run, rubric, jobs=2).submissions == after.submissions  # in two processes
+    everything = {c.student: c for c in score_changes(run, regrade(run, rubric,
+                                                                   everything=True))}
+    assert set(everything) == {"ann", "ben", "cat"}
+    assert everything["ann"].questions == ((SIGMA, 0.0, question(SIGMA).points),)
 
 
 def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> None:
@@ -178,7 +195,7 @@ def test_a_schema_1_file_is_read_but_cannot_be_regraded(grader, tmp_path) -> Non
     data["schema_version"] = 1
     for sub in data["submissions"]:
         for q in sub["questions"]:
-            for key in ("confirmed", "review", "answer"):
+            for key in ("confirmed", "review", "answer", "rubric_version"):
                 del q[key]
     run = GradingRun.from_dict(data)
     assert not run.regradable and run.schema == 1
@@ -207,6 +224,7 @@ def test_cli_regrade_reports_who_changed(grader, tmp_path) -> None:
     ben = next(s for s in data["submissions"] if s["student"] == "ben")
     q = next(q for q in ben["questions"] if q["id"] == W12)
     q["points"] = question(W12).points  # as an older, more generous rubric had it
+    q["rubric_version"] = "an older rubric"
     (tmp_path / "results.json").write_text(json.dumps(data))
     result = invoke("regrade", tmp_path / "results.json", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
@@ -238,7 +256,7 @@ def test_cli_report_puts_several_assignments_on_one_page(grader, tmp_path) -> No
 
 
 def test_hostile_names_and_answers_are_escaped(tmp_path) -> None:
-    data = {"type": "text", "text": "<script>alert(1)</script>"}
+    data = {"type": "text", "text": "<script>alert(1)</script>`\n# heading"}
     bad = QuestionResult("q", "<b>Q</b>", 1, 0, False, "<img src=x onerror=alert(2)>",
                          invalid=True, answer=data)
     sub = SubmissionResult("<script>alert(3)</script>", "hostile", "x.ipynb", (bad,),
@@ -248,6 +266,9 @@ def test_hostile_names_and_answers_are_escaped(tmp_path) -> None:
     for raw in ("<script>", "<img src=x", "<iframe>", "<b>Q"):
         assert raw not in page
     assert "&lt;script&gt;alert(1)" in page
+    summary = (tmp_path / MARKDOWN_NAME).read_text()
+    assert not any(line.startswith("# heading") for line in summary.splitlines())
+    assert "<script>alert(3)" not in summary  # a student's name is escaped
 
 
 # --- in a real browser ----------------------------------------------------------------------

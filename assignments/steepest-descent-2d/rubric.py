@@ -5,11 +5,14 @@ The rubric (points, form, partial credit) is public; ``expected`` is computed fr
 
 import numpy as np
 
+from autograder.diagnosis import Part, Slip
 from autograder.rubric import ProbeFunction, Question
 from solutions import steepest_descent as sd
 
 SD_START = (1.5, 0.2)  # converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1))
 SD_STEP = 0.05
+TERM_1 = "the derivative of x₁⁴x₂²"
+TERM_2 = "the derivative of (x₁ − 1)²(x₂ − 1)⁴"
 
 
 def reached_minimum() -> np.ndarray:
@@ -23,9 +26,17 @@ _bowl3 = ProbeFunction(("2*p1", "4*(p2 - 1)", "2*(p3 + 2)"), ("p1", "p2", "p3"),
 
 QUESTIONS = (
     Question("sd2d-df-dx1", "df_dx1", "expression", 2, "∂f/∂x₁", ("x1", "x2"),
-             expected=sd.GRAD_F2_EXPR[0]),
+             expected=sd.GRAD_F2_EXPR[0],
+             parts=(Part(TERM_1, "4*x1^3*x2^2"), Part(TERM_2, "2*(x1 - 1)*(x2 - 1)^4")),
+             slips=(Slip("other_partial", str(sd.GRAD_F2_EXPR[1]),
+                         "That is ∂f/∂x₂: differentiate with respect to x₁, holding x₂ "
+                         "fixed.", 0.0),)),
     Question("sd2d-df-dx2", "df_dx2", "expression", 2, "∂f/∂x₂", ("x1", "x2"),
-             expected=sd.GRAD_F2_EXPR[1]),
+             expected=sd.GRAD_F2_EXPR[1],
+             parts=(Part(TERM_1, "2*x1^4*x2"), Part(TERM_2, "4*(x1 - 1)^2*(x2 - 1)^3")),
+             slips=(Slip("other_partial", str(sd.GRAD_F2_EXPR[0]),
+                         "That is ∂f/∂x₁: differentiate with respect to x₂, holding x₁ "
+                         "fixed.", 0.0),)),
     Question("sd2d-steepest-descent", "steepest_descent", "function", 3,
              "Steepest descent", probes=((_bowl, [0.0, 0.0], 0.1),
                                          (_bowl, [3.0, -2.0], 0.05),

@@ -1,0 +1,64 @@
+"""Which rubric judged an answer: a short hash of the question (points, credit, slips,
+tolerances, reference) and of the judging code, kept with each result.
+
+``regrade`` judges again only the answers whose question's version changed, so a credit change
+on one question costs one question's answers. Anything whose text is not stable (an object
+shown with its memory address) changes the version on every run: that costs time, never a
+stale verdict. Any change to the package's code changes every version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from autograder.rubric import ProbeFunction, Question, expected_outputs
+
+
+@cache
+def engine_version() -> str:
+    """A hash of the package's own source: a new checker means every answer is judged again."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, sympy.Basic):
+        return "sympy:" + sympy.srepr(value)
+    if isinstance(value, ProbeFunction):
+        return value.to_json()
+    if isinstance(value, Mapping):
+        return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return ["array", value.tolist()]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, {f.name: _stable(getattr(value, f.name))
+                                       for f in dataclasses.fields(value)}]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def rubric_version(question: Question) -> str:
+    """The version of ``question`` as the grader judges it (instructor side)."""
+    fields = {f.name: _stable(getattr(question, f.name)) for f in dataclasses.fields(question)
+              if f.name != "expected"}
+    if question.kind == "function" and callable(question.expected):
+        fields["expected"] = expected_outputs(question)  # all the judge uses of a function
+    else:
+        fields["expected"] = _stable(question.expected)
+    fields["engine"] = engine_version()
+    text = json.dumps(fields, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
