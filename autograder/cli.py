@@ -218,6 +218,8 @@ def report(results: tuple[Path, ...], out: Path) -> None:
 def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from autograder.classreport import HTML_NAME, write_class_report
     from autograder.course import questions
     from autograder.regrade import changes_table, write_regrade
@@ -230,8 +232,10 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
         after = regrade_run(before, rubric, source=str(results), jobs=jobs,
                             everything=everything)
         started = time.monotonic()
-        write_regrade(before, after, out)
-        written = write_class_report([after], out, lambda _: rubric)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the files' fsyncs wait on the disk
+            writing = pool.submit(write_regrade, before, after, out)  # while the page is drawn
+            written = write_class_report([after], out, lambda _: rubric)
+            writing.result()
     except BackpropKitError as error:
         _fail(error)
         return
