@@ -95,6 +95,7 @@ def run_batch(
     subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
     options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
     runner: Runner | None = None,
+    finish: Callable[[GradingRun], GradingRun] | None = None,
 ) -> GradingRun:
     """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
     out = options.out
@@ -115,6 +116,8 @@ def run_batch(
     ordered = tuple(sorted(finished.values(), key=lambda r: (r.student, r.source)))
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
                      options.shard, run_sandbox(ordered, options.sandbox))
+    if finish is not None:  # e.g. join the hand-graded points before the reports are written
+        run = finish(run)
     reports.write_reports(run, out)
     from autograder.classreport import write_class_report  # matplotlib: only at the end
 

@@ -85,14 +85,18 @@ def main(ctx: click.Context) -> None:
 @click.option("--judge-timeout", default=20.0, show_default=True,
               type=click.FloatRange(0.5, 3600),
               help="Seconds judging one answer may take; then it is listed for review.")
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="nbgrader's gradebook.db: join the points graded by hand in formgrader "
+                   "(not graded yet: shown as pending).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
-          allow_unsandboxed: bool, judge_timeout: float) -> None:
+          allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
-    from autograder.runner_client import Runner
+    from autograder.runner_client import Runner, assignment_plots
 
     # the runner pre-loads while this process imports sympy and the rubric (two cores)
-    early = Runner().start() if jobs == 1 else None
+    plots = assignment_plots(assignment)
+    early = Runner(plots).start() if jobs == 1 else None
     from autograder import reports
     from autograder.batch import BatchOptions, run_batch
     from autograder.grading import Settings, ensure_answers_hidden
@@ -104,6 +108,15 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         from autograder.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
+        finish = None
+        if gradebook is not None:
+            from autograder.course import manual_questions
+            from autograder.gradebook import with_hand_grades
+
+            if not gradebook.is_file():
+                raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
+            manual = manual_questions(assignment)
+            finish = lambda run: with_hand_grades(run, gradebook, manual)  # noqa: E731
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)
         if require:
             ensure_answers_hidden()
@@ -113,8 +126,9 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
                         Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
-                                 judge_seconds=judge_timeout),
-                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early)
+                                 judge_seconds=judge_timeout, preload_plots=plots),
+                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
+                        finish=finish)
     except BackpropKitError as error:
         _fail(error)
         return
@@ -217,6 +231,8 @@ def report(results: tuple[Path, ...], out: Path) -> None:
 def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from autograder.classreport import HTML_NAME, write_class_report
     from autograder.course import questions
     from autograder.regrade import changes_table, write_regrade
@@ -229,8 +245,10 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
         after = regrade_run(before, rubric, source=str(results), jobs=jobs,
                             everything=everything)
         started = time.monotonic()
-        write_regrade(before, after, out)
-        written = write_class_report([after], out, lambda _: rubric)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the files' fsyncs wait on the disk
+            writing = pool.submit(write_regrade, before, after, out)  # while the page is drawn
+            written = write_class_report([after], out, lambda _: rubric)
+            writing.result()
     except BackpropKitError as error:
         _fail(error)
         return
@@ -248,9 +266,9 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
               help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
-    from autograder.runner_client import Runner
+    from autograder.runner_client import Runner, notebook_plots
 
-    early = Runner().start()  # pre-loads while the checkers are imported
+    early = Runner(notebook_plots(notebook)).start()  # pre-loads while the checkers import
     try:
         from autograder.selfcheck import run_selfcheck
 

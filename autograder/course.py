@@ -96,6 +96,11 @@ def questions(assignment: str) -> tuple[Question, ...]:
     return rubric(assignment).QUESTIONS
 
 
+def manual_questions(assignment: str) -> tuple[Question, ...]:
+    """The hand-graded questions (kind "manual") of ``assignment``: its rubric's ``MANUAL``."""
+    return tuple(getattr(rubric(assignment), "MANUAL", ()))
+
+
 def question(question_id: str) -> Question:
     for assignment in assignments():
         for q in questions(assignment):

@@ -46,6 +46,7 @@ class Settings:
     scratch: Path | None = None  # where working folders are made (default: the system tmp)
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     judge_seconds: float = 20.0  # wall-clock bound on judging one answer
+    preload_plots: bool = True  # the runner pre-loads matplotlib (the assignment plots)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -218,7 +219,7 @@ class Grader:
         self.questions = list(questions)
         self.settings = settings
         self.judge = judge
-        self.runner = runner or Runner()
+        self.runner = runner or Runner(settings.preload_plots)
         self._verdicts: dict[tuple[str, str], CheckResult] = {}
         self._unjudged: dict[tuple[str, str], QuestionResult] = {}
         self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results

@@ -202,7 +202,7 @@ def _read_as(data: dict[str, Any], answer: Any) -> tuple[str, str | None]:
             return repr(answer) if isinstance(answer, str) else type(answer).__name__, None
         import sympy
 
-        return sympy.sstr(expr), sympy.latex(expr)
+        return sympy.sstr(expr), sympy.latex(expr, symbol_names=_layer_names(expr))
     if kind == "function":
         name = getattr(answer, "__name__", type(answer).__name__)
         return (f"the function {name}" if callable(answer) else type(answer).__name__), None
@@ -212,6 +212,20 @@ def _read_as(data: dict[str, Any], answer: Any) -> tuple[str, str | None]:
             f"{float(values):.6g}", None
     except Exception:  # noqa: BLE001
         return type(answer).__name__, None
+
+
+_LAYERED = re.compile(r"([A-Za-z]+)(\d+)_(\d+)")
+
+
+def _layer_names(expr: Any) -> dict[Any, str]:
+    """The lecture's notation for the network's symbols: ``w12_2`` is w₁₂⁽²⁾."""
+    names = {}
+    for symbol in getattr(expr, "free_symbols", ()):
+        match = _LAYERED.fullmatch(str(symbol))
+        if match:
+            letter, index, layer = match.groups()
+            names[symbol] = f"{letter}_{{{index}}}^{{({layer})}}"
+    return names
 
 
 def show_answer(data: dict[str, Any], answer: Any) -> None:

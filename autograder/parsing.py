@@ -129,9 +129,11 @@ def _primed(name: str, text: str, j: int) -> tuple[str, int]:
     return name + "'", j + 1
 
 
-def _tokenize(text: str, max_tokens: int) -> list[_Token]:
-    """Split ``text`` into tokens, refusing any character outside the grammar."""
+def _tokenize(text: str, max_tokens: int, max_depth: int) -> list[_Token]:
+    """Split ``text`` into tokens, refusing any character outside the grammar (and brackets
+    nested too deep as soon as they are, rather than after reading the rest)."""
     tokens: list[_Token] = []
+    depth = 0
     i, n = 0, len(text)
     while i < n:
         if len(tokens) > max_tokens:
@@ -166,6 +168,12 @@ def _tokenize(text: str, max_tokens: int) -> list[_Token]:
             i += 1
         elif ch in _BRACKETS or ch in _BRACKETS.values():
             tokens.append(_Token("open" if ch in _BRACKETS else "close", ch, i, ch))
+            if ch in _BRACKETS:
+                depth += 1
+            else:  # a stray closer: _check_brackets names it, so stop counting here
+                depth = depth - 1 if depth > 0 else -n
+            if depth > max_depth:
+                raise ParseError(f"brackets nested more than {max_depth} deep", i, text)
             i += 1
         elif ch in _SUPERSCRIPTS:  # x² is x^2, x⁻¹ is x^-1
             j = i
@@ -563,7 +571,7 @@ def parse_expression(text: str, variables: Sequence[str], *, max_length: int = 2
                          None, text[:max_length])
     names = tuple(variables)
     try:
-        tokens = _tokenize(text, max_tokens)
+        tokens = _tokenize(text, max_tokens, max_depth)
         if not tokens:
             raise ParseError("the answer is empty", None, text)
         _check_brackets(tokens, text, max_depth)

@@ -137,13 +137,26 @@ def _num(value: float) -> str:
 
 
 def _question_note(q: QuestionResult) -> str:
-    """The feedback sentence, plus the mistake and the error when they add something."""
+    """The feedback sentence, plus the error when it adds something: plain words, no internal
+    labels (the mistake's name is in results.json, the sentence already says it)."""
     parts = [q.feedback]
-    if q.mistake:
-        parts.append(f"(mistake: {q.mistake.replace('_', ' ')})")
     if q.error and q.error != q.feedback:
         parts.append(q.error)
     return " ".join(p for p in parts if p)
+
+
+def _points(q: QuestionResult) -> str:
+    """A question's points as shown to people: ``2/3``, or ``pending/3`` until hand-graded."""
+    return f"{'pending' if q.pending else _num(q.points)}/{_num(q.max_points)}"
+
+
+def _total(sub: SubmissionResult) -> str:
+    pending = sum(q.max_points for q in sub.questions if q.pending)
+    extra = f" ({_num(pending)} pending, graded by hand)" if pending else ""
+    return f"Total: {_num(sub.points)} / {_num(sub.max_points)} points{extra}"
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
 
 
 def _status_sentence(sub: SubmissionResult) -> str:
@@ -180,23 +193,18 @@ def results_json(run: GradingRun) -> str:
 
 def gradescope_results(sub: SubmissionResult) -> dict:
     """Gradescope's autograder ``results.json`` for one submission, one test per question."""
-    summary = [f"{sub.assignment}: {_num(sub.points)}/{_num(sub.max_points)} points "
-               f"(status: {sub.status})."]
+    summary = [f"{sub.assignment}: {_total(sub)} (status: {sub.status})."]
     if sub.status != "graded":
         summary.append(_status_sentence(sub))
     summary.extend(sub.errors)
-    tests = [
-        {
-            "name": f"{q.title} ({q.id})",
-            "number": str(i),
-            "score": q.points,
-            "max_score": q.max_points,
-            "status": "passed" if q.full_marks else "failed",
-            "output": _question_note(q),
-            "visibility": "visible",
-        }
-        for i, q in enumerate(sub.questions, start=1)
-    ]
+    tests = []
+    for i, q in enumerate(sub.questions, start=1):
+        test = {"name": f"{q.title} ({q.id})", "number": str(i), "score": q.points,
+                "max_score": q.max_points, "status": "passed" if q.full_marks else "failed",
+                "output": _question_note(q), "visibility": "visible"}
+        if q.pending:  # no score yet: Gradescope shows the test without one
+            del test["score"], test["status"]
+        tests.append(test)
     return {
         "score": sub.points,
         "execution_time": round(sub.seconds, 3),
@@ -240,7 +248,7 @@ def csv_gradebook(run: GradingRun) -> str:
     writer = csv.writer(buffer)
     writer.writerow([_cell(c) for c in ["student", *ids, "total", "max", "status"]])
     for label, sub in _labelled(run):
-        points = {q.id: q.points for q in sub.questions}
+        points = {q.id: "pending" if q.pending else q.points for q in sub.questions}
         row: list[object] = [label, *(points.get(i, "") for i in ids),
                              sub.points, sub.max_points, sub.status]
         writer.writerow([_cell(c) for c in row])
@@ -261,19 +269,22 @@ def junit_xml(run: GradingRun) -> str:
     """JUnit XML for CI: a suite per submission, a test per question, an error when the
     notebook could not be graded normally."""
     root = ET.Element("testsuites", name=_x(run.assignment))
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for label, sub in _labelled(run):
         suite = ET.SubElement(root, "testsuite", name=_x(label))
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for q in sub.questions:
             case = ET.SubElement(suite, "testcase", classname=_x(label), name=_x(q.id),
                                  time="0")
             counts["tests"] += 1
-            if not q.full_marks:
+            if q.pending:
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=_x(q.feedback))
+            elif not q.full_marks:
                 counts["failures"] += 1
                 failure = ET.SubElement(case, "failure", message=_x(q.feedback),
                                         type=_x(q.mistake or ("error" if q.error else "wrong")))
-                failure.text = _x(f"{q.title}: {_num(q.points)}/{_num(q.max_points)} points. "
+                failure.text = _x(f"{q.title}: {_points(q)} points. "
                                   f"{_question_note(q)}")
         if sub.status != "graded":
             case = ET.SubElement(suite, "testcase", classname=_x(label), name="notebook",
@@ -310,13 +321,13 @@ def _md(text: str, *, cell: bool = False) -> str:
 def feedback_markdown(sub: SubmissionResult) -> str:
     """The student's feedback page as Markdown (for a repository or an LMS comment)."""
     lines = [f"# {_md(sub.student)}: {_md(sub.assignment)}", "",
-             f"**Total: {_num(sub.points)} / {_num(sub.max_points)} points**", ""]
+             f"**{_total(sub)}**", ""]
     if sub.status != "graded":
         lines += [_md(_status_sentence(sub)), ""]
         lines += [f"- {_md(e)}" for e in sub.errors]
         lines += [""] if sub.errors else []
     lines += ["| Question | Points | Feedback |", "| --- | --- | --- |"]
-    lines += [f"| {_md(q.title, cell=True)} | {_num(q.points)}/{_num(q.max_points)} | "
+    lines += [f"| {_md(q.title, cell=True)} | {_points(q)} | "
               f"{_md(_question_note(q), cell=True)} |" for q in sub.questions]
     return "\n".join(lines) + "\n"
 
@@ -324,13 +335,16 @@ def feedback_markdown(sub: SubmissionResult) -> str:
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4em;"
         "text-align:left;vertical-align:top}.status{background:#fff3cd;padding:.6em}"
-        ".full{color:#1a7f37}.partial{color:#b35900}")
+        ".full{color:#1a7f37}.partial{color:#b35900}.pending{color:#555;font-style:italic}")
 
 
 def feedback_html(sub: SubmissionResult) -> str:
     """The student's feedback page as one self-contained HTML file (no scripts, no links)."""
     def e(text: str) -> str:
         return _NEWLINES.sub("<br>", html.escape(text))
+
+    def note(text: str) -> str:  # `name` as code, no literal backticks
+        return _CODE.sub(r"<code>\1</code>", e(text)).replace("`", "")
 
     title = f"{sub.student}: {sub.assignment}"
     parts = [
@@ -345,7 +359,7 @@ def feedback_html(sub: SubmissionResult) -> str:
         "</head>",
         "<body>",
         f"<h1>{e(sub.student)}: {e(sub.assignment)}</h1>",
-        f"<p><strong>Total: {_num(sub.points)} / {_num(sub.max_points)} points</strong></p>",
+        f"<p><strong>{e(_total(sub))}</strong></p>",
     ]
     if sub.status != "graded":
         parts.append(f'<p class="status">{e(_status_sentence(sub))}</p>')
@@ -354,9 +368,9 @@ def feedback_html(sub: SubmissionResult) -> str:
                          + "</ul>")
     parts.append("<table>\n<tr><th>Question</th><th>Points</th><th>Feedback</th></tr>")
     for q in sub.questions:
-        css = "full" if q.full_marks else "partial"
-        parts.append(f'<tr><td>{e(q.title)}</td><td class="{css}">{_num(q.points)}/'
-                     f"{_num(q.max_points)}</td><td>{e(_question_note(q))}</td></tr>")
+        css = "full" if q.full_marks else "pending" if q.pending else "partial"
+        parts.append(f'<tr><td>{e(q.title)}</td><td class="{css}">{_points(q)}</td>'
+                     f"<td>{note(_question_note(q))}</td></tr>")
     parts += ["</table>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -382,7 +396,7 @@ def summary_table(run: GradingRun) -> str:
         if sub.status != "graded" and sub.errors:
             detail = sub.errors[0]
         else:
-            detail = " ".join(_num(q.points) for q in sub.questions)
+            detail = " ".join("p" if q.pending else _num(q.points) for q in sub.questions)
         score = f"{_num(sub.points)}/{_num(sub.max_points)}"
         lines.append(f"{_plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
                      f"{score:>11}  {_plain(detail, _DETAIL_WIDTH)}")

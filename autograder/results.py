@@ -76,6 +76,7 @@ class QuestionResult:
     review: str | None = None  # why the instructor should look at this answer
     answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
     rubric_version: str | None = None  # which rubric and checker judged it (versions.py)
+    pending: bool = False  # graded by hand, not yet: shown as pending, counts 0 until then
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
@@ -100,10 +101,15 @@ class QuestionResult:
     def ungraded(cls, id: str, title: str, max_points: float, error: str) -> QuestionResult:
         return cls(id, title, max_points, 0.0, False, error, error=error)
 
+    @classmethod
+    def awaiting_hand_grading(cls, id: str, title: str, max_points: float, note: str
+                              ) -> QuestionResult:
+        return cls(id, title, max_points, 0.0, False, note, pending=True)
+
     @property
     def full_marks(self) -> bool:
         """Every point, and nothing that stopped it being graded."""
-        return self.error is None and self.points >= self.max_points
+        return self.error is None and not self.pending and self.points >= self.max_points
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

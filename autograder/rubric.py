@@ -18,7 +18,7 @@ from autograder.errors import BackpropKitError, ParseError
 from autograder.parsing import make_symbol, parse_expression
 from autograder.results import CheckResult
 
-KINDS = ("expression", "number", "array", "function")
+KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
 
 
 @dataclass(frozen=True)

@@ -398,21 +398,23 @@ def _warm_up() -> None:
     numpy.linalg.norm(numpy.ones(3))
 
 
-def preload() -> Any:
-    """Import what notebooks use, once, so that each fork starts warm."""
+def preload(plots: bool = True) -> Any:
+    """Import what notebooks use, once, so that each fork starts warm. matplotlib (the largest
+    import) only when the assignment plots: a notebook that imports it anyway still can."""
     import numpy  # noqa: F401
     import sympy  # noqa: F401
 
     # notebook: the setup cell imports it (the checks); the confined child cannot read it
     from autograder import capture, notebook, sandbox  # noqa: F401
 
-    try:
-        import matplotlib
+    if plots:
+        try:
+            import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
-    except ImportError:
-        pass
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        except ImportError:
+            pass
     _warm_up()
     return capture.make_shell()
 
@@ -460,7 +462,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.dup(1)
     os.dup2(2, 1)  # nothing else may write on the reply channel
-    shell = preload()
+    shell = preload(plots="--no-plots" not in sys.argv[1:])
     gc.collect()
     gc.freeze()  # a child's garbage collections then leave the shared pages unwritten (no COW)
     _write_line(replies, {"ready": True})

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from autograder.errors import BackpropKitError
@@ -21,7 +22,8 @@ class Runner:
     """A client for one runner process, started early by :meth:`start` or on first use, and
     restarted if it dies."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload_plots: bool = True) -> None:
+        self.preload_plots = preload_plots  # False: matplotlib only if a notebook imports it
         self._proc: subprocess.Popen[str] | None = None
         self._home: str | None = None
         self._ready = False
@@ -36,7 +38,8 @@ class Runner:
             env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
                        XDG_CACHE_HOME=self._home, MPLBACKEND="Agg", TMPDIR=self._home)
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "autograder.runner"], stdin=subprocess.PIPE,
+                [sys.executable, "-I", "-m", "autograder.runner",
+                 *([] if self.preload_plots else ["--no-plots"])], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=self._home, env=env,
                 start_new_session=True,
             )
@@ -80,3 +83,25 @@ class Runner:
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+
+
+def notebook_plots(path: Path) -> bool:
+    """Whether a notebook mentions matplotlib (then the runner pre-loads it); True when it
+    cannot be read, the safe side for speed."""
+    try:
+        with open(path, "rb") as handle:
+            return b"matplotlib" in handle.read(20 << 20)
+    except OSError:
+        return True
+
+
+def assignment_plots(assignment: str) -> bool:
+    """Whether the assignment's source notebook plots, found without importing the course
+    (``assignments/<name>/<name>.ipynb`` here or beside the installed package)."""
+    import autograder
+
+    for root in (Path.cwd(), Path(autograder.__file__).resolve().parents[1]):
+        source = root / "assignments" / assignment / f"{assignment}.ipynb"
+        if source.is_file():
+            return notebook_plots(source)
+    return True

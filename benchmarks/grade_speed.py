@@ -154,7 +154,12 @@ def _classify_bpk(pid: int, ppid: int, root: int) -> str:
     if pid == root:
         return "main"
     if "autograder.runner" in _cmdline(pid):
-        return "student" if "autograder.runner" in _cmdline(ppid) else "runner"
+        if "autograder.runner" not in _cmdline(ppid):
+            return "runner"
+        grandparent = int(_status(ppid).get("PPid", "0") or 0)
+        # runner -> supervisor (one per submission) -> the student's process (and, with a PID
+        # namespace, its init in between, which is a fork of the same pages)
+        return "student" if "autograder.runner" in _cmdline(grandparent) else "supervisor"
     return "worker"
 
 
@@ -355,10 +360,12 @@ def main() -> None:
             # with -j 1 the main process grades (a "worker" seen then is a fork of it that has
             # not yet become the runner); with -j N the pool's workers do
             grader = roles.get("worker", 0) if run["jobs"] > 1 else roles.get("main", 0)
-            per_worker = grader + roles.get("runner", 0) + roles.get("student", 0)
+            per_worker = (grader + roles.get("runner", 0) + roles.get("supervisor", 0)
+                          + roles.get("student", 0))
             print(f"  peak {kind.upper()} {label}: " + ", ".join(
                 f"{k} {mb(v).strip()}" for k, v in sorted(roles.items()))
-                + f"; a worker (worker + runner + student) {mb(per_worker).strip()}")
+                + f"; a worker (worker + runner + supervisor + student) "
+                f"{mb(per_worker).strip()}")
     print("  (target < 300 MB a worker; RSS counts the pages a forked student shares with its "
           "runner twice, PSS splits them)")
 

@@ -8,6 +8,7 @@ student sees (outputs of each check cell) is asserted; answers come from ``solut
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     nb = nbformat.v4.new_notebook(cells=[code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    # The kernel starts elsewhere; as under jupyter-server, JPY_SESSION_NAME names the notebook,
+    # so selfcheck.json is found beside it.
+    elsewhere = tmp_path_factory.mktemp("kernel-cwd")
     NotebookClient(nb, timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+                   resources={"metadata": {"path": str(elsewhere)}}).execute(
+        env={**os.environ, "JPY_SESSION_NAME": str(folder / "backprop.ipynb")})
     return nb.cells
 
 
@@ -110,6 +115,19 @@ def test_value_left_from_before_a_failed_cell_is_not_judged(session: list[Any]) 
         outputs = session[index].outputs
         assert [o["output_type"] for o in outputs] == ["error"], index
         assert outputs[0]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+
+
+def test_missing_selfcheck_file_says_where_it_looked(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[code_cell(released_check(W12))])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (out,) = nb.cells[0].outputs
+    assert out["output_type"] == "error"
+    message = "\n".join(out["traceback"])
+    assert SELFCHECK_FILE in message and str(tmp_path) in message
+    assert "same folder as the notebook" in message
 
 
 def test_assigned_names_reads_without_running() -> None:

@@ -28,7 +28,7 @@ import pytest
 from autograder import examples
 from autograder.authoring import check_cell_source
 from autograder.checks import DEFAULT_CREDIT
-from autograder.course import ASSIGNMENTS, RUBRIC_FILE, question, questions
+from autograder.course import ASSIGNMENTS, RUBRIC_FILE, manual_questions, question, questions
 from autograder.diagnosis import FEEDBACK
 from autograder.notebook import SELFCHECK_FILE
 
@@ -63,6 +63,9 @@ SLIPS: dict[str, Slip] = {
                            lambda e: examples.drop_factor(e, "x1")),
 }
 UNFINISHED_KEEP = 2
+# What the instructor gives by hand in formgrader (a fraction of the points); other written
+# answers of honest work stay pending. An answer left as released is nbgrader's own 0.
+HAND_GRADED = {("honest", "opt1d-newton-derivation"): 0.5}
 TAMPERED_SOURCE = "backprop-dR-dw12"  # its test cell's source becomes `1000`
 TAMPERED_DELETED = "backprop-dR-db1"  # its test cell is deleted
 
@@ -213,6 +216,18 @@ class Course:
     def feedback(self, student: str, assignment: str) -> Path:
         return self.root / "feedback" / student / assignment / f"{assignment}.html"
 
+    def grade_by_hand(self) -> None:
+        """What formgrader does when the instructor enters a score: set ``manual_score``."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            for (student, qid), fraction in HAND_GRADED.items():
+                (assignment,) = [a for a in ASSIGNMENTS
+                                 if qid in {q.id for q in manual_questions(a)}]
+                grade = gb.find_grade(qid, assignment, assignment, student)
+                grade.manual_score = fraction * manual_question(qid).points
+            gb.db.commit()
+
     def scores(self, student: str, assignment: str) -> dict[str, float]:
         """grade_id -> score of every grade cell of one submission, from the gradebook."""
         from nbgrader.api import Gradebook
@@ -220,6 +235,21 @@ class Course:
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
             sub = gb.find_submission(assignment, student)
             return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+
+
+def manual_question(qid: str) -> Any:
+    (q,) = [q for a in ASSIGNMENTS for q in manual_questions(a) if q.id == qid]
+    return q
+
+
+def hand_points(student: str, assignment: str) -> dict[str, float | None]:
+    """The hand-graded points of each written answer; None while pending."""
+    if student not in ("honest", "untouched") or assignment not in ROSTER[student]:
+        return {}
+    return {q.id: (0.0 if student == "untouched"
+                   else HAND_GRADED[(student, q.id)] * q.points
+                   if (student, q.id) in HAND_GRADED else None)
+            for q in manual_questions(assignment)}
 
 
 def write_notebook(path: Path, nb: Notebook) -> None:
@@ -278,6 +308,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     in_parallel(*[partial(c.nbgrader, "collect", a) for a in ASSIGNMENTS])
     for assignment in ASSIGNMENTS:
         c.nbgrader("autograde", assignment, "--force")
+    c.grade_by_hand()
     in_parallel(
         *[partial(c.nbgrader, "generate_feedback", a, "--force") for a in ASSIGNMENTS],
         partial(c.nbgrader, "export", "--to", str(base / "grades.csv")),
@@ -374,7 +405,9 @@ def test_export_csv(course: Course) -> None:
             row = rows[(student, assignment)]
             # Manually graded cells count 0 until graded by hand.
             autograded = sum(expected_points(student, assignment).values())
-            assert float(row["raw_score"]) == pytest.approx(autograded), (student, assignment)
+            by_hand = sum(p or 0 for p in hand_points(student, assignment).values())
+            assert float(row["raw_score"]) == pytest.approx(autograded + by_hand), (
+                student, assignment)
             cells = [c for c in source_notebook(assignment)["cells"]
                      if c["metadata"].get("nbgrader", {}).get("grade")]
             total = sum(c["metadata"]["nbgrader"]["points"] for c in cells)
@@ -407,11 +440,14 @@ def test_validate_fails_on_the_release(course: Course) -> None:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str,
                                                  tmp_path: Path) -> None:
-    """The grade of record gives every collected submission the scores autograde gave."""
+    """The grade of record gives every collected submission the scores autograde gave, and
+    with ``--gradebook`` the hand-graded points too: the totals and maxima of nbgrader export,
+    a written answer not graded yet shown as pending."""
     from autograder import sandbox
 
     cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course.root / "submitted"),
-           "-a", assignment, "-o", str(tmp_path), "-j", "2"]
+           "-a", assignment, "-o", str(tmp_path), "-j", "2",
+           "--gradebook", str(course.root / "gradebook.db")]
     if sandbox.detect() == "none":
         cmd.append("--allow-unsandboxed")
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
@@ -420,7 +456,42 @@ def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str
     graded = {s["student"]: s for s in ours["submissions"]}
     students = [s for s, assignments in ROSTER.items() if assignment in assignments]
     assert sorted(graded) == sorted(students)
+    with (course.root.parent / "grades.csv").open(newline="", encoding="utf-8") as fh:
+        exported = {r["student_id"]: r for r in csv.DictReader(fh)
+                    if r["assignment"] == assignment}
+    with (tmp_path / "grades.csv").open(newline="", encoding="utf-8") as fh:
+        our_csv = {r["student"]: r for r in csv.DictReader(fh)}
     for student in students:
         theirs = course.scores(student, assignment)
+        hand = hand_points(student, assignment)
         for q in graded[student]["questions"]:
             assert q["points"] == pytest.approx(theirs[q["id"]]), (student, q["id"])
+            if q["id"] in hand:
+                assert q["pending"] == (hand[q["id"]] is None), (student, q["id"])
+                assert our_csv[student][q["id"]] == ("pending" if q["pending"]
+                                                     else f"{q['points']:g}")
+        assert {q["id"] for q in graded[student]["questions"]} == set(theirs)
+        assert graded[student]["points"] == pytest.approx(float(exported[student]["raw_score"]))
+        assert graded[student]["max_points"] == pytest.approx(
+            float(exported[student]["max_score"]))
+
+
+# --- the README's instructor commands are the ones walked here ---------------------------
+
+
+def test_readme_instructor_commands_are_this_flow() -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- instructor-commands -->\n```\n(.*?)```", text, re.S)
+    assert block, "README.md has no instructor-commands block"
+    lines = block.group(1).splitlines()
+    loops = [line for line in lines if line.startswith("for a in ")]
+    for line in loops:
+        assert sorted(line.split(";")[0].split()[3:]) == sorted(ASSIGNMENTS), line
+    steps = [re.search(r"nbgrader (\w+)", line).group(1) for line in lines if "nbgrader " in line]
+    assert steps == ["generate_assignment", "release_assignment", "collect", "autograde",
+                     "generate_feedback", "export"]
+    roots = {re.search(r"--Exchange.root=(\S+);", line).group(1) for line in loops
+             if "release_assignment" in line or "collect" in line}
+    assert len(roots) == 1, "release_assignment and collect must use the same exchange root"

@@ -242,8 +242,10 @@ def test_html_escapes_everything_a_student_controls(result: SubmissionResult) ->
     parser = TextAndTags()
     parser.feed(page)
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "p",
-                                "strong", "ul", "li", "table", "tr", "th", "td", "br"}
+                                "strong", "ul", "li", "table", "tr", "th", "td", "br",
+                                "code"}
     text = "".join(parser.text)
+    assert "`" not in text, "literal backticks on the feedback page"
     assert result.student in text  # escaped, yet shown as written
     for q in result.questions:
         assert q.title in text

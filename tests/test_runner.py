@@ -290,3 +290,17 @@ def test_the_runner_starts_isolated_in_a_private_folder(runner) -> None:
     assert b"-I" in cmd
     cwd = os.readlink(f"/proc/{pid}/cwd")
     assert cwd != tempfile.gettempdir() and os.stat(cwd).st_mode & 0o077 == 0
+
+
+def test_a_runner_without_matplotlib_still_runs_a_notebook_that_plots() -> None:
+    """The runner skips pre-loading matplotlib for assignments that do not plot (issue 15);
+    a notebook that imports it anyway pays the import, inside the sandbox, and works."""
+    lean = Runner(preload_plots=False)
+    try:
+        code = ("import sys\nbefore = 'matplotlib' in sys.modules\n"
+                "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.savefig('p.png')\n"
+                "plotted = 'yes' if not before else 'preloaded'\n")
+        reply = run(lean, [Cell(code, "plot", ("plotted",))])
+        assert answer(reply, "plotted") == {"type": "text", "text": "yes"}, reply["errors"]
+    finally:
+        lean.close()

@@ -73,3 +73,10 @@ SELF_CHECKS = {
          "what": "q(x) = (x - 3)^2 from x0 = 0: one step to 3, then a zero step (3 iterates)"},
     ],
 }
+
+# Written answers, graded by hand in formgrader: their points join the grade of record
+# (``backprop-kit grade --gradebook``). Each is a markdown grade cell of the notebook.
+MANUAL = (
+    Question("opt1d-newton-derivation", "", "manual", 3,
+             "Newton-Raphson derived (graded by hand)"),
+)

@@ -64,3 +64,10 @@ SELF_CHECKS = {
     ],
     "sd2d-minimum": [{"property": "zero_of", "uses": ["f"]}],
 }
+
+# Written answers, graded by hand in formgrader: their points join the grade of record
+# (``backprop-kit grade --gradebook``). Each is a markdown grade cell of the notebook.
+MANUAL = (
+    Question("sd2d-contour-plot", "", "manual", 2,
+             "The contour plot and what it shows (graded by hand)"),
+)
