@@ -33,7 +33,7 @@ N_PUBLIC = 12  # fixed points whose values are released for the self-check
 MIN_DEFINED = 8  # a reference must be defined at this many points at least
 REL_TOL_EXACT = mpmath.mpf("1e-25")  # both sides exact: anything bigger is a real difference
 REL_TOL_FLOAT = mpmath.mpf("1e-10")  # a side carries floating-point coefficients
-SYMBOLIC_SECONDS = 0.3
+SYMBOLIC_SECONDS = 0.6
 MAX_MAGNITUDE = mpmath.mpf(10) ** 300  # larger intermediate values mean "undefined here"
 MAX_TRIG_ARGUMENT = mpmath.mpf(10) ** 12
 PUBLIC_SEED = 20231208
@@ -84,19 +84,24 @@ class Domain:
     def negative(self) -> bool:
         return self.hi is not None and self.hi <= 0
 
-    def sample(self, rng: random.Random, negative: bool) -> float:
-        """A value inside the domain: magnitudes from 0.05 to 10 on an unbounded side (far
-        enough out that polynomial look-alikes separate), below 0 when ``negative`` and the
+    def sample(self, rng: random.Random, negative: bool, band: int = -1) -> float:
+        """A value inside the domain: on an unbounded side a magnitude from 0.05 to 10 (far
+        enough out that polynomial look-alikes separate), log-uniform within one of the bands
+        0.05–0.5, 0.5–2, 2–5, 5–10 when ``band`` is given; below 0 when ``negative`` and the
         domain allows it."""
         if self.lo is not None and self.hi is not None:
             width = self.hi - self.lo
             return self.lo + width * (0.01 + 0.98 * rng.random())
-        magnitude = 0.05 * 200 ** rng.random()  # log-uniform in [0.05, 10]
+        low, high = BANDS[band % len(BANDS)] if band >= 0 else (0.05, 10.0)
+        magnitude = low * (high / low) ** rng.random()
         if self.lo is not None:
             return self.lo + magnitude
         if self.hi is not None:
             return self.hi - magnitude
         return -magnitude if negative else magnitude
+
+
+BANDS = ((5.0, 10.0), (0.05, 0.5), (2.0, 5.0), (0.5, 2.0))
 
 
 def domains_for(symbols: Sequence[sympy.Symbol], domains: Mapping[str, str] | None
@@ -122,15 +127,16 @@ def _signs(index: int, n: int, rng: random.Random) -> list[bool]:
 
 def draw_points(domains: Sequence[Domain], count: int, rng: random.Random,
                 start: int = 0) -> list[Point]:
-    """``count`` points, numbered from ``start`` (see :func:`_signs`). A tiny
-    irrational-looking offset keeps them clear of integers."""
+    """``count`` points, numbered from ``start`` (see :func:`_signs`); the magnitudes go
+    through the bands in turn, so large values (where look-alikes part) are always among
+    them. A tiny irrational-looking offset keeps them clear of integers."""
     points = []
     with mpmath.workdps(PRECISION):
         for i in range(start, start + count):
             signs = _signs(i, len(domains), rng)
-            points.append(tuple(mpmath.mpf(d.sample(rng, neg))
+            points.append(tuple(mpmath.mpf(d.sample(rng, neg, i // 2 + k))
                                 + mpmath.mpf(rng.random()) / 10**12
-                                for d, neg in zip(domains, signs, strict=True)))
+                                for k, (d, neg) in enumerate(zip(domains, signs, strict=True))))
     return points
 
 

@@ -231,7 +231,9 @@ def test_modules_not_yet_imported_can_still_be_imported(workdir: Path) -> None:
         return {name: attempt(lambda n=name: importlib.import_module(n).__file__)
                 for name in [*fresh_stdlib, extension, lazy_package]}
 
-    got = in_child(action, workdir, before=forget)["value"]
+    # A roomy address-space limit: forked from a pytest that has run the whole suite, the
+    # child starts large, and under the default 1 GiB an extension's mmap would fail.
+    got = in_child(action, workdir, before=forget, limits=Limits(memory_bytes=16 << 30))["value"]
     for name, where in got.items():
         assert where.endswith(".py") or ".so" in where, f"{name}: {where}"
     assert "lib-dynload" in got[extension]
