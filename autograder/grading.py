@@ -25,6 +25,7 @@ from typing import Any
 from autograder import transport
 from autograder.capture import Job, Probe, cells_from_notebook
 from autograder.errors import BackpropKitError, ParseError
+from autograder.memorybox import memorybox
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
 from autograder.rubric import Question, encode_probe_arg
 from autograder.runner_client import Runner
@@ -34,6 +35,7 @@ from autograder.versions import rubric_version
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
+JUDGE_MEMORY_BYTES = 2 << 30  # more address space one answer's judging may take
 
 Judge = Callable[[Question, Any, Any, Mapping[str, Any]], CheckResult]
 
@@ -250,7 +252,7 @@ class Grader:
             return self._unjudged[key]
         if key not in self._verdicts:
             try:
-                with timebox(self.settings.judge_seconds):
+                with timebox(self.settings.judge_seconds), memorybox(JUDGE_MEMORY_BYTES):
                     self._verdicts[key] = self._judge_data(question, data, before)
             except OutOfTime:
                 self._unjudged[key] = _for_review(

@@ -255,6 +255,24 @@ def test_judging_one_answer_is_bounded_and_listed_for_review() -> None:
     assert grader.judge_answer(q, message) == result  # not judged again
 
 
+def test_judging_one_answer_is_bounded_in_memory() -> None:
+    """An answer whose judging allocates without end gets a MemoryError of its own, listed
+    for review; the grader's limit is back to what it was afterwards."""
+    import resource
+
+    q = question("backprop-dR-dw12")
+
+    def hungry(question, answer, outputs, earlier=None):
+        return bytearray(8 << 30)  # 8 GiB: past the box, far below this machine's memory
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    grader = Grader("backprop", [q], Settings(), judge=hungry)
+    result = grader.judge_answer(q, {"data": {"type": "text", "text": "x"}})
+    assert "could not be judged (MemoryError)" in result.review and result.points == 0
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert len(bytearray(64 << 20)) == 64 << 20  # and the grader goes on allocating
+
+
 def test_an_exception_while_judging_is_that_answers_result() -> None:
     q = question("backprop-dR-dw12")
 
