@@ -23,7 +23,9 @@ from autograder.diagnosis import (
     Slip,
     candidate_values,
     candidates,
+    credit_for,
     diagnose,
+    hint_for,
     message,
 )
 from autograder.equivalence import N_PUBLIC as N_PUBLIC
@@ -58,10 +60,6 @@ NOT_REAL = ("Not correct: your answer is not a real number (or is undefined) for
             "values of {names}, where the right answer is defined. Check logarithms, square "
             "roots and divisions.")
 UNCONFIRMED = "Correct (by evaluation at random points; the symbolic proof ran out of time)."
-
-
-def _credit(mistake: str, credit: Mapping[str, float] | None) -> float:
-    return float({**DEFAULT_CREDIT, **(credit or {})}.get(mistake, 0.0))
 
 
 def unreadable(error: ParseError | str) -> CheckResult:
@@ -255,7 +253,7 @@ def judge_expression(
                 names=", ".join(str(s) for s in reference.symbols)))
         return CheckResult.wrong(NOT_RECOGNISED)
     details = {"used": found.used} if found.used else {}
-    score = _credit(found.mistake, credit) if credit and found.mistake in credit else \
+    score = credit_for(found.mistake, credit) if credit and found.mistake in credit else \
         found.credit
     return CheckResult.wrong(found.feedback, score=score, mistake=found.mistake, **details)
 
@@ -348,16 +346,11 @@ def _ratio_mistake(ratio: float) -> str:
 
 def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
     if ratio == -1.0:
-        return message("sign", hint=_hint(hints, "sign")).replace("expression", "value")
+        return message("sign", hint=hint_for(hints, "sign")).replace("expression", "value")
     words = {2.0: "twice", 0.5: "half", -2.0: "minus twice", -0.5: "minus half"}.get(
         ratio, f"{ratio:g} times")
     return message("constant_factor", ratio=f"{words} the right value",
-                   hint=_hint(hints, "constant_factor"))
-
-
-def _hint(hints: Mapping[str, str] | None, key: str) -> str:
-    text = (hints or {}).get(key)
-    return f", e.g. {text}" if text else ""
+                   hint=hint_for(hints, "constant_factor"))
 
 
 def _rounded(a: float, b: float) -> bool:
@@ -410,9 +403,9 @@ def check_number(
             if close(value, ratio * reference):
                 mistake = _ratio_mistake(ratio)
                 return CheckResult.wrong(_ratio_feedback(ratio, hints),
-                                         score=_credit(mistake, credit), mistake=mistake)
+                                         score=credit_for(mistake, credit), mistake=mistake)
     if _rounded(value, reference):
-        return CheckResult.wrong(ROUNDED, score=_credit("rounded", credit), mistake="rounded")
+        return CheckResult.wrong(ROUNDED, score=credit_for("rounded", credit), mistake="rounded")
     return CheckResult.wrong("Not correct. Recompute it step by step.")
 
 
@@ -484,7 +477,7 @@ def check_array(
             if all_close(values, [ratio * b for b in reference]):
                 mistake = _ratio_mistake(ratio)
                 return CheckResult.wrong(_ratio_feedback(ratio, hints),
-                                         score=_credit(mistake, credit), mistake=mistake,
+                                         score=credit_for(mistake, credit), mistake=mistake,
                                          wrong=wrong)
     earned = float(len(values) - len(wrong))
     by_slip: dict[str, list[int]] = {}
@@ -498,7 +491,7 @@ def check_array(
             earned += float(match.credit)
         elif _rounded(values[i], reference[i]):
             rounded.append(i)
-            earned += _credit("rounded", credit)
+            earned += credit_for("rounded", credit)
         else:
             other.append(i)
     sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]

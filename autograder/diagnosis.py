@@ -108,11 +108,13 @@ class Diagnosis:
     used: str | None = None  # for wrong_variable: the student's symbol at fault
 
 
-def _credit(mistake: str, credit: Mapping[str, float] | None) -> float:
+def credit_for(mistake: str, credit: Mapping[str, float] | None) -> float:
+    """The credit for a mistake: the question's own, else the default."""
     return float({**DEFAULT_CREDIT, **(credit or {})}.get(mistake, 0.0))
 
 
-def _hint(hints: Mapping[str, str] | None, key: str) -> str:
+def hint_for(hints: Mapping[str, str] | None, key: str) -> str:
+    """A question's hint for a message, as the clause it ends with."""
     text = (hints or {}).get(key)
     return f", e.g. {text}" if text else ""
 
@@ -173,14 +175,14 @@ def candidates(
     for slip in slips:
         found.append(Candidate(slip.id, slip.feedback, float(slip.credit),
                                to_expr(str(slip.answer))))
-    found.append(Candidate("sign", message("sign", hint=_hint(hints, "sign")),
-                           _credit("sign", credit), -reference))
+    found.append(Candidate("sign", message("sign", hint=hint_for(hints, "sign")),
+                           credit_for("sign", credit), -reference))
     for ratio in (*SLIP_RATIOS, *(sympy.nsimplify(r) for r in ratios)):
         found.append(Candidate(
             "constant_factor",
             message("constant_factor", ratio=_ratio_words(ratio),
-                    hint=_hint(hints, "constant_factor")),
-            _credit("constant_factor", credit), ratio * reference))
+                    hint=hint_for(hints, "constant_factor")),
+            credit_for("constant_factor", credit), ratio * reference))
     if parts:
         declared = [(p.name, to_expr(p.expr), [(to_expr(k), v) for k, v in
                                                (p.mixups or {}).items()]) for p in parts]
@@ -195,11 +197,11 @@ def candidates(
         if kind == "product":
             found.append(Candidate("missing_factor",
                                    message("missing_factor", part=name),
-                                   _credit("missing_factor", credit), reference / part))
+                                   credit_for("missing_factor", credit), reference / part))
             for other, why in mixups:
                 found.append(Candidate("replaced_factor",
                                        message("replaced_factor", part=name, mixup=why),
-                                       _credit("replaced_factor", credit),
+                                       credit_for("replaced_factor", credit),
                                        reference / part * other))
         elif kind == "sum":
             label = name[0].upper() + name[1:]
@@ -208,14 +210,14 @@ def candidates(
                               ("is off by a factor of 2", reference - part / 2)):
                 found.append(Candidate("wrong_term",
                                        message("wrong_term", part=label, how=how),
-                                       _credit("wrong_term", credit), expr))
+                                       credit_for("wrong_term", credit), expr))
             found.append(Candidate("missing_term", message("missing_term", part=name),
-                                   _credit("missing_term", credit), reference - part))
+                                   credit_for("missing_term", credit), reference - part))
             for other, why in mixups:
                 found.append(Candidate("wrong_term",
                                        message("wrong_term", part=label,
                                                how=f"is {why} instead"),
-                                       _credit("wrong_term", credit), reference - part + other))
+                                       credit_for("wrong_term", credit), reference - part + other))
     return found
 
 
@@ -266,13 +268,13 @@ def diagnose(
     wrong = _swapped_variable(answer, reference_values, frame, definitions)
     if wrong is not None:
         return Diagnosis("wrong_variable", message("wrong_variable", used=wrong),
-                         _credit("wrong_variable", credit), wrong)
+                         credit_for("wrong_variable", credit), wrong)
     names = list(frame.symbols) + list(definitions or {})
     extra = [frame.values(s) for s in names]
     extra += [frame.values(f) for f in sympy.Mul.make_args(answer) if f.free_symbols]
     if _ratio_is_one_of(answer_values, reference_values, extra):
         return Diagnosis("extra_factor", message("extra_factor"),
-                         _credit("extra_factor", credit))
+                         credit_for("extra_factor", credit))
     return None
 
 

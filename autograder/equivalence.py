@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import re
-import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import mpmath
 import sympy
 
 from autograder import functions
+from autograder.timebox import OutOfTime, timebox
 
 PRECISION = 120  # decimal digits for every evaluation: σ(z)(1 − σ(z)) at |z| ~ 200 cancels ~90
 N_SECRET = 16  # points the grade decides on, drawn afresh in every grading process
@@ -436,35 +436,17 @@ def same_values(answer: Sequence[mpmath.mpf | None], reference: Sequence[mpmath.
 
 
 def run_bounded(func: Callable[[], T], seconds: float) -> T | None:
-    """Run ``func`` with a wall-clock bound where signals allow it (the main thread); None
-    when it ran out of time or failed. An outer deadline keeps its remaining time."""
+    """Run ``func`` within ``seconds`` (the project's nestable timebox: an outer deadline is
+    never extended and keeps what it has left); None when it ran out of time or failed.
+    Outside the main thread, where no alarm reaches, the symbolic step is not tried."""
     if threading.current_thread() is not threading.main_thread():
         return None
-
-    def _timeout(signum, frame):  # noqa: ARG001
-        raise TimeoutError
-
-    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
-    bound = min(seconds, outer_left) if outer_left > 0 else seconds
-    previous = signal.signal(signal.SIGALRM, _timeout)
-    signal.setitimer(signal.ITIMER_REAL, bound)
-    started = _now()
     try:
-        return func()
-    except (TimeoutError, RecursionError, ValueError, TypeError, AttributeError,
+        with timebox(seconds):
+            return func()
+    except (OutOfTime, RecursionError, ValueError, TypeError, AttributeError,
             ZeroDivisionError, NotImplementedError, OverflowError, MemoryError):
         return None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_left > 0:  # give the outer deadline back what it has left
-            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (_now() - started), 1e-3))
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
 
 
 @cache
