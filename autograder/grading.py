@@ -49,6 +49,7 @@ class Settings:
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     judge_seconds: float = 20.0  # wall-clock bound on judging one answer
     preload_plots: bool = True  # the runner pre-loads matplotlib (the assignment plots)
+    variant_seed: str | None = None  # the course seed: each notebook runs with its numbers
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -152,13 +153,22 @@ def read_notebook(path: Path) -> dict[str, Any]:
     return parse_notebook(path.name, raw)
 
 
-def plan_job(nb: Mapping[str, Any], questions: Sequence[Question]) -> Job:
+def plan_job(nb: Mapping[str, Any], questions: Sequence[Question],
+             env: Mapping[str, str] | None = None) -> Job:
     answers = {q.answer_cell: q.name for q in questions}
     probes = {
         q.name: Probe(tuple(tuple(encode_probe_arg(a) for a in p) for p in q.probes), q.project)
         for q in questions if q.kind == "function"
     }
-    return Job(cells_from_notebook(nb, answers), probes)
+    return Job(cells_from_notebook(nb, answers), probes, dict(env or {}))
+
+
+def variant_env(assignment: str, student: str, seed: str | None) -> dict[str, str]:
+    """What the notebook learns of whose it is: the submission folder's student and the
+    course seed (see autograder.myvariant), never what the notebook itself claims."""
+    from autograder.myvariant import ASSIGNMENT_ENV, SEED_ENV, STUDENT_ENV
+
+    return {ASSIGNMENT_ENV: assignment, STUDENT_ENV: student, SEED_ENV: seed or ""}
 
 
 def make_workdir(sub: Submission, notebook: bytes, job: Job, scratch: Path | None
@@ -216,8 +226,12 @@ class Grader:
     """Grades submissions of one assignment; caches verdicts on identical answers."""
 
     def __init__(self, assignment: str, questions: Sequence[Question], settings: Settings,
-                 judge: Judge = hidden_judge, runner: Runner | None = None) -> None:
+                 judge: Judge = hidden_judge, runner: Runner | None = None,
+                 job_env: Callable[[Submission], dict[str, str]] | None = None) -> None:
         self.assignment = assignment
+        # whose numbers the notebook runs with: by default the submission folder's student
+        self.job_env = job_env or (lambda sub: variant_env(assignment, sub.student,
+                                                           settings.variant_seed))
         self.questions = list(questions)
         self.settings = settings
         self.judge = judge
@@ -313,7 +327,8 @@ class Grader:
             raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
                                   ) from None
         nb = parse_notebook(sub.notebook.name, raw)
-        workdir, notes = make_workdir(sub, raw, plan_job(nb, self.questions),
+        job = plan_job(nb, self.questions, self.job_env(sub))
+        workdir, notes = make_workdir(sub, raw, job,
                                       self.settings.scratch)
         try:
             reply = self.runner.run({
