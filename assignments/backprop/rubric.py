@@ -5,10 +5,9 @@ Points follow effort: a single link or one factor is worth 1, a product of links
 the lecture does not print 3.
 """
 
-import numpy as np
 
 from autograder.diagnosis import Part, Slip
-from autograder.rubric import ProbeFunction, Question
+from autograder.rubric import Affine, ProbeFunction, Question
 from solutions import errata as er
 from solutions import network as nw
 from solutions import sigmoid as sg
@@ -79,9 +78,8 @@ def gradient_slips() -> tuple[Slip, ...]:
     )
 
 
-def step_from(grad: object) -> np.ndarray:
-    """The step θ₀ − η∇R computed from a student's own ∇R (follow-through)."""
-    return nw.THETA0 - ETA * np.asarray(grad, dtype=float).ravel()
+# Follow-through: the step θ₀ − η∇R computed from a student's own ∇R.
+STEP_FROM = Affine(tuple(nw.THETA0.tolist()), -ETA)
 
 
 # The second hidden node's chain, for the partials the lecture does not print.
@@ -160,7 +158,7 @@ QUESTIONS = (
              expected=nw.steepest_descent_step(nw.THETA0, nw.DATA, ETA),
              slips=(Slip("uphill", (nw.THETA0 + ETA * nw.total_gradient()).tolist(),
                          "You stepped uphill: steepest descent subtracts η∇R.", 0.5),),
-             follows="backprop-gradient", from_earlier=step_from),
+             follows="backprop-gradient", from_earlier=STEP_FROM),
     Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
              labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
              expected=er.misprint_flags()),
