@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -227,6 +228,39 @@ class Grader:
         self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
         # (question id, variant) -> rubric_version, kept with results
         self._versions: dict[tuple[str, str | None], str] = {}
+        self._prepared = judge is not hidden_judge  # a judge of its own prepares itself
+
+    def _prepare(self, questions: Sequence[Question]) -> None:
+        """Build the questions' references (secret points, probe outputs): the costly part of
+        the first judgements, done in a thread while the first notebook runs."""
+        from autograder.rubric import expected_outputs, expression_reference
+
+        for question in questions:
+            try:
+                if question.expected is None:
+                    continue
+                if question.kind == "expression":
+                    expression_reference(question).secret  # noqa: B018 -- draws the points
+                elif question.kind == "function":
+                    expected_outputs(question)
+            except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
+                continue
+
+    def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
+        """The runner's reply; the first time, the references are built meanwhile (the reply
+        is awaited outside the interpreter's lock, so the two overlap)."""
+        if self._prepared:
+            return self.runner.run(request)
+        self._prepared = True
+        preparing = threading.Thread(target=self._prepare, args=(questions,),
+                                     name="bpk-prepare", daemon=True)
+        preparing.start()
+        try:
+            return self.runner.run(request)
+        finally:
+            # judging starts with the references built (bounded: a rubric whose reference
+            # never finishes is then judged, and listed for review, within the timebox)
+            preparing.join(self.settings.judge_seconds * max(len(self.questions), 1))
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
                      earlier: Mapping[str, Any] | None = None) -> QuestionResult:
@@ -320,13 +354,13 @@ class Grader:
         workdir, notes = make_workdir(sub, raw, plan_job(nb, questions),
                                       self.settings.scratch)
         try:
-            reply = self.runner.run({
+            reply = self._run({
                 "workdir": str(workdir), "timeout": self.settings.timeout,
                 "limits": {"memory_bytes": self.settings.memory_mb << 20,
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
                 "confine": self.settings.confine,
-            })
+            }, questions)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
