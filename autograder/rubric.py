@@ -177,6 +177,9 @@ class Question:
     groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     follows: str | None = None
     from_earlier: Callable[[Any], Any] | None = None
+    # The variant (autograder.variants key) whose numbers ``expected`` is for; None: the
+    # lecture's. Same id, other variant: another reference, so caches key on both.
+    variant: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -224,29 +227,31 @@ class Question:
 
 # --- judging -----------------------------------------------------------------------------
 
-_references: dict[str, checks.ExpressionReference] = {}
-_expected_outputs: dict[str, list[dict[str, Any]]] = {}
+_references: dict[tuple[str, str | None], checks.ExpressionReference] = {}
+_expected_outputs: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
 
 
 def expression_reference(question: Question) -> checks.ExpressionReference:
-    """The question's reference, built once per process (it is the costly part)."""
-    if question.id not in _references:
-        _references[question.id] = checks.ExpressionReference.build(
+    """The question's reference, built once per process and variant (it is the costly part)."""
+    key = (question.id, question.variant)
+    if key not in _references:
+        _references[key] = checks.ExpressionReference.build(
             question.expected, question.variables, question.definitions,
             domains=question.domains, parts=question.parts, slips=question.slips,
             credit=question.credit, hints=question.hints, ratios=question.ratios,
         )
-    return _references[question.id]
+    return _references[key]
 
 
 def expected_outputs(question: Question) -> list[dict[str, Any]]:
-    if question.id not in _expected_outputs:
+    key = (question.id, question.variant)
+    if key not in _expected_outputs:
         outputs = checks.run_probes(question.expected, question.probes,
                                     PROJECTIONS[question.project])
         if any("error" in o for o in outputs):
             raise BackpropKitError(f"question {question.id}: reference failed a probe: {outputs}")
-        _expected_outputs[question.id] = outputs
-    return _expected_outputs[question.id]
+        _expected_outputs[key] = outputs
+    return _expected_outputs[key]
 
 
 def probe_outputs(question: Question, func: Any) -> list[dict[str, Any]] | CheckResult:
