@@ -327,12 +327,13 @@ def _judge_against(question: Question, answer: Any, expected: Any,
                                   question.rel_tol, question.abs_tol)
 
 
-def fingerprint(question: Question, prefix: str = "") -> dict[str, Any]:
+def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]:
     """The released form of a question: public fields, plus what the self-check needs to
     reach the grade's verdict without the answer being readable: reference values at fixed
     public points for expressions (the grade judges at secret ones), sealed values
     (autograder.sealing) for numbers, vectors and a function's outputs on the probes.
-    ``prefix`` salts the seals per variant."""
+    ``prefix`` salts the seals (by default the question's variant key)."""
+    prefix = question.variant or "" if prefix is None else prefix
     data = question.public()
     if question.kind == "expression":
         data["fingerprint"] = expression_reference(question).fingerprint()
