@@ -29,8 +29,12 @@ MIN_PER_VALUE = 3  # a field is a key only if each of its values comes up this o
 
 
 def _identity(question: Question, self_check: Any) -> str:
-    """What a question's released entry is computed from: equal identities, equal entries
-    (which variant a question was built for is not part of it: its content is)."""
+    """What a question's released entry is computed from: equal identities, equal entries.
+    An expression's fingerprint depends on its content only (not on the variant it was built
+    for, so it is built once for all variants with that content); sealed numbers are salted
+    with the variant's key (autograder.sealing), so their entry is its own identity."""
+    if question.kind != "expression":
+        return json.dumps(_entry(question, self_check), sort_keys=True)
     plain = dataclasses.replace(question, from_earlier=None, variant=None)
     return f"{plain!r}\0{json.dumps(self_check, sort_keys=True)}"
 

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +104,12 @@ def run_batch(
         shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)
     finished = load_finished(out, subs) if options.resume else {}
     todo = [s for s in subs if s.key not in finished]
+    from autograder.classreport import MIN_PLOTTED, write_class_report
+
+    # the class report's matplotlib is imported while the notebooks run (with -j 1 this
+    # process only waits for the runner meanwhile; with more jobs it forks, so no thread)
+    plotting = (_import_matplotlib() if options.jobs == 1 and len(subs) >= MIN_PLOTTED
+                else None)
     started = time.monotonic()
     progress = Progress(len(todo)) if todo else None
     for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
@@ -119,11 +126,26 @@ def run_batch(
     if finish is not None:  # e.g. join the hand-graded points before the reports are written
         run = finish(run)
     reports.write_reports(run, out)
-    from autograder.classreport import write_class_report  # matplotlib: only at the end
-
+    if plotting is not None:
+        plotting.join()
     write_class_report([run], out, lambda name: questions if name == assignment else None)
     shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)  # the reports now hold every result
     return run
+
+
+def _import_matplotlib() -> threading.Thread:
+    """Import what the class report's histograms need, in a thread."""
+
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_svg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+        except Exception:  # noqa: BLE001,S110 -- the report imports it again and says why
+            pass
+
+    thread = threading.Thread(target=load, name="bpk-matplotlib", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_sandbox(results: tuple[SubmissionResult, ...], default: str) -> str:

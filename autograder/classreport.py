@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import classstats, reports
+from autograder import classstats, pages, reports
 from autograder.answergroups import AnswerGroup, group_answers
 from autograder.classstats import Distribution, ItemStatistics
 from autograder.results import GradingRun, SubmissionResult
@@ -33,7 +33,7 @@ class QuestionSection:
     item: ItemStatistics
     groups: tuple[AnswerGroup, ...]
     review: tuple[AnswerGroup, ...]  # right answers no proof confirmed, or flagged for review
-    plot: str  # data URI of the histogram
+    plot: str  # data URI of the histogram ("" when the run is too small to plot)
     unjudged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (why, students): no data kept
 
     @property
@@ -48,13 +48,23 @@ class AssignmentSection:
     plot: str
     questions: tuple[QuestionSection, ...]
     not_graded: tuple[tuple[str, SubmissionResult], ...]
+    # (student, question or "", note): id mismatches and copying, with per-student variants
+    variant_notes: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def assignment(self) -> str:
         return self.run.assignment
 
+    @property
+    def variants(self) -> bool:
+        """Whether the run graded students against their own variants."""
+        return any(s.variant is not None for s in self.run.submissions)
+
 
 # --- plots ---------------------------------------------------------------------------------
+
+
+MIN_PLOTTED = 2  # fewer submissions (one notebook graded alone): no histograms, say so
 
 
 def _svg_uri(fig) -> str:
@@ -62,16 +72,18 @@ def _svg_uri(fig) -> str:
 
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "backprop-kit"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        fig.savefig(buffer, format="svg")  # fixed margins: a tight box costs a second draw
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def histogram(dist: Distribution, title: str, *, wide: bool = False) -> str:
     """A histogram of points as an SVG data URI: one bar per score when there are few
-    possible scores, else 20 equal bins from 0 to the maximum."""
+    possible scores, else 20 equal bins from 0 to the maximum. Few ticks and fixed margins:
+    drawing is most of a class report's time."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 2.6) if wide else (3.4, 2.2))
+    fig.subplots_adjust(left=0.11 if wide else 0.22, right=0.97, bottom=0.2, top=0.88)
     ax = fig.subplots()
     top = max(dist.max_points, max(dist.values, default=0.0), 1e-9)
     distinct = sorted(set(dist.values))
@@ -84,11 +96,18 @@ def histogram(dist: Distribution, title: str, *, wide: bool = False) -> str:
     ax.set_xlabel("points")
     ax.set_ylabel("students")
     ax.set_title(title, fontsize=9)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True, nbins=4)
+    ax.xaxis.get_major_locator().set_params(nbins=6 if wide else 4)
     return _svg_uri(fig)
 
 
 # --- the content ---------------------------------------------------------------------------
+
+
+def plotted(run: GradingRun) -> bool:
+    """Whether the page draws histograms: not for a notebook graded alone, whose points the
+    tables show (and matplotlib, a second of the command's time, is then not imported)."""
+    return len(run.submissions) >= MIN_PLOTTED
 
 
 def _question_section(run: GradingRun, item: ItemStatistics,
@@ -97,7 +116,8 @@ def _question_section(run: GradingRun, item: ItemStatistics,
     results = [(label, q) for label, sub in labelled for q in sub.questions if q.id == item.id]
     groups = tuple(group_answers(results, question))
     review = tuple(g for g in groups if g.review_count)
-    plot = histogram(item.distribution, f"{item.id} ({reports._num(item.max_points)} points)")
+    plot = (histogram(item.distribution, f"{item.id} ({reports._num(item.max_points)} points)")
+            if plotted(run) else "")
     unjudged: dict[str, list[str]] = {}
     for label, q in results:
         if q.review and q.answer is None:
@@ -116,12 +136,26 @@ def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
         items = classstats.item_statistics(run)
         sections.append(AssignmentSection(
             run, total,
-            histogram(total, f"{run.assignment}: total points", wide=True),
+            histogram(total, f"{run.assignment}: total points", wide=True)
+            if plotted(run) else "",
             tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
             tuple((label, sub) for label, sub in reports._labelled(run)
                   if sub.status != "graded"),
+            variant_notes(run),
         ))
     return sections
+
+
+def variant_notes(run: GradingRun) -> tuple[tuple[str, str, str], ...]:
+    """(student, question, note) for each id mismatch and each answer matching another
+    student's variant or answer (autograder.copying)."""
+    notes = []
+    for label, sub in reports._labelled(run):
+        if sub.variant_mismatch:
+            notes.append((label, "", sub.variant_mismatch))
+        notes += [(label, str(c.get("question", "")), str(c.get("note", "")))
+                  for c in sub.copying]
+    return tuple(notes)
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -140,12 +174,7 @@ def _points(value: float | None) -> str:
 
 
 def _environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
+    env = pages.environment()
     env.filters.update(percent=_percent, fixed=_fixed, points=_points)
     return env
 
@@ -154,7 +183,7 @@ def render_html(sections: Sequence[AssignmentSection]) -> str:
     template = _environment().get_template("class_report.html.j2")
     return template.render(sections=sections, shown_groups=SHOWN_GROUPS,
                            shown_names=SHOWN_NAMES, easy=classstats.EASY, hard=classstats.HARD,
-                           weak=classstats.WEAK)
+                           weak=classstats.WEAK, min_plotted=MIN_PLOTTED)
 
 
 def _code(text: str) -> str:
@@ -205,6 +234,11 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
                       f" — {md(g.review or '')}" for qid, g in review]
             lines += [f"- {md(qid)}: {len(who)} × {md(why)} ({md(', '.join(who[:SHOWN_NAMES]))})"
                       for qid, why, who in unjudged]
+            lines.append("")
+        if s.variant_notes:
+            lines += ["### Variants: ids and copying (no penalty)", ""]
+            lines += [f"- {md(label)}" + (f", {md(question)}" if question else "")
+                      + f": {md(note)}" for label, question, note in s.variant_notes]
             lines.append("")
         if s.not_graded:
             lines += ["### Not graded", ""]

@@ -8,14 +8,17 @@ out of the release (``CourseDirectory.ignore`` in ``nbgrader_config.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from autograder.errors import BackpropKitError, UsageError
 from autograder.rubric import Question
+from autograder.variants import Variant
 
 CONFIG_FILE = "nbgrader_config.py"
 SOURCE_DIR = "assignments"
@@ -92,8 +95,56 @@ def rubric(assignment: str) -> ModuleType:
     return _load(path.resolve())
 
 
-def questions(assignment: str) -> tuple[Question, ...]:
-    return rubric(assignment).QUESTIONS
+def questions(assignment: str, variant: Variant | None = None) -> tuple[Question, ...]:
+    """The questions of ``assignment``; for a student's ``variant`` (autograder.variants) built
+    by the rubric's ``questions(variant)`` with that variant's references, once per variant.
+    No variant, the lecture's, or a rubric without ``questions``: its ``QUESTIONS``."""
+    module = rubric(assignment)
+    if variant is None or variant.is_lecture or not callable(getattr(module, "questions", None)):
+        return module.QUESTIONS
+    if variant.assignment != assignment:
+        raise UsageError(f"a variant of {variant.assignment} cannot serve {assignment}")
+    return _variant_questions(module, variant)
+
+
+@lru_cache(maxsize=1024)
+def _variant_questions(module: ModuleType, variant: Variant) -> tuple[Question, ...]:
+    try:
+        built = tuple(module.questions(variant))
+    except Exception as error:
+        raise BackpropKitError(f"{module.__file__}: questions() failed for the variant "
+                               f"{variant.key} ({type(error).__name__}: {error})") from error
+    lecture = [q.id for q in module.QUESTIONS]
+    if [q.id for q in built] != lecture or not all(isinstance(q, Question) for q in built):
+        raise BackpropKitError(f"{module.__file__}: questions(variant) must give the questions "
+                               f"of QUESTIONS, in order ({', '.join(lecture)})")
+    return tuple(dataclasses.replace(q, variant=variant.key) for q in built)
+
+
+def variant_questions(assignment: str, key: str | None) -> tuple[Question, ...]:
+    """The questions of the variant ``key`` (as results.json keeps it; None: the lecture's)."""
+    from autograder.variants import variant_from_key
+
+    return questions(assignment, None if key is None else variant_from_key(assignment, key))
+
+
+def variant_seed() -> str | None:
+    """The course's variant seed (``c.BackpropKit.variant_seed`` in nbgrader_config.py)."""
+    from autograder.variants import VariantError, course_seed
+
+    try:
+        return course_seed(find_course())
+    except VariantError as error:
+        raise UsageError(str(error)) from None
+
+
+def self_checks(assignment: str, variant: Variant | None = None) -> dict[str, Any]:
+    """The visible checks of ``assignment`` (its rubric's ``self_checks(variant)``, else
+    ``SELF_CHECKS``)."""
+    module = rubric(assignment)
+    if variant is not None and callable(getattr(module, "self_checks", None)):
+        return dict(module.self_checks(variant))
+    return dict(getattr(module, "SELF_CHECKS", {}))
 
 
 def manual_questions(assignment: str) -> tuple[Question, ...]:

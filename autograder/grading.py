@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -236,9 +237,43 @@ class Grader:
         self.settings = settings
         self.judge = judge
         self.runner = runner or Runner(settings.preload_plots)
-        self._verdicts: dict[tuple[str, str], CheckResult] = {}
-        self._unjudged: dict[tuple[str, str], QuestionResult] = {}
-        self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results
+        self._verdicts: dict[tuple[str, str | None, str], CheckResult] = {}
+        self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
+        # (question id, variant) -> rubric_version, kept with results
+        self._versions: dict[tuple[str, str | None], str] = {}
+        self._prepared = judge is not hidden_judge  # a judge of its own prepares itself
+
+    def _prepare(self, questions: Sequence[Question]) -> None:
+        """Build the questions' references (secret points, probe outputs): the costly part of
+        the first judgements, done in a thread while the first notebook runs."""
+        from autograder.rubric import expected_outputs, expression_reference
+
+        for question in questions:
+            try:
+                if question.expected is None:
+                    continue
+                if question.kind == "expression":
+                    expression_reference(question).secret  # noqa: B018 -- draws the points
+                elif question.kind == "function":
+                    expected_outputs(question)
+            except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
+                continue
+
+    def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
+        """The runner's reply; the first time, the references are built meanwhile (the reply
+        is awaited outside the interpreter's lock, so the two overlap)."""
+        if self._prepared:
+            return self.runner.run(request)
+        self._prepared = True
+        preparing = threading.Thread(target=self._prepare, args=(questions,),
+                                     name="bpk-prepare", daemon=True)
+        preparing.start()
+        try:
+            return self.runner.run(request)
+        finally:
+            # judging starts with the references built (bounded: a rubric whose reference
+            # never finishes is then judged, and listed for review, within the timebox)
+            preparing.join(self.settings.judge_seconds * max(len(self.questions), 1))
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
                      earlier: Mapping[str, Any] | None = None) -> QuestionResult:
@@ -258,7 +293,7 @@ class Grader:
         data = message.get("data")
         before = (earlier or {}).get(question.follows) if question.follows else None
         try:
-            key = (question.id, json.dumps([data, before], sort_keys=True))
+            key = (question.id, question.variant, json.dumps([data, before], sort_keys=True))
         except (ValueError, TypeError, RecursionError):
             return ungraded(question.id, question.title, question.points,
                             "Not graded: the answer's data is malformed.")
@@ -277,11 +312,12 @@ class Grader:
                 self._unjudged[key] = _for_review(
                     question, f"could not be judged ({type(error).__name__}); listed for review")
                 return self._unjudged[key]
-        if question.id not in self._versions:
-            self._versions[question.id] = rubric_version(question)
+        version = (question.id, question.variant)
+        if version not in self._versions:
+            self._versions[version] = rubric_version(question)
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key], answer=data,
-                                         rubric_version=self._versions[question.id])
+                                         rubric_version=self._versions[version])
 
     def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable
@@ -327,26 +363,25 @@ class Grader:
             raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
                                   ) from None
         nb = parse_notebook(sub.notebook.name, raw)
-        job = plan_job(nb, self.questions, self.job_env(sub))
-        workdir, notes = make_workdir(sub, raw, job,
+        variant, questions = self.questions_for(sub.student)
+        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions, self.job_env(sub)),
                                       self.settings.scratch)
         try:
-            reply = self.runner.run({
+            reply = self._run({
                 "workdir": str(workdir), "timeout": self.settings.timeout,
                 "limits": {"memory_bytes": self.settings.memory_mb << 20,
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
                 "confine": self.settings.confine,
-            })
+            }, questions)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
         if not isinstance(answers, dict):
             answers = {}
         by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
-                        ).get("data") for q in self.questions}
-        results = tuple(self.judge_answer(q, answers.get(q.name), by_id)
-                        for q in self.questions)
+                        ).get("data") for q in questions}
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id) for q in questions)
         errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
         status = reply.get("status", "error")
         if status == "timeout":
@@ -354,7 +389,32 @@ class Grader:
                        "stopped; answers defined before that were graded.",)
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
                                 status, errors, str(reply.get("sandbox", "none")),
-                                round(time.monotonic() - started, 4))
+                                round(time.monotonic() - started, 4), variant,
+                                self.id_mismatch(nb, sub.student))
+
+    def questions_for(self, student: str) -> tuple[str | None, Sequence[Question]]:
+        """The variant key and the questions a student's notebook is judged by: the folder's
+        student's variant under a course seed, else the lecture's."""
+        seed = self.settings.variant_seed
+        if seed is None:
+            return None, self.questions
+        from autograder.course import questions
+        from autograder.variants import variant_for
+
+        variant = variant_for(self.assignment, student, seed)
+        return variant.key, questions(self.assignment, variant)
+
+    def id_mismatch(self, nb: Mapping[str, Any], student: str) -> str | None:
+        """Why the id the notebook was made for is not its folder's student's, if it is not."""
+        if self.settings.variant_seed is None:
+            return None
+        from autograder.variants import normalise_id, typed_student_id
+
+        typed = typed_student_id(nb)
+        if typed is None or normalise_id(typed) == normalise_id(student):
+            return None
+        return (f"The notebook says STUDENT_ID = {typed!r}, but it was submitted as "
+                f"{student!r}: graded against the variant of {student!r}.")
 
     def close(self) -> None:
         self.runner.close()

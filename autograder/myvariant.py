@@ -18,7 +18,6 @@ not answers. Without a seed every student gets the lecture's numbers and needs n
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,7 @@ from typing import Any
 STUDENT_ENV = "BACKPROP_KIT_STUDENT"  # set by the grader for the submission's folder
 SEED_ENV = "BACKPROP_KIT_SEED"  # set with it: the course seed ("" for none)
 ASSIGNMENT_ENV = "BACKPROP_KIT_ASSIGNMENT"  # and the assignment
-TYPED_NAME = "STUDENT_ID"  # the variable the student types their id into (the grader reads it)
+TYPED_NAME = "STUDENT_ID"  # the student types their id here (variants.typed_student_id)
 
 
 @dataclass(frozen=True)
@@ -178,25 +177,3 @@ def released_entry(entry: Mapping[str, Any], variant: Any) -> Mapping[str, Any] 
     if "variants" not in entry:
         return entry
     return entry["variants"].get(variant_key(entry["variant_fields"], variant))
-
-
-def typed_student_id(nb: Mapping[str, Any]) -> str | None:
-    """The id typed in a notebook (``STUDENT_ID = "..."`` in a code cell), read with ``ast``,
-    never run; None when there is none (or it is not a plain string)."""
-    for cell in nb.get("cells", []):
-        if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            continue
-        for node in tree.body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id == TYPED_NAME
-                    and isinstance(node.value, ast.Constant)
-                    and isinstance(node.value.value, str) and node.value.value.strip()):
-                return node.value.value.strip()
-    return None

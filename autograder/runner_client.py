@@ -33,10 +33,13 @@ class Runner:
         if self._proc is None or self._proc.poll() is not None:
             # Isolated (-I: neither PYTHONPATH nor the working directory on sys.path) and in a
             # private folder, which also holds IPython's profile and matplotlib's caches.
+            # matplotlib's font list comes from the user's matplotlib cache (building it
+            # anew costs about a second a run); everything else stays in the private home.
             self._home = self._home or tempfile.mkdtemp(prefix="bpk-runner-")
             env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-            env.update(HOME=self._home, IPYTHONDIR=self._home, MPLCONFIGDIR=self._home,
-                       XDG_CACHE_HOME=self._home, MPLBACKEND="Agg", TMPDIR=self._home)
+            env.update(HOME=self._home, IPYTHONDIR=self._home, XDG_CACHE_HOME=self._home,
+                       MPLCONFIGDIR=matplotlib_cache() or self._home, MPLBACKEND="Agg",
+                       TMPDIR=self._home)
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "autograder.runner",
                  *([] if self.preload_plots else ["--no-plots"])], stdin=subprocess.PIPE,
@@ -83,6 +86,24 @@ class Runner:
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+
+
+def matplotlib_cache() -> str | None:
+    """The folder where this user's matplotlib keeps its font list (``$MPLCONFIGDIR``, else
+    ``$XDG_CACHE_HOME/matplotlib`` or ``~/.cache/matplotlib``, as matplotlib itself finds
+    it), or None where it is not a folder of ours. The runner reads and writes it before any
+    student code runs; children get their own in their workdir. Without ``MPLCONFIGDIR`` it
+    holds no matplotlibrc (that is looked for in ``~/.config``)."""
+    try:
+        folder = Path(os.environ.get("MPLCONFIGDIR") or Path(
+            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib")
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = folder.stat()
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022 or not os.access(folder, os.W_OK):
+        return None
+    return str(folder)
 
 
 def notebook_plots(path: Path) -> bool:

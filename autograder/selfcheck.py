@@ -23,8 +23,7 @@ def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]
     """The student's variant, worked out here as the notebook's first cell does: the
     JupyterHub user, else the id typed in the notebook (read, never run)."""
     from autograder.grading import read_notebook
-    from autograder.myvariant import typed_student_id
-    from autograder.variants import variant_for
+    from autograder.variants import typed_student_id, variant_for
 
     student = os.environ.get("JUPYTERHUB_USER") or typed_student_id(read_notebook(notebook))
     return variant_for(assignment, student, released.get("variant_seed") or None)
@@ -75,7 +74,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
         if data[question.id].get("unavailable"):
             return CheckResult.wrong(f"Self-check unavailable: {SELFCHECK_FILE} has no data "
                                      "for your numbers of this question.")
-        return self_check(data[question.id], answer, outputs)
+        return self_check(data[question.id], answer, outputs, earlier=earlier)
 
     env = student_env(variant, released.get("variant_seed"))
     grader = Grader(assignment, questions, Settings(timeout=timeout,

@@ -255,13 +255,19 @@ def dR_db2_1() -> sympy.Expr:
     return compact_partial("b2_1")
 
 
-def chain_links_w11_1() -> tuple[sympy.Expr, ...]:
-    """The four links of ∂R/∂w_11^{(1)}, each a derivative of one definition, in compact symbols:
-    ∂R/∂a_1^{(2)}, ∂a_1^{(2)}/∂a_1^{(1)}, ∂a_1^{(1)}/∂z_1^{(1)}, ∂z_1^{(1)}/∂w_11^{(1)}."""
+def chain_links(j: int, k: int) -> tuple[sympy.Expr, ...]:
+    """The four links of ∂R/∂w_jk^{(1)}, each a derivative of one definition, in compact
+    symbols: ∂R/∂a_1^{(2)}, ∂a_1^{(2)}/∂a_j^{(1)}, ∂a_j^{(1)}/∂z_j^{(1)}, ∂z_j^{(1)}/∂w_jk^{(1)}."""
+    a, z = _s[f"a{j}_1"], _s[f"z{j}_1"]
     return (sympy.diff(_R, _s["a1_2"]),
-            sympy.diff(DEFINITIONS[_s["a1_2"]], _s["a1_1"]),
-            sympy.diff(DEFINITIONS[_s["a1_1"]], _s["z1_1"]),
-            sympy.diff(DEFINITIONS[_s["z1_1"]], _s["w11_1"]))
+            sympy.diff(DEFINITIONS[_s["a1_2"]], a),
+            sympy.diff(DEFINITIONS[a], z),
+            sympy.diff(DEFINITIONS[z], _s[f"w{j}{k}_1"]))
+
+
+def chain_links_w11_1() -> tuple[sympy.Expr, ...]:
+    """The four links of ∂R/∂w_11^{(1)} (the lecture's chain)."""
+    return chain_links(1, 1)
 
 
 def dR_dw11_1() -> sympy.Expr:

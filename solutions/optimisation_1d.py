@@ -7,7 +7,7 @@ reference answers cannot drift from the function the lecture defines.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,32 +17,65 @@ import sympy
 from solutions.symbols import make_symbol
 
 x = make_symbol("x")
-F_EXPR = 3 * x**4 + 5 * x**3 - 20 * x**2 + 8 * x + 10
-FPRIME_EXPR = sympy.diff(F_EXPR, x)
-FSECOND_EXPR = sympy.diff(FPRIME_EXPR, x)
+# The lecture's quartic by its coefficients of x⁴, x³, x², x, 1; a student's variant has its own
+# (every function below takes ``coefficients``, defaulting to the lecture's).
+COEFFICIENTS = (3, 5, -20, 8, 10)
+Coefficients = Sequence[float]
+
+
+def exact(value: float) -> sympy.Rational:
+    """A number as sympy's exact rational (0.3 is 3/10, not the nearest binary float)."""
+    return sympy.Integer(value) if isinstance(value, int) else sympy.Rational(str(value))
+
+
+@cache
+def _exprs(coefficients: tuple[float, ...]) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    if len(coefficients) != 5:
+        raise ValueError(f"a quartic has 5 coefficients, got {len(coefficients)}")
+    f_expr = sum(exact(c) * x**p for c, p in zip(coefficients, range(4, -1, -1), strict=True))
+    fprime = sympy.diff(f_expr, x)
+    return f_expr, fprime, sympy.diff(fprime, x)
+
+
+def f_expr(coefficients: Coefficients = COEFFICIENTS) -> sympy.Expr:
+    """f(x) = c4 x⁴ + c3 x³ + c2 x² + c1 x + c0."""
+    return _exprs(tuple(coefficients))[0]
+
+
+def fprime_expr(coefficients: Coefficients = COEFFICIENTS) -> sympy.Expr:
+    """f'(x), derived."""
+    return _exprs(tuple(coefficients))[1]
+
+
+def fsecond_expr(coefficients: Coefficients = COEFFICIENTS) -> sympy.Expr:
+    """f''(x), derived."""
+    return _exprs(tuple(coefficients))[2]
+
+
+F_EXPR, FPRIME_EXPR, FSECOND_EXPR = _exprs(COEFFICIENTS)
 
 d1 = make_symbol("d1")  # stands for f'(x) in the general Newton–Raphson update
 d2 = make_symbol("d2")  # stands for f''(x)
 NEWTON_SYMBOLS = (x, d1, d2)
 
-_f = sympy.lambdify(x, F_EXPR, "math")
-_fprime = sympy.lambdify(x, FPRIME_EXPR, "math")
-_fsecond = sympy.lambdify(x, FSECOND_EXPR, "math")
+@cache
+def _numeric(coefficients: tuple[float, ...]) -> tuple[Callable[[float], float], ...]:
+    return tuple(sympy.lambdify(x, e, "math") for e in _exprs(coefficients))
 
 
-def f(x: float) -> float:
-    """The quartic, numerically (lambdified from F_EXPR so it cannot disagree with it)."""
-    return float(_f(float(x)))
+def f(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
+    """The quartic, numerically (lambdified from its expression so it cannot disagree)."""
+    return float(_numeric(tuple(coefficients))[0](float(x)))
 
 
-def fprime(x: float) -> float:
+def fprime(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
     """f'(x), lambdified from the symbolic derivative."""
-    return float(_fprime(float(x)))
+    return float(_numeric(tuple(coefficients))[1](float(x)))
 
 
-def fsecond(x: float) -> float:
+def fsecond(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
     """f''(x), lambdified from the symbolic second derivative."""
-    return float(_fsecond(float(x)))
+    return float(_numeric(tuple(coefficients))[2](float(x)))
 
 
 def _iterate(
@@ -92,9 +125,10 @@ def newton_update_general() -> sympy.Expr:
     return x + h_star
 
 
-def newton_update_quartic() -> sympy.Expr:
-    """The Newton–Raphson update for the lecture's quartic: x − f'(x)/f''(x)."""
-    return newton_update_general().subs({d1: FPRIME_EXPR, d2: FSECOND_EXPR})
+def newton_update_quartic(coefficients: Coefficients = COEFFICIENTS) -> sympy.Expr:
+    """The Newton–Raphson update for the quartic: x − f'(x)/f''(x)."""
+    return newton_update_general().subs({d1: fprime_expr(coefficients),
+                                         d2: fsecond_expr(coefficients)})
 
 
 def newton_raphson(
@@ -122,28 +156,41 @@ class StationaryPoint:
     kind: str  # "global minimum", "local minimum" or "local maximum"
 
 
-@cache
-def stationary_points() -> tuple[StationaryPoint, ...]:
+def stationary_points(coefficients: Coefficients = COEFFICIENTS
+                      ) -> tuple[StationaryPoint, ...]:
     """The real roots of f', sorted by x and classified by the sign of f''."""
-    roots = sorted(float(r.evalf(30)) for r in sympy.real_roots(sympy.Poly(FPRIME_EXPR, x)))
+    return _stationary_points(tuple(coefficients))
+
+
+@cache
+def _stationary_points(coefficients: tuple[float, ...]) -> tuple[StationaryPoint, ...]:
+    roots = sorted(float(r.evalf(30))
+                   for r in sympy.real_roots(sympy.Poly(fprime_expr(coefficients), x)))
     kinds = []
     for r in roots:
-        curvature = fsecond(r)
+        curvature = fsecond(r, coefficients)
         if curvature == 0.0:
             raise ArithmeticError(f"f''({r}) = 0: the second-derivative test cannot classify it")
         kinds.append("local minimum" if curvature > 0 else "local maximum")
     minima = [i for i, k in enumerate(kinds) if k == "local minimum"]
     if minima:
-        kinds[min(minima, key=lambda i: f(roots[i]))] = "global minimum"
-    return tuple(StationaryPoint(r, f(r), k) for r, k in zip(roots, kinds, strict=True))
+        kinds[min(minima, key=lambda i: f(roots[i], coefficients))] = "global minimum"
+    return tuple(StationaryPoint(r, f(r, coefficients), k)
+                 for r, k in zip(roots, kinds, strict=True))
 
 
-def global_minimum() -> StationaryPoint:
+def global_minimum(coefficients: Coefficients = COEFFICIENTS) -> StationaryPoint:
     """The minimum with the smallest f (f → ∞ at both ends, so one exists)."""
-    (point,) = (p for p in stationary_points() if p.kind == "global minimum")
+    (point,) = (p for p in stationary_points(coefficients) if p.kind == "global minimum")
     return point
 
 
-def local_minima() -> tuple[StationaryPoint, ...]:
+def local_minima(coefficients: Coefficients = COEFFICIENTS) -> tuple[StationaryPoint, ...]:
     """Both minima, global and local, sorted by x: where gradient descent can end up."""
-    return tuple(p for p in stationary_points() if p.kind.endswith("minimum"))
+    return tuple(p for p in stationary_points(coefficients) if p.kind.endswith("minimum"))
+
+
+def minima_global_first(coefficients: Coefficients = COEFFICIENTS) -> list[float]:
+    """The minima's x, the global minimum first (as the minima question lists them)."""
+    return [p.x for p in sorted(local_minima(coefficients),
+                                key=lambda p: p.kind != "global minimum")]

@@ -89,14 +89,3 @@ def test_variant_key_picks_the_entry_by_the_fields_it_depends_on() -> None:
     assert mv.released_entry({"name": "plain"}, two) == {"name": "plain"}
     per_student = mv.variant_key([mv.PER_STUDENT], one)
     assert per_student == one.key[:16] != mv.variant_key([mv.PER_STUDENT], two)
-
-
-def test_typed_id_is_read_without_running_the_cell() -> None:
-    cells = [{"cell_type": "markdown", "source": 'STUDENT_ID = "no"'},
-             {"cell_type": "code", "source": "import os\nx = (1"},
-             {"cell_type": "code", "source": ["STUDENT_ID = ", "' s42 '\n", "y = 1"]}]
-    assert mv.typed_student_id({"cells": cells}) == "s42"
-    assert mv.typed_student_id({"cells": [{"cell_type": "code",
-                                           "source": "STUDENT_ID = input()"}]}) is None
-    assert mv.typed_student_id({"cells": [{"cell_type": "code",
-                                           "source": 'STUDENT_ID = ""'}]}) is None

@@ -128,3 +128,44 @@ def test_backprop_variants_step_downhill_and_train() -> None:
         j, k, layer = n["weight"]
         assert layer == 1 and {j, k} <= {1, 2} and n["other_weight"][0] == 3 - j
         assert n["bias"] == [n["other_weight"][0], 1] and n["output_weight"][:1] == [1]
+
+
+# --- the rubrics build every variant's questions from solutions ------------------------------
+
+
+def test_lecture_variant_is_the_rubrics_questions() -> None:
+    from autograder import course
+
+    for assignment in vr.ASSIGNMENTS:
+        lecture = variant_for(assignment, None, None)
+        assert course.questions(assignment, lecture) is course.questions(assignment)
+
+
+@pytest.mark.parametrize("sid", IDS[:3])
+def test_variant_questions_judge_their_own_references(sid: str) -> None:
+    """A variant's right answers earn full marks against its questions; the lecture's
+    answers, where they differ, do not; a wrong index is named in the variant's symbols."""
+    from autograder import course
+    from autograder.rubric import judge
+
+    for assignment in vr.ASSIGNMENTS:
+        variant = variant_for(assignment, sid, SEED)
+        mine = course.questions(assignment, variant)
+        assert course.questions(assignment, variant) is mine  # built once per variant
+        for q, lecture_q in zip(mine, course.questions(assignment), strict=True):
+            assert q.variant == variant.key and q.id == lecture_q.id
+            if q.kind == "function":
+                continue
+            answer = str(q.expected) if q.kind == "expression" else q.expected
+            assert judge(q, answer).correct, (assignment, q.id)
+            other = (str(lecture_q.expected) if q.kind == "expression"
+                     else lecture_q.expected)
+            if str(other) != str(answer):
+                assert not judge(q, other).correct, (assignment, q.id)
+    n = variant_for("backprop", sid, SEED).numbers
+    j, k, _ = n["weight"]
+    chain = {q.id: q for q in course.questions("backprop", variant_for("backprop", sid, SEED))}
+    q = chain["backprop-dR-dw11-layer1"]
+    wrong = f"-2*(y - a1_2)*w1{j}_2*exp(-z{j}_1)*(1 + exp(-z{j}_1))^(-2)*x{3 - k}"
+    verdict = judge(q, wrong)
+    assert not verdict.correct and f"x{'₁₂'[2 - k]}" in verdict.feedback, verdict

@@ -2,77 +2,114 @@
 
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
 The optimisers are judged on their whole path (``project="path"``: start, first step, length
-and end, or that it ran away) on the lecture's f' and on other functions: a quadratic with a
+and end, or that it ran away) on the quartic's f' and on other functions: a quadratic with a
 known minimum, a tolerance that stops early, a step budget, a step size that diverges.
+``questions(variant)`` builds them for a student's quartic, starts and step sizes
+(autograder.variants); ``QUESTIONS`` are the lecture's.
 """
+
+from typing import Any
 
 from autograder.diagnosis import Part, Slip
 from autograder.rubric import ProbeFunction, Question
+from autograder.variants import Variant, variant_for
 from solutions import optimisation_1d as o1
 
 # The lecture prints f'; f'' is a question, so the Newton–Raphson probes use another function,
 # g(x) = x^4 - 3x^2 + x. The visible test function is q(x) = (x - 3)^2, minimum at x = 3.
-_df = ProbeFunction((str(o1.FPRIME_EXPR),), (str(o1.x),), "df")
 _dg = ProbeFunction(("4*x**3 - 6*x + 1",), ("x",), "dg")
 _d2g = ProbeFunction(("12*x**2 - 6",), ("x",), "d2g")
 _dq = ProbeFunction(("2*(x - 3)",), ("x",), "dq")
 _d2q = ProbeFunction(("2",), ("x",), "d2q")
 Q_MINIMUM = 3.0
 
-QUESTIONS = (
-    Question("opt1d-second-derivative", "f_second", "expression", 1,
-             "f''(x) of the quartic", ("x",), expected=o1.FSECOND_EXPR,
-             parts=(Part("the derivative of 12x³", "36*x^2"),
-                    Part("the derivative of 15x²", "30*x"),
-                    Part("the derivative of −40x", "-40")),
-             slips=(Slip("first_derivative", str(o1.FPRIME_EXPR),
-                         "That is f′(x), which the lecture gives: differentiate it once "
-                         "more.", 0.0),)),
-    Question("opt1d-gradient-descent", "gradient_descent", "function", 3,
-             "Gradient descent",
-             probes=((_dq, 0.0, 0.1),  # visible: reaches 3
-                     (_df, 2.0, 0.05),  # visible: diverges (the guard must stop it)
-                     (_df, -1.0, 0.01), (_df, 2.0, 0.01),
-                     (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
-                     (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
-             project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
-    Question("opt1d-minima", "minima", "array", 2, "Both local minima",
-             labels=("global minimum", "local minimum"), rel_tol=1e-4,
-             expected=[p.x for p in o1.local_minima()]),
-    Question("opt1d-newton-update", "newton_update", "expression", 2,
-             "The Newton–Raphson update", ("x", "d1", "d2"),
-             expected=o1.newton_update_general(),
-             parts=(Part("the current point x", "x"),
-                    Part("the Newton step −f′(x)/f″(x)", "-d1/d2")),
-             slips=(Slip("newton_inverted", "x - d2/d1",
-                         "f′ and f″ are the wrong way round: the step divides f′(x) by "
-                         "f″(x).", 0.25),
-                    Slip("gradient_step", "x - d1",
-                         "That is a gradient descent step with step size 1; Newton–Raphson "
-                         "divides f′(x) by f″(x).", 0.0))),
-    Question("opt1d-newton-raphson", "newton_raphson", "function", 3,
-             "Newton–Raphson",
-             probes=((_dq, _d2q, 0.0),  # visible: one step to 3
-                     (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3),
-                     (_dg, _d2g, 2.0, 1e-3),  # a loose tolerance stops it early
-                     (_dg, _d2g, -2.0, 1e-12, 2)),  # the step budget stops it
-             project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.newton_raphson),
-)
 
-# Visible checks (autograder.properties), released in selfcheck.json beside the notebook.
-SELF_CHECKS = {
-    "opt1d-gradient-descent": [
-        {"property": "probe_value", "probe": 0, "value": [Q_MINIMUM],
-         "what": "q(x) = (x - 3)^2 from x0 = 0 with eta = 0.1 ends at its minimum 3"},
-        {"property": "diverges", "probe": 1,
-         "what": "the lecture's f' from x0 = 2 with eta = 0.05"},
-    ],
-    "opt1d-minima": [{"property": "stationary_minima", "uses": ["f", "df"]}],
-    "opt1d-newton-raphson": [
-        {"property": "probe_value", "probe": 0, "value": [3.0, Q_MINIMUM],
-         "what": "q(x) = (x - 3)^2 from x0 = 0: one step to 3, then a zero step (3 iterates)"},
-    ],
-}
+def questions(variant: Variant) -> tuple[Question, ...]:
+    """The questions for one variant's numbers (the lecture's: ``QUESTIONS``)."""
+    n = variant.numbers
+    coefficients = n["f"]
+    fprime, fsecond = o1.fprime_expr(coefficients), o1.fsecond_expr(coefficients)
+    df = ProbeFunction((str(fprime),), (str(o1.x),), "df")
+    eta, (left, right), (x_away, eta_away) = n["eta"], n["starts"], n["diverge"]
+    return (
+        Question("opt1d-second-derivative", "f_second", "expression", 1,
+                 "f''(x) of the quartic", ("x",), expected=fsecond,
+                 parts=second_derivative_parts(coefficients),
+                 slips=(Slip("first_derivative", str(fprime),
+                             "That is f′(x), which the lecture gives: differentiate it once "
+                             "more.", 0.0),)),
+        Question("opt1d-gradient-descent", "gradient_descent", "function", 3,
+                 "Gradient descent",
+                 probes=((_dq, 0.0, 0.1),  # visible: reaches 3
+                         (df, x_away, eta_away),  # visible: diverges (the guard must stop it)
+                         (df, left, eta), (df, right, eta),
+                         (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
+                         (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
+                 project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
+        Question("opt1d-minima", "minima", "array", 2, "Both local minima",
+                 labels=("global minimum", "local minimum"), rel_tol=1e-4,
+                 expected=o1.minima_global_first(coefficients)),
+        Question("opt1d-newton-update", "newton_update", "expression", 2,
+                 "The Newton–Raphson update", ("x", "d1", "d2"),
+                 expected=o1.newton_update_general(),
+                 parts=(Part("the current point x", "x"),
+                        Part("the Newton step −f′(x)/f″(x)", "-d1/d2")),
+                 slips=(Slip("newton_inverted", "x - d2/d1",
+                             "f′ and f″ are the wrong way round: the step divides f′(x) by "
+                             "f″(x).", 0.25),
+                        Slip("gradient_step", "x - d1",
+                             "That is a gradient descent step with step size 1; "
+                             "Newton–Raphson divides f′(x) by f″(x).", 0.0))),
+        Question("opt1d-newton-raphson", "newton_raphson", "function", 3,
+                 "Newton–Raphson",
+                 probes=((_dq, _d2q, 0.0),  # visible: one step to 3
+                         (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3),
+                         (_dg, _d2g, 2.0, 1e-3),  # a loose tolerance stops it early
+                         (_dg, _d2g, -2.0, 1e-12, 2)),  # the step budget stops it
+                 project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.newton_raphson),
+    )
+
+
+_POWERS = {3: "x³", 2: "x²", 1: "x"}
+
+
+def second_derivative_parts(coefficients: Any) -> tuple[Part, ...]:
+    """f'' as the derivatives of f''s terms, each named by its term (12x³ -> 36x²)."""
+    c4, c3, c2 = (o1.exact(c) for c in list(coefficients)[:3])
+    terms = ((4 * c4, 3), (3 * c3, 2), (2 * c2, 1))
+    parts = []
+    for coefficient, power in terms:
+        if coefficient == 0:
+            continue
+        term = f"{coefficient}{_POWERS[power]}".replace("-", "−")
+        derivative = f"{coefficient * power}*x^{power - 1}" if power > 1 else f"{coefficient}"
+        parts.append(Part(f"the derivative of {term}", derivative.replace("*x^1", "*x")))
+    return tuple(parts)
+
+
+def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:
+    """Visible checks (autograder.properties), released in selfcheck.json beside the notebook:
+    they name the variant's numbers (which the student has), never an answer."""
+    x_away, eta_away = variant.numbers["diverge"]
+    whose = "the lecture's" if variant.is_lecture else "your"
+    return {
+        "opt1d-gradient-descent": [
+            {"property": "probe_value", "probe": 0, "value": [Q_MINIMUM],
+             "what": "q(x) = (x - 3)^2 from x0 = 0 with eta = 0.1 ends at its minimum 3"},
+            {"property": "diverges", "probe": 1,
+             "what": f"{whose} f' from x0 = {x_away:g} with eta = {eta_away:g}"},
+        ],
+        "opt1d-minima": [{"property": "stationary_minima", "uses": ["f", "df"]}],
+        "opt1d-newton-raphson": [
+            {"property": "probe_value", "probe": 0, "value": [3.0, Q_MINIMUM],
+             "what": "q(x) = (x - 3)^2 from x0 = 0: one step to 3, then a zero step "
+                     "(3 iterates)"},
+        ],
+    }
+
+
+QUESTIONS = questions(variant_for("optimisation-1d", None, None))
+SELF_CHECKS = self_checks(variant_for("optimisation-1d", None, None))
 
 # Written answers, graded by hand in formgrader: their points join the grade of record
 # (``backprop-kit grade --gradebook``). Each is a markdown grade cell of the notebook.
