@@ -24,17 +24,14 @@ from autograder.myvariant import PER_STUDENT, variant_key
 from autograder.notebook import SELFCHECK_FILE
 from autograder.rubric import Question, fingerprint
 
-SAMPLE_IDS = tuple(f"sample-{i:03d}" for i in range(96))  # ids that find the variants' keys
+SAMPLE_IDS = tuple(f"sample-{i:03d}" for i in range(48))  # ids that find the variants' keys
 MIN_PER_VALUE = 3  # a field is a key only if each of its values comes up this often
 
 
 def _identity(question: Question, self_check: Any) -> str:
-    """What a question's released entry is computed from: equal identities, equal entries.
-    An expression's fingerprint depends on its content only (not on the variant it was built
-    for, so it is built once for all variants with that content); sealed numbers are salted
-    with the variant's key (autograder.sealing), so their entry is its own identity."""
-    if question.kind != "expression":
-        return json.dumps(_entry(question, self_check), sort_keys=True)
+    """What an expression question's released entry is computed from: equal identities,
+    equal entries, so a fingerprint is built once for all variants that ask the same (which
+    variant a question was built for is not part of it, its content is)."""
     plain = dataclasses.replace(question, from_earlier=None, variant=None)
     return f"{plain!r}\0{json.dumps(self_check, sort_keys=True)}"
 
@@ -75,23 +72,26 @@ def selfcheck_data(assignment: str, seed: str | None = None,
     lecture = variant_for(assignment, None, None)
     variants = [lecture] if seed is None else [
         variant_for(assignment, sid, seed) for sid in (*SAMPLE_IDS, *roster)]
-    per_variant = []  # [(question, self_check, identity)] per variant, in question order
-    for variant in variants:
-        checks = self_checks(assignment, variant)
-        qs = questions_of(assignment, variant)
-        per_variant.append([(q, checks.get(q.id), _identity(q, checks.get(q.id))) for q in qs])
-    entries: dict[str, dict[str, Any]] = {}  # identity -> entry, each computed once
+    rows = [(questions_of(assignment, v), self_checks(assignment, v)) for v in variants]
+    entries: dict[str, dict[str, Any]] = {}  # identity -> entry, each built once
     questions: dict[str, Any] = {}
-    for index, (first, _, _) in enumerate(per_variant[0]):
-        column = [row[index] for row in per_variant]
-        fields = key_fields(variants, [identity for _, _, identity in column])
-        if fields is None:  # per student: only the roster's (the samples are not students)
-            fields = [PER_STUDENT]
-            column, chosen = column[len(SAMPLE_IDS):], variants[len(SAMPLE_IDS):]
+    for index, first in enumerate(rows[0][0]):
+        column = [(qs[index], checks.get(first.id)) for qs, checks in rows]
+        if seed is None:
+            fields: list[str] | None = []
+        elif first.kind != "expression":
+            fields = None  # sealed values are salted with the variant's key: per student
         else:
-            chosen = variants
+            fields = key_fields(variants, [_identity(q, c) for q, c in column])
+        chosen = list(zip(variants, column, strict=True))
+        if fields is None:  # per student: only the roster's (the samples are not students)
+            fields, chosen = [PER_STUDENT], chosen[len(SAMPLE_IDS):]
         released = {}
-        for variant, (q, check, identity) in zip(chosen, column, strict=True):
+        for variant, (q, check) in chosen:
+            if q.kind != "expression":
+                released[variant_key(fields, variant)] = _entry(q, check)
+                continue
+            identity = _identity(q, check)
             if identity not in entries:
                 entries[identity] = _entry(q, check)
             released[variant_key(fields, variant)] = entries[identity]

@@ -56,11 +56,16 @@ def find_student(typed: Any = None) -> Whose:
 
 
 def _course_seed() -> str | None:
-    """Under ``nbgrader autograde`` (the instructor's machine): the seed the course sets."""
-    from autograder.course import find_course
+    """The seed of the course nbgrader runs in (its ``autograded/<student>/<assignment>/`` is
+    the kernel's folder), else of the installed course (instructor side)."""
+    from autograder.course import CONFIG_FILE, variant_seed
     from autograder.variants import course_seed
 
-    return course_seed(find_course())
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return course_seed(folder)
+    return variant_seed()
 
 
 def _autograding() -> bool:
