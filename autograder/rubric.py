@@ -4,9 +4,10 @@ judge it. The reference answers themselves live in ``solutions`` (instructor sid
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -298,6 +299,17 @@ def fingerprint(question: Question) -> dict[str, Any]:
     return data
 
 
+def released_reference(fingerprint: Mapping[str, Any]) -> checks.ExpressionReference:
+    """The reference a released fingerprint stands for, rebuilt once per process: reading its
+    definitions and points is most of a self-check's time."""
+    return _released_reference(json.dumps(fingerprint, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _released_reference(fingerprint: str) -> checks.ExpressionReference:
+    return checks.ExpressionReference.from_fingerprint(json.loads(fingerprint))
+
+
 def self_check(data: Mapping[str, Any], answer: Any,
                outputs: Sequence[Mapping[str, Any]] | None = None,
                names: Mapping[str, Any] | None = None) -> CheckResult:
@@ -307,8 +319,7 @@ def self_check(data: Mapping[str, Any], answer: Any,
     names a property may use (the student's own finite differences, loss, ...)."""
     question = Question.from_public(data)
     if question.kind == "expression":
-        reference = checks.ExpressionReference.from_fingerprint(data["fingerprint"])
-        return checks.judge_expression(answer, reference)
+        return checks.judge_expression(answer, released_reference(data["fingerprint"]))
     try:
         if question.kind == "number":
             checks.as_number(answer)
