@@ -48,10 +48,17 @@ class AssignmentSection:
     questions_plot: str  # data URI of the points per question (likewise)
     questions: tuple[QuestionSection, ...]
     not_graded: tuple[tuple[str, SubmissionResult], ...]
+    # (student, question or "", note): id mismatches and copying, with per-student variants
+    variant_notes: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def assignment(self) -> str:
         return self.run.assignment
+
+    @property
+    def variants(self) -> bool:
+        """Whether the run graded students against their own variants."""
+        return any(s.variant is not None for s in self.run.submissions)
 
 
 # --- plots ---------------------------------------------------------------------------------
@@ -170,8 +177,21 @@ def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
             tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
             tuple((label, sub) for label, sub in reports._labelled(run)
                   if sub.status != "graded"),
+            variant_notes(run),
         ))
     return sections
+
+
+def variant_notes(run: GradingRun) -> tuple[tuple[str, str, str], ...]:
+    """(student, question, note) for each id mismatch and each answer matching another
+    student's variant or answer (autograder.copying)."""
+    notes = []
+    for label, sub in reports._labelled(run):
+        if sub.variant_mismatch:
+            notes.append((label, "", sub.variant_mismatch))
+        notes += [(label, str(c.get("question", "")), str(c.get("note", "")))
+                  for c in sub.copying]
+    return tuple(notes)
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -255,6 +275,11 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
                       f" — {md(g.review or '')}" for qid, g in review]
             lines += [f"- {md(qid)}: {len(who)} × {md(why)} ({md(', '.join(who[:SHOWN_NAMES]))})"
                       for qid, why, who in unjudged]
+            lines.append("")
+        if s.variant_notes:
+            lines += ["### Variants: ids and copying (no penalty)", ""]
+            lines += [f"- {md(label)}" + (f", {md(question)}" if question else "")
+                      + f": {md(note)}" for label, question, note in s.variant_notes]
             lines.append("")
         if s.not_graded:
             lines += ["### Not graded", ""]

@@ -88,9 +88,14 @@ def main(ctx: click.Context) -> None:
 @click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="nbgrader's gradebook.db: join the points graded by hand in formgrader "
                    "(not graded yet: shown as pending).")
+@click.option("--seed", default=None, metavar="TEXT",
+              help="The course's variant seed (default: c.BackpropKit.variant_seed in the "
+                   "course's nbgrader_config.py); each student is graded against their own "
+                   "numbers. --seed '' grades everyone against the lecture's numbers.")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
-          allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None) -> None:
+          allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
+          seed: str | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder.runner_client import Runner, assignment_plots
 
@@ -108,7 +113,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         from autograder.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
-        finish = None
+        finishing = []
         if gradebook is not None:
             from autograder.course import manual_questions
             from autograder.gradebook import with_hand_grades
@@ -116,7 +121,24 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             if not gradebook.is_file():
                 raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
             manual = manual_questions(assignment)
-            finish = lambda run: with_hand_grades(run, gradebook, manual)  # noqa: E731
+            finishing.append(lambda run: with_hand_grades(run, gradebook, manual))
+        if seed is None:
+            from autograder.course import variant_seed
+
+            seed = variant_seed()
+        seed = seed or None
+        if seed is not None:
+            from autograder.copying import find_copying
+            from autograder.course import variant_questions
+
+            finishing.append(lambda run: find_copying(
+                run, lambda key: variant_questions(assignment, key)))
+
+        def finish(run):
+            for step in finishing:
+                run = step(run)
+            return run
+
         require, sandbox_name = _sandbox_policy(allow_unsandboxed)
         if require:
             ensure_answers_hidden()
@@ -126,7 +148,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
                         Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
-                                 judge_seconds=judge_timeout, preload_plots=plots),
+                                 judge_seconds=judge_timeout, preload_plots=plots,
+                                 variant_seed=seed),
                         BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
                         finish=finish)
     except BackpropKitError as error:
@@ -235,7 +258,7 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
 
     from autograder.classreport import HTML_NAME, write_class_report
     from autograder.course import questions
-    from autograder.regrade import changes_table, write_regrade
+    from autograder.regrade import changes_table, variant_questions, write_regrade
     from autograder.regrade import regrade as regrade_run
     from autograder.results import GradingRun
 
@@ -243,7 +266,8 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
         after = regrade_run(before, rubric, source=str(results), jobs=jobs,
-                            everything=everything)
+                            everything=everything,
+                            questions_for=variant_questions(before.assignment))
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=1) as pool:  # the files' fsyncs wait on the disk
             writing = pool.submit(write_regrade, before, after, out)  # while the page is drawn

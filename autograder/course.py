@@ -121,6 +121,23 @@ def _variant_questions(module: ModuleType, variant: Variant) -> tuple[Question, 
     return tuple(dataclasses.replace(q, variant=variant.key) for q in built)
 
 
+def variant_questions(assignment: str, key: str | None) -> tuple[Question, ...]:
+    """The questions of the variant ``key`` (as results.json keeps it; None: the lecture's)."""
+    from autograder.variants import variant_from_key
+
+    return questions(assignment, None if key is None else variant_from_key(assignment, key))
+
+
+def variant_seed() -> str | None:
+    """The course's variant seed (``c.BackpropKit.variant_seed`` in nbgrader_config.py)."""
+    from autograder.variants import VariantError, course_seed
+
+    try:
+        return course_seed(find_course())
+    except VariantError as error:
+        raise UsageError(str(error)) from None
+
+
 def self_checks(assignment: str, variant: Variant | None = None) -> dict[str, Any]:
     """The visible checks of ``assignment`` (its rubric's ``self_checks(variant)``, else
     ``SELF_CHECKS``)."""

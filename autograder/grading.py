@@ -50,6 +50,7 @@ class Settings:
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     judge_seconds: float = 20.0  # wall-clock bound on judging one answer
     preload_plots: bool = True  # the runner pre-loads matplotlib (the assignment plots)
+    variant_seed: str | None = None  # the course seed: each notebook runs with its numbers
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -224,19 +225,22 @@ class Grader:
         self.settings = settings
         self.judge = judge
         self.runner = runner or Runner(settings.preload_plots)
-        self._verdicts: dict[tuple[str, str], CheckResult] = {}
-        self._unjudged: dict[tuple[str, str], QuestionResult] = {}
-        self._versions: dict[str, str] = {}  # question id -> rubric_version, kept with results
+        self._verdicts: dict[tuple[str, str | None, str], CheckResult] = {}
+        self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
+        # (question id, variant) -> rubric_version, kept with results
+        self._versions: dict[tuple[str, str | None], str] = {}
         # what judging needs built, built while the first notebook runs: the references by
         # default; a judge of its own brings its own preparation or none
-        self._preparation = prepare or (self._prepare if judge is hidden_judge else None)
+        self._preparation: Callable[[Sequence[Question]], None] | None = (
+            (lambda _questions: prepare()) if prepare is not None
+            else self._prepare if judge is hidden_judge else None)
 
-    def _prepare(self) -> None:
+    def _prepare(self, questions: Sequence[Question]) -> None:
         """Build the questions' references (secret points, probe outputs): the costly part of
         the first judgements, done in a thread while the first notebook runs."""
         from autograder.rubric import expected_outputs, expression_reference
 
-        for question in self.questions:
+        for question in questions:
             try:
                 if question.expected is None:
                     continue
@@ -247,13 +251,13 @@ class Grader:
             except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
                 continue
 
-    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
         """The runner's reply; the first time, the references are built meanwhile (the reply
         is awaited outside the interpreter's lock, so the two overlap)."""
         if self._preparation is None:
             return self.runner.run(request)
-        preparing = threading.Thread(target=self._preparation, name="bpk-prepare",
-                                     daemon=True)
+        preparing = threading.Thread(target=self._preparation, args=(questions,),
+                                     name="bpk-prepare", daemon=True)
         self._preparation = None
         preparing.start()
         try:
@@ -281,7 +285,7 @@ class Grader:
         data = message.get("data")
         before = (earlier or {}).get(question.follows) if question.follows else None
         try:
-            key = (question.id, json.dumps([data, before], sort_keys=True))
+            key = (question.id, question.variant, json.dumps([data, before], sort_keys=True))
         except (ValueError, TypeError, RecursionError):
             return ungraded(question.id, question.title, question.points,
                             "Not graded: the answer's data is malformed.")
@@ -300,11 +304,12 @@ class Grader:
                 self._unjudged[key] = _for_review(
                     question, f"could not be judged ({type(error).__name__}); listed for review")
                 return self._unjudged[key]
-        if question.id not in self._versions:
-            self._versions[question.id] = rubric_version(question)
+        version = (question.id, question.variant)
+        if version not in self._versions:
+            self._versions[version] = rubric_version(question)
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key], answer=data,
-                                         rubric_version=self._versions[question.id])
+                                         rubric_version=self._versions[version])
 
     def _judge_data(self, question: Question, data: Any, before: Any = None) -> CheckResult:
         from autograder.checks import unreadable
@@ -350,7 +355,8 @@ class Grader:
             raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
                                   ) from None
         nb = parse_notebook(sub.notebook.name, raw)
-        workdir, notes = make_workdir(sub, raw, plan_job(nb, self.questions),
+        variant, questions = self.questions_for(sub.student)
+        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions),
                                       self.settings.scratch)
         try:
             reply = self._run({
@@ -359,16 +365,15 @@ class Grader:
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
                 "confine": self.settings.confine,
-            })
+            }, questions)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
         if not isinstance(answers, dict):
             answers = {}
         by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
-                        ).get("data") for q in self.questions}
-        results = tuple(self.judge_answer(q, answers.get(q.name), by_id)
-                        for q in self.questions)
+                        ).get("data") for q in questions}
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id) for q in questions)
         errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
         status = reply.get("status", "error")
         if status == "timeout":
@@ -376,7 +381,32 @@ class Grader:
                        "stopped; answers defined before that were graded.",)
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
                                 status, errors, str(reply.get("sandbox", "none")),
-                                round(time.monotonic() - started, 4))
+                                round(time.monotonic() - started, 4), variant,
+                                self.id_mismatch(nb, sub.student))
+
+    def questions_for(self, student: str) -> tuple[str | None, Sequence[Question]]:
+        """The variant key and the questions a student's notebook is judged by: the folder's
+        student's variant under a course seed, else the lecture's."""
+        seed = self.settings.variant_seed
+        if seed is None:
+            return None, self.questions
+        from autograder.course import questions
+        from autograder.variants import variant_for
+
+        variant = variant_for(self.assignment, student, seed)
+        return variant.key, questions(self.assignment, variant)
+
+    def id_mismatch(self, nb: Mapping[str, Any], student: str) -> str | None:
+        """Why the id the notebook was made for is not its folder's student's, if it is not."""
+        if self.settings.variant_seed is None:
+            return None
+        from autograder.variants import normalise_id, typed_student_id
+
+        typed = typed_student_id(nb)
+        if typed is None or normalise_id(typed) == normalise_id(student):
+            return None
+        return (f"The notebook says STUDENT_ID = {typed!r}, but it was submitted as "
+                f"{student!r}: graded against the variant of {student!r}.")
 
     def close(self) -> None:
         self.runner.close()

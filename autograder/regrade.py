@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing import get_context
@@ -71,20 +71,24 @@ def work_key(question: Question, data: Any) -> str:
 _worker: dict[str, Any] = {}
 
 
+QuestionsFor = Callable[[str | None], Sequence[Question]]  # a variant key -> its questions
+
+
 def _start_worker(assignment: str, questions: list[Question], judge: Judge) -> None:
     _worker["grader"] = Grader(assignment, questions, Settings(), judge=judge)
-    _worker["questions"] = {q.id: q for q in questions}
+    _worker["questions"] = {(q.id, q.variant): q for q in questions}
 
 
-def _judge_item(item: tuple[str, Any, Any]) -> QuestionResult:
-    qid, data, before = item
-    question = _worker["questions"][qid]
+def _judge_item(item: tuple[str, str | None, Any, Any]) -> QuestionResult:
+    qid, variant, data, before = item
+    question = _worker["questions"][(qid, variant)]
     earlier = {question.follows: before} if question.follows else None
     return _worker["grader"].judge_answer(question, {"data": data}, earlier)
 
 
 def _judge_all(assignment: str, questions: list[Question], judge: Judge,
-               items: list[tuple[str, Any, Any]], jobs: int) -> list[QuestionResult]:
+               items: list[tuple[str, str | None, Any, Any]], jobs: int
+               ) -> list[QuestionResult]:
     if jobs <= 1 or len(items) < 2 * jobs:
         _start_worker(assignment, questions, judge)
         return [_judge_item(item) for item in items]
@@ -100,46 +104,54 @@ def _judge_all(assignment: str, questions: list[Question], judge: Judge,
         return list(pool.map(_judge_item, items, chunksize=4))
 
 
-def _stale(old: QuestionResult, versions: dict[str, str], everything: bool) -> bool:
-    return everything or old.rubric_version is None or old.rubric_version != versions[old.id]
+def _stale(old: QuestionResult, version: str | None, everything: bool) -> bool:
+    return everything or old.rubric_version is None or old.rubric_version != version
 
 
 def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidden_judge,
-            source: str = "results.json", jobs: int = 1, everything: bool = False
-            ) -> GradingRun:
+            source: str = "results.json", jobs: int = 1, everything: bool = False,
+            questions_for: QuestionsFor | None = None) -> GradingRun:
     """``run`` judged again: same students, statuses and errors, new points and feedback.
 
     Only answers judged by another version of their question (``versions.rubric_version``:
     its rubric, reference or the checker's code) are judged again, unless ``everything``.
     Each distinct answer is judged once (in ``jobs`` processes), and its verdict given to
-    every student who handed it in."""
+    every student who handed it in. A submission graded against its own variant (its
+    ``variant`` key) is judged by ``questions_for(key)``, the questions of that variant."""
     if not run.regradable:
         raise NotRegradable(NOT_KEPT.format(path=source, schema=run.schema))
     started = time.monotonic()
     questions = list(questions)
-    versions = {q.id: rubric_version(q) for q in questions} if judge is hidden_judge else {}
+    versions: dict[tuple[str, str | None], str] = {}
     everything = everything or judge is not hidden_judge
-    work: dict[tuple[str, str], tuple[str, Any, Any]] = {}
+    work: dict[tuple[str, str | None, str], tuple[str, str | None, Any, Any]] = {}
+    used: dict[tuple[str, str | None], Question] = {}
     planned = []
     for sub in run.submissions:
         old = {q.id: q for q in sub.questions}
         earlier = {q.id: q.answer for q in sub.questions if q.answer is not None}
-        plan: list[QuestionResult | tuple[str, str]] = []
-        for q in questions:
+        own = (questions if sub.variant is None or questions_for is None
+               else list(questions_for(sub.variant)))
+        plan: list[QuestionResult | tuple[str, str | None, str]] = []
+        for q in own:
             prev = old.get(q.id)
             if prev is None or prev.answer is None:
                 plan.append(_unchanged(q, prev))
-            elif not _stale(prev, versions, everything):
+                continue
+            if judge is hidden_judge and (q.id, q.variant) not in versions:
+                versions[(q.id, q.variant)] = rubric_version(q)
+            if not _stale(prev, versions.get((q.id, q.variant)), everything):
                 plan.append(prev)  # judged by this very rubric and checker already
             else:
                 before = earlier.get(q.follows) if q.follows else None
-                key = (q.id, work_key(q, prev.answer)
+                key = (q.id, q.variant, work_key(q, prev.answer)
                        + (" after " + json.dumps(before, sort_keys=True) if q.follows else ""))
-                work.setdefault(key, (q.id, prev.answer, before))
+                work.setdefault(key, (q.id, q.variant, prev.answer, before))
+                used.setdefault((q.id, q.variant), q)
                 plan.append(key)
         planned.append((sub, plan))
-    verdicts = dict(zip(work, _judge_all(run.assignment, questions, judge, list(work.values()),
-                                         jobs), strict=True))
+    verdicts = dict(zip(work, _judge_all(run.assignment, list(used.values()) or questions,
+                                         judge, list(work.values()), jobs), strict=True))
     subs = []
     for sub, plan in planned:
         new = [step if isinstance(step, QuestionResult) else _with_answer(verdicts[step], sub)
@@ -147,6 +159,13 @@ def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = hidde
         subs.append(replace(sub, questions=tuple(new)))
     return GradingRun(run.assignment, __version__, tuple(subs), time.monotonic() - started,
                       run.shard, run.sandbox)
+
+
+def variant_questions(assignment: str) -> QuestionsFor:
+    """The course's questions for each variant key results.json keeps (instructor side)."""
+    from autograder.course import variant_questions as of_variant
+
+    return lambda key: of_variant(assignment, key)
 
 
 def _with_answer(verdict: QuestionResult, sub: SubmissionResult) -> QuestionResult:

@@ -127,6 +127,12 @@ class SubmissionResult:
     errors: tuple[str, ...] = ()
     sandbox: str = "none"
     seconds: float = 0.0
+    # Per-student variants (autograder.variants): the key whose references judged it (None:
+    # the lecture's), why the notebook's own id does not match its folder, and answers that
+    # match another student's variant or answer instead of their own (for the instructor).
+    variant: str | None = None
+    variant_mismatch: str | None = None
+    copying: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -151,6 +157,7 @@ class SubmissionResult:
         fields = {k: v for k, v in data.items() if k not in ("points", "max_points")}
         fields["questions"] = tuple(QuestionResult.from_dict(q) for q in data["questions"])
         fields["errors"] = tuple(data.get("errors", ()))
+        fields["copying"] = tuple(data.get("copying", ()))
         return cls(**fields)
 
 

@@ -80,6 +80,33 @@ def student_key(student_id: str, seed: str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+TYPED_NAME = "STUDENT_ID"  # the variable a student types their id into, in the first cell
+
+
+def typed_student_id(nb: Mapping[str, Any]) -> str | None:
+    """The id typed in a notebook (``STUDENT_ID = "..."`` at the top level of a code cell; the
+    last such assignment), read with ``ast``, never run; None when there is none, it is empty
+    or not a plain string."""
+    typed = None
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # IPython magics, or not Python: no plain assignment to read
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id == TYPED_NAME
+                    and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, str)):
+                typed = normalise_id(node.value.value) or None
+    return typed
+
+
 # --- the variant -----------------------------------------------------------------------------
 
 
@@ -300,13 +327,26 @@ def variant_for(assignment: str, student_id: str | None, seed: str | None) -> Va
                            f"{', '.join(ASSIGNMENTS)}")
     if seed is None or student_id is None:
         return Variant(assignment, student_id, None, _copy(LECTURE[assignment]))
-    key = student_key(student_id, seed)
+    return variant_from_key(assignment, student_key(student_id, seed), normalise_id(student_id))
+
+
+def variant_from_key(assignment: str, key: str, student_id: str | None = None) -> Variant:
+    """The variant a key stands for (results.json keeps the key: a regrade needs no seed)."""
+    if assignment not in LECTURE:
+        raise VariantError(f"no variants for the assignment {assignment!r}; known: "
+                           f"{', '.join(ASSIGNMENTS)}")
+    try:
+        seed = int(key, 16)
+    except (TypeError, ValueError):
+        raise VariantError(f"{key!r} is not a variant key (64 hex digits)") from None
+    if len(key) != 64 or seed < 0:
+        raise VariantError(f"{key!r} is not a variant key (64 hex digits)")
     mixed = hashlib.sha256(f"{key}:{assignment}".encode()).hexdigest()
     rng = random.Random(int(mixed, 16))
     for _ in range(MAX_DRAWS):
         numbers = DRAWS[assignment](rng)
         if numbers is not None:
-            return Variant(assignment, normalise_id(student_id), key, numbers)
+            return Variant(assignment, student_id, key, numbers)
     raise VariantError(f"no variant of {assignment} found for key {key[:12]}… "  # pragma: no cover
                        f"in {MAX_DRAWS} draws")
 

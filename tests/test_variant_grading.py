@@ -1,0 +1,111 @@
+"""Grading against each student's own variant (issue 17), through the real ``backprop-kit
+grade`` on a small class: the folder's student sets the references, a notebook made for another
+id is flagged, and answers that match another student's numbers show in results.json and in the
+class report. Every expected value comes from ``solutions`` through the rubric."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from autograder import sandbox
+from autograder.cli import main
+from autograder.course import questions
+from autograder.variants import student_key, variant_for
+
+UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
+SEED = "variant-grading-test"
+ANSWERED = ("backprop-dR-dw11-layer1", "backprop-gradient", "backprop-step",
+            "backprop-training")
+
+
+def answers_of(student: str) -> dict[str, object]:
+    """The right answers for ``student``'s variant, by variable name, from the rubric."""
+    qs = {q.id: q for q in questions("backprop", variant_for("backprop", student, SEED))}
+    out: dict[str, object] = {}
+    for qid in ANSWERED:
+        q = qs[qid]
+        out[q.name] = str(q.expected) if q.kind == "expression" else (
+            q.expected.tolist() if hasattr(q.expected, "tolist") else q.expected)
+    return out
+
+
+def notebook(answers: dict[str, object], typed: str | None = None) -> nbformat.NotebookNode:
+    lines = [f"STUDENT_ID = {typed!r}"] if typed else []
+    lines += [f"{name} = {value!r}" for name, value in answers.items()]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(lines))])
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> tuple[Path, dict]:
+    """alice and dave right for themselves; bob hands in alice's notebook (her id and
+    numbers); carol types her own id but dave's numbers."""
+    root = tmp_path_factory.mktemp("class")
+    made = {"alice": notebook(answers_of("alice"), "alice"),
+            "bob": notebook(answers_of("alice"), "alice"),
+            "carol": notebook(answers_of("dave"), "carol"),
+            "dave": notebook(answers_of("dave"))}
+    for student, nb in made.items():
+        (root / "submitted" / student / "backprop").mkdir(parents=True)
+        nbformat.write(nb, root / "submitted" / student / "backprop" / "backprop.ipynb")
+    out = root / "out"
+    result = CliRunner().invoke(main, ["grade", str(root / "submitted"), "-a", "backprop", "-o",
+                                       str(out), "--seed", SEED, *UNSAFE],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return out, {s["student"]: s for s in data["submissions"]}
+
+
+def points(sub: dict) -> dict[str, float]:
+    return {q["id"]: q["points"] for q in sub["questions"] if q["id"] in ANSWERED}
+
+
+def test_each_student_is_graded_against_their_own_variant(graded) -> None:
+    _, subs = graded
+    full = {q.id: q.points for q in questions("backprop") if q.id in ANSWERED}
+    for student, sub in subs.items():
+        assert sub["variant"] == student_key(student, SEED)
+    assert points(subs["alice"]) == full and points(subs["dave"]) == full
+    assert points(subs["bob"]) != full and points(subs["carol"]) != full
+    assert not subs["alice"]["copying"] and not subs["dave"]["copying"]
+
+
+def test_a_notebook_made_for_another_id_is_flagged(graded) -> None:
+    _, subs = graded
+    assert "'alice'" in subs["bob"]["variant_mismatch"]
+    assert subs["alice"]["variant_mismatch"] is None
+    assert subs["carol"]["variant_mismatch"] is None  # her own id, someone else's numbers
+    assert subs["dave"]["variant_mismatch"] is None  # no id typed: nothing to compare
+
+
+def test_answers_matching_another_students_numbers_are_listed(graded) -> None:
+    out, subs = graded
+    bob = {(c["question"], c["student"], c["matches"]) for c in subs["bob"]["copying"]}
+    assert ("backprop-gradient", "alice", "variant") in bob
+    assert ("backprop-training", "alice", "variant") in bob
+    carol = {(c["question"], c["student"]) for c in subs["carol"]["copying"]}
+    assert ("backprop-gradient", "dave") in carol and ("backprop-step", "dave") in carol
+    report = (out / "class-report.md").read_text(encoding="utf-8")
+    section = report.split("### Variants")[1]
+    assert "bob: The notebook says STUDENT\\_ID = 'alice'" in section
+    assert "dave's numbers" in section
+    html = (out / "class-report.html").read_text(encoding="utf-8")
+    assert "Variants: ids and copying" in html and "alice&#39;s numbers" in html
+
+
+def test_regrade_judges_each_student_against_their_own_variant(graded, tmp_path) -> None:
+    out, subs = graded
+    result = CliRunner().invoke(main, ["regrade", str(out / "results.json"), "-o",
+                                       str(tmp_path), "--all", "-j", "1"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    again = {s["student"]: s for s in json.loads(
+        (tmp_path / "results.json").read_text(encoding="utf-8"))["submissions"]}
+    for student, sub in subs.items():
+        assert points(again[student]) == points(sub), student
+        assert again[student]["variant"] == sub["variant"]
