@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import sympy
 
+from autograder import sealing
 from autograder.diagnosis import (
     DEFAULT_CREDIT,
     Candidate,
@@ -368,11 +369,119 @@ def _rounded(a: float, b: float) -> bool:
 
 ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
            "results).")
+ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate or final "
+                       "results); this check cannot tell whether a rounded value is close, "
+                       "the grade can.")
+
+
+def _looks_rounded(a: float) -> bool:
+    """Has ``a`` only 3–9 significant digits, as a value typed or rounded by hand has (a
+    computed float has 15 or more)?"""
+    if a == 0 or not math.isfinite(a):
+        return False
+    for sig in range(1, 10):
+        places = sig - 1 - math.floor(math.log10(abs(a)))
+        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
+            return sig >= 3
+    return False
+
+
+@dataclass(frozen=True)
+class ExactTarget:
+    """A reference value the grader holds."""
+
+    value: float
+    rel_tol: float
+    abs_tol: float
+
+    def close(self, a: float, ratio: float = 1.0) -> bool:
+        """Is ``a`` within tolerance of ``ratio`` times the value? (on sealing's grid, so
+        that the self-check's sealed comparison is the same judgement)"""
+        return sealing.close(a / ratio, self.value, self.rel_tol, self.abs_tol)
+
+    def rounded(self, a: float) -> bool:
+        return _rounded(a, self.value)
+
+
+@dataclass(frozen=True)
+class SealedTarget:
+    """A reference value released as hashes (autograder.sealing): it can be recognised, not
+    read, so whether a value is it rounded is told by the value's form alone."""
+
+    hashes: frozenset[str]
+    salt: str
+    rel_tol: float
+    abs_tol: float
+    roundable: bool = True
+
+    def close(self, a: float, ratio: float = 1.0) -> bool:
+        return sealing.matches(a / ratio, self.hashes, self.salt, self.rel_tol, self.abs_tol)
+
+    def rounded(self, a: float) -> bool:
+        return self.roundable and _looks_rounded(a)
+
+
+Target = ExactTarget | SealedTarget
+
+
+@dataclass(frozen=True)
+class NumericReference:
+    """A number's or vector's reference entries and its declared slips' entries, held
+    exactly (grading) or sealed (the self-check): one judgement serves both."""
+
+    entries: tuple[Target, ...]
+    slips: tuple[tuple[Slip, tuple[Target, ...]], ...] = ()
+    confirmed: bool = True  # False when sealed: rounding is judged by form
+    scalar: bool = False  # a number, not a vector of one
+
+    @classmethod
+    def exact(cls, expected: Any, slips: Sequence[Slip], rel_tol: float,
+              abs_tol: float) -> NumericReference:
+        def targets(values: Sequence[float]) -> tuple[Target, ...]:
+            return tuple(ExactTarget(v, rel_tol, abs_tol) for v in values)
+
+        scalar = not _is_sequence(expected)
+        values = [as_number(expected)] if scalar else as_array(expected)
+        return cls(targets(values), tuple(
+            (slip, targets(vals)) for slip in slips
+            if len(vals := (as_array(slip.answer) if _is_sequence(slip.answer)
+                            else [as_number(slip.answer)])) == len(values)), scalar=scalar)
+
+    @classmethod
+    def sealed(cls, data: Mapping[str, Any], question_id: str) -> NumericReference:
+        """From ``sealing.seal_entries``'s released form."""
+        sealing.check_release(data)
+        rel_tol, abs_tol, prefix = data["rel_tol"], data["abs_tol"], data.get("prefix", "")
+
+        roundable = data.get("roundable") or [True] * len(data["entries"])
+
+        def targets(entries: Sequence[Sequence[str]]) -> tuple[Target, ...]:
+            return tuple(SealedTarget(frozenset(h), sealing.salt_for(question_id, i, prefix),
+                                      rel_tol, abs_tol, bool(roundable[i]))
+                         for i, h in enumerate(entries))
+
+        return cls(targets(data["entries"]), tuple(
+            (Slip(s["id"], None, s["feedback"], s["credit"]), targets(s["entries"]))
+            for s in data["slips"]), confirmed=False, scalar=bool(data.get("scalar")))
+
+    @property
+    def rounded_feedback(self) -> str:
+        return ROUNDED if self.confirmed else ROUNDED_UNCONFIRMED
+
+    @property
+    def rounding_details(self) -> dict[str, Any]:
+        """Marks a verdict resting on a rounding the seal could not confirm: its points are
+        not shown (the grade decides them)."""
+        return {} if self.confirmed else {"unconfirmed": True}
+
+
+def _all_close(values: Sequence[float], targets: Sequence[Target], ratio: float = 1.0) -> bool:
+    return all(t.close(a, ratio) for a, t in zip(values, targets, strict=True))
 
 
 def check_number(
     answer: Any,
-    expected: float,
+    expected: float | NumericReference,
     rel_tol: float = 1e-6,
     abs_tol: float = 1e-12,
     credit: Mapping[str, float] | None = None,
@@ -383,29 +492,28 @@ def check_number(
     """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable.
 
     Partial credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½
-    (or a ratio the question declares), a value rounded too early."""
+    (or a ratio the question declares), a value rounded too early. ``expected`` is the value
+    or a NumericReference (sealed, for the self-check)."""
     try:
         value = as_number(answer)
     except ParseError as error:
         return unreadable(error)
-    reference = as_number(expected)
-
-    def close(a: float, b: float) -> bool:
-        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
-
-    if close(value, reference):
+    reference = expected if isinstance(expected, NumericReference) else \
+        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+    (target,) = reference.entries
+    if target.close(value):
         return CheckResult.right()
-    for slip in slips:
-        if close(value, as_number(slip.answer)):
+    for slip, (slip_target,) in reference.slips:
+        if slip_target.close(value):
             return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id)
-    if reference != 0:
-        for ratio in (*NUMBER_RATIOS, *ratios):
-            if close(value, ratio * reference):
-                mistake = _ratio_mistake(ratio)
-                return CheckResult.wrong(_ratio_feedback(ratio, hints),
-                                         score=credit_for(mistake, credit), mistake=mistake)
-    if _rounded(value, reference):
-        return CheckResult.wrong(ROUNDED, score=credit_for("rounded", credit), mistake="rounded")
+    for ratio in (*NUMBER_RATIOS, *ratios):
+        if target.close(value, ratio):
+            mistake = _ratio_mistake(ratio)
+            return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                     score=credit_for(mistake, credit), mistake=mistake)
+    if target.rounded(value):
+        return CheckResult.wrong(reference.rounded_feedback, score=credit_for("rounded", credit),
+                                 mistake="rounded", **reference.rounding_details)
     return CheckResult.wrong("Not correct. Recompute it step by step.")
 
 
@@ -433,7 +541,7 @@ def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
 
 def check_array(
     answer: Any,
-    expected: Sequence[float],
+    expected: Sequence[float] | NumericReference,
     rel_tol: float = 1e-6,
     abs_tol: float = 1e-9,
     credit: Mapping[str, float] | None = None,
@@ -453,53 +561,44 @@ def check_array(
         values = as_array(answer)
     except ParseError as error:
         return unreadable(error)
-    reference = as_array(expected)
-    if len(values) != len(reference):
-        return unreadable(f"expected {len(reference)} numbers, got {len(values)}")
-
-    def close(a: float, b: float) -> bool:
-        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
-
-    def all_close(vals: Sequence[float], ref: Sequence[float]) -> bool:
-        return all(close(a, b) for a, b in zip(vals, ref, strict=True))
-
-    wrong = [i for i, (a, b) in enumerate(zip(values, reference, strict=True))
-             if not close(a, b)]
+    reference = expected if isinstance(expected, NumericReference) else \
+        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+    targets = reference.entries
+    if len(values) != len(targets):
+        return unreadable(f"expected {len(targets)} numbers, got {len(values)}")
+    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.close(a)]
     if not wrong:
         return CheckResult.right()
-    slip_values = [(s, as_array(s.answer)) for s in slips]
-    for slip, svals in slip_values:
-        if len(svals) == len(values) and all_close(values, svals):
+    for slip, slip_targets in reference.slips:
+        if _all_close(values, slip_targets):
             return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id,
                                      wrong=wrong)
-    if any(b != 0 for b in reference):
-        for ratio in (*NUMBER_RATIOS, *ratios):
-            if all_close(values, [ratio * b for b in reference]):
-                mistake = _ratio_mistake(ratio)
-                return CheckResult.wrong(_ratio_feedback(ratio, hints),
-                                         score=credit_for(mistake, credit), mistake=mistake,
-                                         wrong=wrong)
+    for ratio in (*NUMBER_RATIOS, *ratios):
+        if _all_close(values, targets, ratio):
+            mistake = _ratio_mistake(ratio)
+            return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                     score=credit_for(mistake, credit), mistake=mistake,
+                                     wrong=wrong)
     earned = float(len(values) - len(wrong))
     by_slip: dict[str, list[int]] = {}
     rounded: list[int] = []
     other: list[int] = []
     for i in wrong:
-        match = next((s for s, sv in slip_values if len(sv) == len(values)
-                      and close(values[i], sv[i])), None)
+        match = next((s for s, st in reference.slips if st[i].close(values[i])), None)
         if match is not None:
             by_slip.setdefault(match.id, []).append(i)
             earned += float(match.credit)
-        elif _rounded(values[i], reference[i]):
+        elif targets[i].rounded(values[i]):
             rounded.append(i)
             earned += credit_for("rounded", credit)
         else:
             other.append(i)
     sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]
-    slip_by_id = {s.id: s for s in slips}
+    slip_by_id = {s.id: s for s, _ in reference.slips}
     for slip_id, indices in by_slip.items():
         sentences.append(f"{_names(indices, labels)}: {slip_by_id[slip_id].feedback}")
     if rounded:
-        sentences.append(f"{_names(rounded, labels)}: {ROUNDED}")
+        sentences.append(f"{_names(rounded, labels)}: {reference.rounded_feedback}")
     if other:
         group = next((name for name, members in (groups or {}).items()
                       if set(other) <= set(members)), None)
@@ -508,7 +607,8 @@ def check_array(
     mistake = next(iter(by_slip)) if len(by_slip) == 1 and not other else (
         "rounded" if rounded and not other and not by_slip else None)
     return CheckResult.wrong(" ".join(sentences), score=round(earned / len(values), 6),
-                             mistake=mistake, wrong=[int(i) for i in wrong])
+                             mistake=mistake, wrong=[int(i) for i in wrong],
+                             **(reference.rounding_details if rounded else {}))
 
 
 # --- functions ---------------------------------------------------------------------------
@@ -554,12 +654,13 @@ def _is_sequence(value: Any) -> bool:
 
 def compare_outputs(
     outputs: Sequence[Mapping[str, Any]],
-    expected: Sequence[Mapping[str, Any]],
+    expected: Sequence[Mapping[str, Any] | NumericReference],
     probes: Sequence[Sequence[Any]],
     rel_tol: float = 1e-6,
     abs_tol: float = 1e-9,
 ) -> CheckResult:
-    """Score = the share of probes answered right; feedback names the first failing input."""
+    """Score = the share of probes answered right; feedback names the first failing input.
+    ``expected`` holds the reference's outputs, or their sealed form (the self-check)."""
     if len(outputs) != len(expected):
         return unreadable(f"expected {len(expected)} results, got {len(outputs)}")
     passed = 0
@@ -570,8 +671,11 @@ def compare_outputs(
         elif "error" in out:
             verdict = f"{out['error']}"
         else:
-            check = (check_array if isinstance(ref["value"], list) else check_number)(
-                out.get("value"), ref["value"], rel_tol=rel_tol, abs_tol=abs_tol
+            value = ref if isinstance(ref, NumericReference) else ref["value"]
+            scalar = ref.scalar if isinstance(ref, NumericReference) else \
+                not isinstance(value, list)
+            check = (check_number if scalar else check_array)(
+                out.get("value"), value, rel_tol=rel_tol, abs_tol=abs_tol
             )
             if check.correct:
                 passed += 1

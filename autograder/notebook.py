@@ -245,6 +245,8 @@ def render(result: CheckResult, points: float, prefix: str) -> str:
     earned = result.score * points
     if result.details.get("form_only"):
         return f"{prefix}: {result.feedback} (This check does not say whether it is right.)"
+    if result.details.get("unconfirmed"):
+        return f"{prefix}: {result.feedback} (The grade decides the points.)"
     return f"{prefix}: {result.feedback} [{earned:g} of {points:g} points]"
 
 
@@ -276,9 +278,14 @@ def check(question_id: str, *answer: Any) -> float | None:
     if value is _MISSING:
         raise CheckFailed(f"{data['name']}: {NOT_ANSWERED}.")
     show_answer(data, value)
+    earlier = {}
+    if data.get("follows"):  # follow-through, as the grade does
+        before = read_answer(load_selfchecks().get(data["follows"], {}).get("name", ""))
+        if before is not _MISSING:
+            earlier[data["follows"]] = before
     try:
         with _quiet():
-            result = rubric.self_check(data, value, names=_namespace())
+            result = rubric.self_check(data, value, names=_namespace(), earlier=earlier)
     except Exception as error:  # noqa: BLE001 -- a broken self-check says so plainly
         message = f"Self-check unavailable ({type(error).__name__}: {error})."
         if answer:

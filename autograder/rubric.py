@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder import checks, properties
+from autograder import checks, properties, sealing
 from autograder.diagnosis import Part, Slip
 from autograder.errors import BackpropKitError, ParseError
 from autograder.parsing import make_symbol, parse_expression
@@ -111,6 +111,31 @@ def path(out: Any) -> list[float]:
     return [*head, float(len(p)), *p[-1]]
 
 
+@dataclass(frozen=True)
+class Affine:
+    """Follow-through as data: the answer expected from a student's own earlier answer is
+    ``offset + scale × earlier`` (a descent step θ₀ − η∇R from their own ∇R). Being data, it
+    is released, so the self-check follows through as the grade does; θ₀ and η are no answer.
+    """
+
+    offset: tuple[float, ...]
+    scale: float
+
+    def __call__(self, earlier: Any) -> np.ndarray:
+        return np.asarray(self.offset, dtype=float) + self.scale * np.asarray(
+            earlier, dtype=float).ravel()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"affine": {"offset": list(self.offset), "scale": self.scale}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Affine | None:
+        if not data or "affine" not in data:
+            return None
+        return cls(tuple(float(v) for v in data["affine"]["offset"]),
+                   float(data["affine"]["scale"]))
+
+
 def identity(out: Any) -> Any:
     return out
 
@@ -177,6 +202,8 @@ class Question:
             "project": self.project, "labels": list(self.labels),
             "domains": dict(self.domains), "hints": dict(self.hints),
             "groups": {k: list(v) for k, v in self.groups.items()}, "follows": self.follows,
+            "from_earlier": self.from_earlier.to_json()
+            if isinstance(self.from_earlier, Affine) else None,
         }
 
     @classmethod
@@ -189,11 +216,14 @@ class Question:
             project=data["project"], labels=tuple(data["labels"]),
             domains=dict(data.get("domains", {})), hints=dict(data.get("hints", {})),
             groups={k: tuple(v) for k, v in data.get("groups", {}).items()},
-            follows=data.get("follows"),
+            follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
         )
 
     def without_expected(self) -> Question:
-        return replace(self, expected=None, from_earlier=None)
+        """The question as a student may hold it: no reference; follow-through only as
+        data (an Affine)."""
+        return replace(self, expected=None, from_earlier=self.from_earlier
+                       if isinstance(self.from_earlier, Affine) else None)
 
 
 # --- judging -----------------------------------------------------------------------------
@@ -244,6 +274,13 @@ def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any
     if question.expected is None:
         raise BackpropKitError(f"question {question.id} has no reference answer here")
     result = _judge_against(question, answer, question.expected, outputs)
+    return _follow_through(question, answer, result, earlier, outputs)
+
+
+def _follow_through(question: Question, answer: Any, result: CheckResult,
+                    earlier: Mapping[str, Any] | None,
+                    outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
+    """A wrong answer that is right for the student's own earlier answer earns its points."""
     if result.correct or result.invalid or not question.follows or not question.from_earlier:
         return result
     before = (earlier or {}).get(question.follows)
@@ -286,16 +323,33 @@ def _judge_against(question: Question, answer: Any, expected: Any,
         if isinstance(got, CheckResult):
             return got
         outputs = got
-    return checks.compare_outputs(outputs, expected_outputs(question), question.probes,
+    reference = expected if isinstance(expected, list) else expected_outputs(question)
+    return checks.compare_outputs(outputs, reference, question.probes,
                                   question.rel_tol, question.abs_tol)
 
 
-def fingerprint(question: Question) -> dict[str, Any]:
-    """The released form of a question: public fields, plus reference values at fixed points
-    for expression questions (enough to recognise a right answer, not to read one off)."""
+def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]:
+    """The released form of a question: public fields, plus what the self-check needs to
+    reach the grade's verdict without the answer being readable: reference values at fixed
+    public points for expressions (the grade judges at secret ones), sealed values
+    (autograder.sealing) for numbers, vectors and a function's outputs on the probes.
+    ``prefix`` salts the seals (by default the question's variant key)."""
+    prefix = question.variant or "" if prefix is None else prefix
     data = question.public()
     if question.kind == "expression":
         data["fingerprint"] = expression_reference(question).fingerprint()
+    elif question.kind in ("number", "array"):
+        values = checks.as_array(question.expected) if question.kind == "array" else \
+            [checks.as_number(question.expected)]
+        data["sealed"] = sealing.seal_entries(question.id, values, question.slips,
+                                              question.rel_tol, question.abs_tol, prefix,
+                                              scalar=question.kind == "number")
+    elif question.kind == "function":
+        data["sealed_outputs"] = [
+            sealing.seal_entries(f"{question.id}/probe{k}", out["value"] if isinstance(
+                out["value"], list) else [out["value"]], (), question.rel_tol,
+                question.abs_tol, prefix, scalar=not isinstance(out["value"], list))
+            for k, out in enumerate(expected_outputs(question))]
     return data
 
 
@@ -310,16 +364,34 @@ def _released_reference(fingerprint: str) -> checks.ExpressionReference:
     return checks.ExpressionReference.from_fingerprint(json.loads(fingerprint))
 
 
+def _sealed(data: Mapping[str, Any], question_id: str) -> Any:
+    """The sealed reference a released question carries, if any."""
+    if "sealed" in data:
+        return checks.NumericReference.sealed(data["sealed"], question_id)
+    if "sealed_outputs" in data:
+        return [checks.NumericReference.sealed(d, f"{question_id}/probe{k}")
+                for k, d in enumerate(data["sealed_outputs"])]
+    return None
+
+
 def self_check(data: Mapping[str, Any], answer: Any,
                outputs: Sequence[Mapping[str, Any]] | None = None,
-               names: Mapping[str, Any] | None = None) -> CheckResult:
-    """The visible check: judge against a fingerprint, or check form only where a fingerprint
-    would give the answer away (numbers, vectors, functions), then the properties the rubric
-    released (``data["self_check"]``, see autograder.properties). ``names`` are the notebook's
-    names a property may use (the student's own finite differences, loss, ...)."""
+               names: Mapping[str, Any] | None = None,
+               earlier: Mapping[str, Any] | None = None) -> CheckResult:
+    """The visible check: the grade's judgement against the released fingerprint or sealed
+    values (with follow-through from ``earlier``, the student's answers by question id), else
+    the properties the rubric released (``data["self_check"]``, see autograder.properties),
+    else form only. ``names`` are the notebook's names a property may use."""
     question = Question.from_public(data)
     if question.kind == "expression":
         return checks.judge_expression(answer, released_reference(data["fingerprint"]))
+    try:
+        sealed = _sealed(data, question.id)
+    except (KeyError, TypeError, ValueError) as error:
+        return checks.unreadable(f"the released self-check data is damaged ({error})")
+    if sealed is not None:
+        result = _judge_against(question, answer, sealed, outputs)
+        return _follow_through(question, answer, result, earlier, outputs)
     try:
         if question.kind == "number":
             checks.as_number(answer)

@@ -35,7 +35,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
     questions = [Question.from_public(d) for d in data.values()]
 
     def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
-        return self_check(data[question.id], answer, outputs)
+        return self_check(data[question.id], answer, outputs, earlier=earlier)
 
     def prepare() -> None:  # while the notebook runs: read the fingerprints
         for question in data.values():

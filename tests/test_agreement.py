@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy
 
@@ -89,3 +90,109 @@ def test_every_question_has_a_right_answer_and_slips_in_the_corpus() -> None:
             verdicts = [judge(q, a) for a in corpus(assignment, q)]
             assert any(v.correct for v in verdicts), q.id
             assert sum(v.mistake is not None for v in verdicts) >= 3, q.id
+
+
+# --- numbers, vectors and functions: judged against sealed values ----------------------------
+
+
+def _rounded(values, digits: int = 4):
+    return [float(f"{v:.{digits - 1}e}") for v in values]
+
+
+def numeric_corpus(question) -> list[tuple[str, object, dict | None]]:
+    """(what, answer, earlier answers) a student may hand in, computed from ``solutions``."""
+    if question.kind == "function":
+        def off(*args):
+            return np.asarray(question.expected(*args), dtype=float) * 1.001
+        return [("right", question.expected, None), ("off by 0.1%", off, None)]
+    scalar = question.kind == "number"
+    values = [float(question.expected)] if scalar else \
+        [float(v) for v in np.asarray(question.expected, dtype=float).ravel()]
+
+    def shaped(vals):
+        return vals[0] if scalar else vals
+
+    cases = [("right", shaped(values), None),
+             ("right, as numpy", np.asarray(shaped(values)), None),
+             ("right to 1e-10", shaped([v * (1 + 1e-10) for v in values]), None),
+             ("rounded", shaped(_rounded(values)), None),
+             ("unreadable", "not a number", None)]
+    cases += [(f"ratio {r:g}", shaped([r * v for v in values]), None) for r in (-1, 2, 0.5, 7.3)]
+    for slip in question.slips:
+        cases.append((f"slip {slip.id}", slip.answer, None))
+        slip_values = np.asarray(slip.answer, dtype=float).ravel().tolist()
+        if not scalar and len(slip_values) == len(values):
+            mixed = list(values)
+            mixed[0] = slip_values[0]
+            cases.append((f"entry 0 of slip {slip.id}", mixed, None))
+    if not scalar:
+        one_off = list(values)
+        one_off[-1] = one_off[-1] * 1.37 + 0.11
+        cases.append(("one entry off", one_off, None))
+        half = list(values)
+        half[1] = _rounded([half[1]])[0]
+        cases.append(("one entry rounded", half, None))
+    if question.follows and question.from_earlier is not None:
+        earlier_q = next(q for q in questions(question_assignment[question.id])
+                         if q.id == question.follows)
+        for slip in earlier_q.slips:
+            own = question.from_earlier(slip.answer).tolist()
+            cases.append((f"follows {slip.id}", own, {question.follows: slip.answer}))
+    return cases
+
+
+question_assignment = {q.id: a for a in ASSIGNMENTS for q in questions(a)}
+NUMERIC = [(a, q, what, answer, earlier) for a in ASSIGNMENTS for q in questions(a)
+           if q.kind in ("number", "array", "function")
+           for what, answer, earlier in numeric_corpus(q)]
+
+
+@pytest.mark.parametrize(("assignment", "question", "what", "answer", "earlier"), NUMERIC,
+                         ids=[f"{q.id}:{w}" for _, q, w, _, _ in NUMERIC])
+def test_self_check_of_numbers_agrees_with_the_grade(assignment, question, what, answer,
+                                                     earlier) -> None:
+    graded = judge(question, answer, earlier=earlier)
+    visible = self_check(_released(assignment)[question.id], answer, earlier=earlier)
+    assert (visible.correct, visible.mistake, visible.score, visible.invalid) == (
+        graded.correct, graded.mistake, graded.score, graded.invalid), what
+    assert not visible.details.get("form_only"), what
+    if "rounded" in what and graded.mistake == "rounded":
+        # a seal cannot confirm rounding: it says so and leaves the points to the grade
+        assert visible.details.get("unconfirmed") and "cannot tell" in visible.feedback, what
+    else:
+        assert visible.feedback == graded.feedback, what
+
+
+def test_the_numeric_corpus_reaches_every_kind_of_verdict() -> None:
+    """The corpus is not all right answers: slips, ratios, rounding and follow-through occur."""
+    seen = {"right": 0, "slip": 0, "ratio": 0, "rounded": 0, "follow": 0, "wrong": 0}
+    for _, q, _what, answer, earlier in NUMERIC:
+        verdict = judge(q, answer, earlier=earlier)
+        if verdict.correct:
+            seen["right"] += 1
+        elif verdict.details.get("follow_through"):
+            seen["follow"] += 1
+        elif verdict.mistake in ("sign", "constant_factor"):
+            seen["ratio"] += 1
+        elif verdict.mistake == "rounded":
+            seen["rounded"] += 1
+        elif verdict.mistake:
+            seen["slip"] += 1
+        else:
+            seen["wrong"] += 1
+    assert all(count >= 2 for count in seen.values()), seen
+
+
+def test_a_rounded_value_is_left_to_the_grade() -> None:
+    """The seal cannot confirm rounding (a seal of the rounded reference would give its digits
+    away one by one), so the self-check says so without points; the grade confirms it, and
+    a short value that is not the answer rounded is simply wrong there."""
+    q = next(q for q in questions("backprop") if q.id == "backprop-training")
+    data = _released("backprop")[q.id]
+    rounded = float(f"{q.expected:.3e}")
+    assert judge(q, rounded).mistake == "rounded" and not judge(q, rounded).details
+    visible = self_check(data, rounded)
+    assert visible.mistake == "rounded" and visible.details.get("unconfirmed")
+    assert "cannot tell" in visible.feedback
+    assert judge(q, 1.234).mistake is None
+    assert self_check(data, 1.234).details.get("unconfirmed")

@@ -17,10 +17,19 @@ from autograder.course import question, rubric
 from autograder.rubric import judge, self_check
 
 
-def public(question_id: str) -> dict:
+def released(question_id: str) -> dict:
     assignment = question_id.split("-")[0]
     name = {"opt1d": "optimisation-1d", "sd2d": "steepest-descent-2d"}.get(assignment, assignment)
     return json.loads(authoring.selfcheck_text(name))["questions"][question_id]
+
+
+def public(question_id: str) -> dict:
+    """The released question without its seals: the self-check then judges properties (a
+    release that carries seals reaches the grade's verdict instead, tests/test_agreement.py)."""
+    data = released(question_id)
+    data.pop("sealed", None)
+    data.pop("sealed_outputs", None)
+    return data
 
 
 def reference_gd(df, x0, eta, tol=1e-10, max_iter=10_000):
@@ -57,6 +66,7 @@ def test_the_reference_earns_full_marks_and_passes_its_visible_checks() -> None:
         seen = self_check(public(qid), q.expected)
         assert seen.details.get("form_only") and seen.details.get("property"), (qid, seen)
         assert "does not say" not in seen.feedback
+        assert self_check(released(qid), q.expected).correct, qid
 
 
 def test_returning_a_number_is_reported_as_such_not_as_an_exception() -> None:

@@ -8,13 +8,12 @@ the lecture's.
 """
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from autograder.diagnosis import Part, Slip
-from autograder.rubric import ProbeFunction, Question
+from autograder.rubric import Affine, ProbeFunction, Question
 from autograder.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
@@ -107,9 +106,9 @@ def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, .
     )
 
 
-def step_from(grad: object, theta: Any = nw.THETA0, eta: float = ETA) -> np.ndarray:
-    """The step θ₀ − η∇R computed from a student's own ∇R (follow-through)."""
-    return np.asarray(theta, dtype=float) - eta * np.asarray(grad, dtype=float).ravel()
+def step_from(theta: Any, eta: float) -> Affine:
+    """Follow-through as data: the step θ₀ − η∇R computed from a student's own ∇R."""
+    return Affine(tuple(float(v) for v in np.asarray(theta, dtype=float).ravel()), -eta)
 
 
 def questions(variant: Variant) -> tuple[Question, ...]:
@@ -199,8 +198,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  slips=(Slip("uphill", (theta + eta * total).tolist(),
                              "You stepped uphill: steepest descent subtracts η∇R.", 0.5),),
                  follows="backprop-gradient",
-                 from_earlier=step_from if variant.is_lecture else partial(
-                     step_from, theta=theta, eta=eta)),
+                 from_earlier=step_from(theta, eta)),
         Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
                  labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
                  expected=er.misprint_flags()),
