@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import classstats, reports
+from autograder import classstats, pages, reports
 from autograder.answergroups import AnswerGroup, group_answers
 from autograder.classstats import Distribution, ItemStatistics
 from autograder.results import GradingRun, SubmissionResult
@@ -174,12 +174,7 @@ def _points(value: float | None) -> str:
 
 
 def _environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
+    env = pages.environment()
     env.filters.update(percent=_percent, fixed=_fixed, points=_points)
     return env
 

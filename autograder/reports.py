@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import io
 import json
 import os
@@ -21,6 +20,7 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePath
 
+from autograder import pages
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 
 # --- files ---------------------------------------------------------------------------------
@@ -338,41 +338,29 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;pa
         ".full{color:#1a7f37}.partial{color:#b35900}.pending{color:#555;font-style:italic}")
 
 
+def _pieces(text: str) -> list[list[tuple[bool, str]]]:
+    """``text`` as lines of (is code, piece): `name` becomes code, no literal backticks."""
+    lines = []
+    for line in _NEWLINES.split(text):
+        pieces, at = [], 0
+        for match in _CODE.finditer(line):
+            pieces += [(False, line[at:match.start()]), (True, match.group(1))]
+            at = match.end()
+        pieces.append((False, line[at:].replace("`", "")))
+        lines.append([(code, piece.replace("`", "")) for code, piece in pieces if piece])
+    return lines
+
+
 def feedback_html(sub: SubmissionResult) -> str:
-    """The student's feedback page as one self-contained HTML file (no scripts, no links)."""
-    def e(text: str) -> str:
-        return _NEWLINES.sub("<br>", html.escape(text))
-
-    def note(text: str) -> str:  # `name` as code, no literal backticks
-        return _CODE.sub(r"<code>\1</code>", e(text)).replace("`", "")
-
-    title = f"{sub.student}: {sub.assignment}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>{e(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{e(sub.student)}: {e(sub.assignment)}</h1>",
-        f"<p><strong>{e(_total(sub))}</strong></p>",
-    ]
-    if sub.status != "graded":
-        parts.append(f'<p class="status">{e(_status_sentence(sub))}</p>')
-        if sub.errors:
-            parts.append("<ul>" + "".join(f"<li>{e(err)}</li>" for err in sub.errors)
-                         + "</ul>")
-    parts.append("<table>\n<tr><th>Question</th><th>Points</th><th>Feedback</th></tr>")
-    for q in sub.questions:
-        css = "full" if q.full_marks else "pending" if q.pending else "partial"
-        parts.append(f'<tr><td>{e(q.title)}</td><td class="{css}">{_points(q)}</td>'
-                     f"<td>{note(_question_note(q))}</td></tr>")
-    parts += ["</table>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+    """The student's feedback page as one self-contained HTML file (no scripts, no links),
+    from ``templates/feedback.html.j2``."""
+    rows = [{"title": q.title, "points": _points(q), "note": _pieces(_question_note(q)),
+             "css": "full" if q.full_marks else "pending" if q.pending else "partial"}
+            for q in sub.questions]
+    return pages.render(
+        "feedback.html.j2", student=sub.student, assignment=sub.assignment, css=_CSS,
+        total=_total(sub), status=_status_sentence(sub) if sub.status != "graded" else "",
+        errors=list(sub.errors), rows=rows) + "\n"
 
 
 # --- the terminal summary ------------------------------------------------------------------

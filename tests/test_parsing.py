@@ -20,6 +20,10 @@ x, y, v = make_symbol("x"), make_symbol("y"), make_symbol("v")
 XY = ("x", "y")
 V = ("v",)
 
+# A guard against hanging (a limit that does not hold), not a speed target: speed is
+# measured by benchmarks/check_speed.py, and loaded CI machines are slow.
+HANG = 10.0
+
 
 def logistic(arg: sympy.Expr) -> sympy.Expr:
     return sympy.Pow(sympy.Add(1, sympy.exp(-arg)), -1)
@@ -291,7 +295,7 @@ def test_hostile_input_is_refused_fast(text: str, named: str | None) -> None:
     start = time.perf_counter()
     with pytest.raises(ParseError) as caught:
         parse_expression(text, XY)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG
     if named is not None:
         assert named in str(caught.value)
 
@@ -381,7 +385,7 @@ def test_each_limit_holds_on_its_own(text: str, limits: dict[str, int]) -> None:
     start = time.perf_counter()
     with pytest.raises(ParseError, match=f"deep|too long|at most {MAX_ARGUMENTS} arguments"):
         parse_expression(text, XY, **limits)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG
 
 
 def test_within_limits_a_long_answer_reads() -> None:
@@ -509,7 +513,7 @@ def _only_parse_error(text: str) -> None:
         assert error.position is None or 0 <= error.position <= len(text)
     else:
         assert isinstance(result, sympy.Expr)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HANG
 
 
 # ---- to_expression --------------------------------------------------------------------------
@@ -564,7 +568,7 @@ def test_to_expression_refuses(value: object, named: str) -> None:
     with pytest.raises(ParseError) as caught:
         to_expression(value, XY)
     assert named in str(caught.value)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG
 
 
 @pytest.mark.parametrize(("value", "expected"), [
