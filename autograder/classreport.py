@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder import classstats, pages, reports
 from autograder.answergroups import AnswerGroup, group_answers
@@ -215,9 +216,13 @@ def _environment():
     return env
 
 
+def template() -> Any:
+    """The page's template, compiled once per process."""
+    return _environment().get_template("class_report.html.j2")
+
+
 def render_html(sections: Sequence[AssignmentSection]) -> str:
-    template = _environment().get_template("class_report.html.j2")
-    return template.render(sections=sections, shown_groups=SHOWN_GROUPS,
+    return template().render(sections=sections, shown_groups=SHOWN_GROUPS,
                            shown_names=SHOWN_NAMES, easy=classstats.EASY, hard=classstats.HARD,
                            weak=classstats.WEAK, min_plotted=MIN_PLOTTED)
 
