@@ -15,3 +15,6 @@ c.OverwriteCells.add_missing_cells = True
 # instructor: generate_assignment copies everything else beside the notebook into release/.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "rubric.py"]
+# Per-student variants (README, "Per-student variants"): set a seed to give every student their
+# own numbers; without one every student gets the lecture's.
+# c.BackpropKit.variant_seed = "ml2-2026-autumn"

@@ -228,6 +228,7 @@ class Grader:
 
     def __init__(self, assignment: str, questions: Sequence[Question], settings: Settings,
                  judge: Judge = hidden_judge, runner: Runner | None = None,
+                 prepare: Callable[[], None] | None = None,
                  job_env: Callable[[Submission], dict[str, str]] | None = None) -> None:
         self.assignment = assignment
         # whose numbers the notebook runs with: by default the submission folder's student
@@ -241,7 +242,11 @@ class Grader:
         self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
         # (question id, variant) -> rubric_version, kept with results
         self._versions: dict[tuple[str, str | None], str] = {}
-        self._prepared = judge is not hidden_judge  # a judge of its own prepares itself
+        # what judging needs built, built while the first notebook runs: the references by
+        # default; a judge of its own brings its own preparation or none
+        self._preparation: Callable[[Sequence[Question]], None] | None = (
+            (lambda _questions: prepare()) if prepare is not None
+            else self._prepare if judge is hidden_judge else None)
 
     def _prepare(self, questions: Sequence[Question]) -> None:
         """Build the questions' references (secret points, probe outputs): the costly part of
@@ -262,11 +267,11 @@ class Grader:
     def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
         """The runner's reply; the first time, the references are built meanwhile (the reply
         is awaited outside the interpreter's lock, so the two overlap)."""
-        if self._prepared:
+        if self._preparation is None:
             return self.runner.run(request)
-        self._prepared = True
-        preparing = threading.Thread(target=self._prepare, args=(questions,),
+        preparing = threading.Thread(target=self._preparation, args=(questions,),
                                      name="bpk-prepare", daemon=True)
+        self._preparation = None
         preparing.start()
         try:
             return self.runner.run(request)

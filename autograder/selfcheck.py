@@ -14,7 +14,7 @@ from autograder.errors import UsageError
 from autograder.grading import Grader, Settings
 from autograder.notebook import SELFCHECK_FILE
 from autograder.results import CheckResult
-from autograder.rubric import Question, self_check
+from autograder.rubric import Question, released_reference, self_check
 from autograder.runner_client import Runner
 from autograder.submissions import Submission
 
@@ -76,10 +76,18 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
                                      "for your numbers of this question.")
         return self_check(data[question.id], answer, outputs, earlier=earlier)
 
+    def prepare() -> None:  # while the notebook runs: read the fingerprints
+        for question in data.values():
+            try:
+                if question.get("kind") == "expression":
+                    released_reference(question["fingerprint"])
+            except Exception:  # noqa: BLE001,S112 -- the check reads it again and says why
+                continue
+
     env = student_env(variant, released.get("variant_seed"))
     grader = Grader(assignment, questions, Settings(timeout=timeout,
                                                     require_sandbox=require_sandbox), judge,
-                    runner=runner, job_env=lambda sub: env)
+                    runner=runner, prepare=prepare, job_env=lambda sub: env)
     try:
         result = grader.grade(Submission(notebook.stem, notebook,
                                          None))

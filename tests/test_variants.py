@@ -169,3 +169,23 @@ def test_variant_questions_judge_their_own_references(sid: str) -> None:
     wrong = f"-2*(y - a1_2)*w1{j}_2*exp(-z{j}_1)*(1 + exp(-z{j}_1))^(-2)*x{3 - k}"
     verdict = judge(q, wrong)
     assert not verdict.correct and f"x{'₁₂'[2 - k]}" in verdict.feedback, verdict
+
+
+@pytest.mark.parametrize("sid", IDS[3:6])
+def test_slips_are_diagnosed_on_every_variant(sid: str) -> None:
+    """The usual slips, made on a variant's own numbers, earn the same diagnosis and credit as
+    on the lecture's."""
+    from autograder import course
+    from autograder.rubric import judge
+
+    lecture = {q.id: q for q in course.questions("backprop")}
+    mine = {q.id: q for q in course.questions("backprop", variant_for("backprop", sid, SEED))}
+    for qs in (lecture, mine):
+        mean = judge(qs["backprop-gradient"], (qs["backprop-gradient"].expected / 2).tolist())
+        assert (mean.mistake, mean.score) == ("mean_not_sum", 0.5)
+        sign = judge(qs["backprop-dR-dw11-layer1"], f"-({qs['backprop-dR-dw11-layer1'].expected})")
+        assert sign.mistake == "sign" and not sign.correct
+    sd = {q.id: q for q in course.questions("steepest-descent-2d",
+                                            variant_for("steepest-descent-2d", sid, SEED))}
+    other = judge(sd["sd2d-df-dx1"], str(sd["sd2d-df-dx2"].expected))
+    assert other.mistake == "other_partial"
