@@ -19,6 +19,7 @@ import ast
 import json
 import os
 import re
+import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ _tracker = _Tracker()
 
 
 def _shell() -> Any:
+    if "IPython" not in sys.modules:  # no shell runs (and importing IPython would cost 0.2 s)
+        return None
     try:
         from IPython import get_ipython
     except ImportError:

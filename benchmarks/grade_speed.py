@@ -281,7 +281,7 @@ def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
     return statistics.median(seconds[0]), statistics.median(seconds[1])
 
 
-def per_submission_split(course: Path, n: int) -> dict[str, float]:
+def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
     """Where a submission's time goes at -j 1 (medians over n submissions of the mix, after
     the first): the round trip to the runner (fork, sandbox, the notebook's cells, the reply),
     the child's own time from fork to its last answer, and judging here (the rest). The first
@@ -290,7 +290,7 @@ def per_submission_split(course: Path, n: int) -> dict[str, float]:
     from autograder.grading import Grader, Settings
     from autograder.submissions import discover
 
-    subs = discover([course / "submitted"], "backprop")[:n + 1]
+    subs = discover([submitted], "backprop")[:n + 1]
     grader = Grader("backprop", questions("backprop"), Settings(timeout=TIMEOUT))
     trips: list[tuple[float, float]] = []
     send = grader.runner.run
@@ -321,6 +321,21 @@ def per_submission_split(course: Path, n: int) -> dict[str, float]:
         "judge": statistics.median(t - trip for t, (trip, _c) in rest),
         "first_judge": first[0] - first[1][0],
     }
+
+
+def earlier_notebook(commit: str, work: Path, n: int) -> Path:
+    """n + 1 copies of the backprop source notebook (its solutions filled in) of an earlier
+    commit, e.g. the round's start, as a submitted/ tree: today's grader on yesterday's
+    notebook is the like-for-like figure beside the one measured then."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show",
+                           f"{commit}:assignments/backprop/backprop.ipynb"],
+                          capture_output=True, text=True, check=True).stdout
+    root = work / f"earlier-{commit}"
+    for i in range(n + 1):
+        folder = root / f"student-{i:04d}" / "backprop"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "backprop.ipynb").write_text(text, encoding="utf-8")
+    return root
 
 
 def load() -> str:
@@ -369,6 +384,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
     parser.add_argument("--whole-only", action="store_true",
                         help="only the whole-command figures (one notebook; 20 beside nbgrader)")
+    parser.add_argument("--earlier", metavar="COMMIT", default=None,
+                        help="also grade COMMIT's backprop notebook with today's code "
+                             "(e.g. the round's start) for a like-for-like per-submission "
+                             "figure")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bpk-bench-"))
@@ -401,12 +420,18 @@ def main() -> None:
               f"({during}) = {nb['elapsed'] / small['elapsed']:.1f}x backprop-kit "
               "(target >= 20x)")
     during = load()
-    split = per_submission_split(course, min(args.n, 40))
+    split = per_submission_split(course / "submitted", min(args.n, 40))
     print(f"\none submission at -j 1, median of {min(args.n, 40)} after the first ({during}): "
           f"{split['total'] * 1000:.0f} ms = runner round trip {split['trip'] * 1000:.0f} ms "
           f"(the child, fork to last answer: {split['child'] * 1000:.0f} ms) + judging "
           f"{split['judge'] * 1000:.0f} ms; the first submission's judging (references, secret "
           f"points) {split['first_judge'] * 1000:.0f} ms")
+    if args.earlier:
+        during = load()
+        old = per_submission_split(earlier_notebook(args.earlier, work, 30), 30)
+        print(f"  like for like: {args.earlier}'s backprop notebook graded by today's code, "
+              f"median of 30 ({during}): {old['total'] * 1000:.0f} ms (the child "
+              f"{old['child'] * 1000:.0f} ms); that commit measured its own grading of it")
     if args.whole_only:
         with_box, without_box = sandbox_cost(course, 10)
         print(f"  the sandbox's part: median {with_box * 1000:.0f} ms with it, "
