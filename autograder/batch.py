@@ -106,10 +106,10 @@ def run_batch(
     todo = [s for s in subs if s.key not in finished]
     from autograder.classreport import MIN_PLOTTED, write_class_report
 
-    # the class report's matplotlib is imported while the notebooks run (with -j 1 this
-    # process only waits for the runner meanwhile; with more jobs it forks, so no thread)
-    plotting = (_import_matplotlib() if options.jobs == 1 and len(subs) >= MIN_PLOTTED
-                else None)
+    # the reports' templates are compiled, and the class report's matplotlib imported, while
+    # the notebooks run (with -j 1 this process only waits for the runner meanwhile; with
+    # more jobs it forks, so no thread)
+    warming = _warm_reports(len(subs) >= MIN_PLOTTED) if options.jobs == 1 else None
     started = time.monotonic()
     progress = Progress(len(todo)) if todo else None
     for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
@@ -126,24 +126,30 @@ def run_batch(
     if finish is not None:  # e.g. join the hand-graded points before the reports are written
         run = finish(run)
     reports.write_reports(run, out)
-    if plotting is not None:
-        plotting.join()
+    if warming is not None:
+        warming.join()
     write_class_report([run], out, lambda name: questions if name == assignment else None)
     shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)  # the reports now hold every result
     return run
 
 
-def _import_matplotlib() -> threading.Thread:
-    """Import what the class report's histograms need, in a thread."""
+def _warm_reports(plots: bool) -> threading.Thread:
+    """In a thread: compile the pages' templates and, when the class report will plot,
+    import matplotlib (together about half a second of a one-notebook run)."""
 
     def load() -> None:
         try:
-            import matplotlib.backends.backend_svg  # noqa: F401
-            import matplotlib.figure  # noqa: F401
-        except Exception:  # noqa: BLE001,S110 -- the report imports it again and says why
+            from autograder import classreport, pages
+
+            pages.environment().get_template("feedback.html.j2")
+            classreport.template()
+            if plots:
+                import matplotlib.backends.backend_svg  # noqa: F401
+                import matplotlib.figure  # noqa: F401
+        except Exception:  # noqa: BLE001,S110 -- the reports do it again and say why
             pass
 
-    thread = threading.Thread(target=load, name="bpk-matplotlib", daemon=True)
+    thread = threading.Thread(target=load, name="bpk-reports", daemon=True)
     thread.start()
     return thread
 

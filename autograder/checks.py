@@ -33,6 +33,7 @@ from autograder.equivalence import N_PUBLIC as N_PUBLIC
 from autograder.equivalence import N_SECRET as N_SECRET
 from autograder.equivalence import (
     PRECISION,
+    RELEASED_DIGITS,
     Domain,
     Frame,
     Point,
@@ -86,7 +87,7 @@ def _points_text(points: Sequence[Point]) -> list[list[str]]:
 
 def _values_text(values: Sequence[mpmath.mpf | None]) -> list[str | None]:
     with mpmath.workdps(PRECISION):
-        return [None if v is None else mpmath.nstr(v, 30) for v in values]
+        return [None if v is None else mpmath.nstr(v, RELEASED_DIGITS) for v in values]
 
 
 def _read_values(data: Sequence[str | None]) -> tuple:

@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder import classstats, pages, reports
 from autograder.answergroups import AnswerGroup, group_answers
@@ -33,7 +34,6 @@ class QuestionSection:
     item: ItemStatistics
     groups: tuple[AnswerGroup, ...]
     review: tuple[AnswerGroup, ...]  # right answers no proof confirmed, or flagged for review
-    plot: str  # data URI of the histogram ("" when the run is too small to plot)
     unjudged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (why, students): no data kept
 
     @property
@@ -45,7 +45,8 @@ class QuestionSection:
 class AssignmentSection:
     run: GradingRun
     total: Distribution
-    plot: str
+    plot: str  # data URI of the totals' histogram ("" when the run is too small to plot)
+    questions_plot: str  # data URI of the points per question (likewise)
     questions: tuple[QuestionSection, ...]
     not_graded: tuple[tuple[str, SubmissionResult], ...]
     # (student, question or "", note): id mismatches and copying, with per-student variants
@@ -101,6 +102,43 @@ def histogram(dist: Distribution, title: str, *, wide: bool = False) -> str:
     return _svg_uri(fig)
 
 
+def question_chart(items: Sequence[ItemStatistics]) -> str:
+    """The points on every question in one chart (one figure, not one per question: drawing
+    is most of a class report's time): for each, the share of graded students with full
+    marks, partial credit and none, as a stacked bar."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 0.8 + 0.26 * max(len(items), 1)))
+    fig.subplots_adjust(left=0.36, right=0.97, bottom=0.5 / fig.get_figheight() + 0.02,
+                        top=1 - 0.42 / fig.get_figheight())
+    ax = fig.subplots()
+    shares = {"full marks": [], "partial credit": [], "none": []}
+    for item in items:
+        values, top = item.distribution.values, item.max_points
+        n = max(len(values), 1)
+        full = sum(v >= top - 1e-9 for v in values) if top > 0 else 0
+        none = sum(v <= 1e-9 for v in values) if top > 0 else len(values)
+        shares["full marks"].append(100 * full / n)
+        shares["none"].append(100 * none / n)
+        shares["partial credit"].append(100 * (len(values) - full - none) / n)
+    rows = list(range(len(items)))
+    left = [0.0] * len(items)
+    for (label, values), color in zip(shares.items(), ("#3b6ea5", "#9dbbdc", "#d9d9d9"),
+                                      strict=True):
+        ax.barh(rows, values, left=left, color=color, label=label, height=0.7)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_yticks(rows, [f"{i.id} ({reports._num(i.max_points)})" for i in items],
+                  fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xlabel("% of graded students", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=3, fontsize=7, frameon=False,
+              borderaxespad=0.2)
+    return _svg_uri(fig)
+
+
 # --- the content ---------------------------------------------------------------------------
 
 
@@ -116,13 +154,11 @@ def _question_section(run: GradingRun, item: ItemStatistics,
     results = [(label, q) for label, sub in labelled for q in sub.questions if q.id == item.id]
     groups = tuple(group_answers(results, question))
     review = tuple(g for g in groups if g.review_count)
-    plot = (histogram(item.distribution, f"{item.id} ({reports._num(item.max_points)} points)")
-            if plotted(run) else "")
     unjudged: dict[str, list[str]] = {}
     for label, q in results:
         if q.review and q.answer is None:
             unjudged.setdefault(q.review, []).append(label)
-    return QuestionSection(item, groups, review, plot,
+    return QuestionSection(item, groups, review,
                            tuple((why, tuple(who)) for why, who in unjudged.items()))
 
 
@@ -138,6 +174,7 @@ def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
             run, total,
             histogram(total, f"{run.assignment}: total points", wide=True)
             if plotted(run) else "",
+            question_chart(items) if plotted(run) else "",
             tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
             tuple((label, sub) for label, sub in reports._labelled(run)
                   if sub.status != "graded"),
@@ -179,9 +216,13 @@ def _environment():
     return env
 
 
+def template() -> Any:
+    """The page's template, compiled once per process."""
+    return _environment().get_template("class_report.html.j2")
+
+
 def render_html(sections: Sequence[AssignmentSection]) -> str:
-    template = _environment().get_template("class_report.html.j2")
-    return template.render(sections=sections, shown_groups=SHOWN_GROUPS,
+    return template().render(sections=sections, shown_groups=SHOWN_GROUPS,
                            shown_names=SHOWN_NAMES, easy=classstats.EASY, hard=classstats.HARD,
                            weak=classstats.WEAK, min_plotted=MIN_PLOTTED)
 

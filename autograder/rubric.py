@@ -4,9 +4,10 @@ judge it. The reference answers themselves live in ``solutions`` (instructor sid
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -352,6 +353,17 @@ def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]
     return data
 
 
+def released_reference(fingerprint: Mapping[str, Any]) -> checks.ExpressionReference:
+    """The reference a released fingerprint stands for, rebuilt once per process: reading its
+    definitions and points is most of a self-check's time."""
+    return _released_reference(json.dumps(fingerprint, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _released_reference(fingerprint: str) -> checks.ExpressionReference:
+    return checks.ExpressionReference.from_fingerprint(json.loads(fingerprint))
+
+
 def _sealed(data: Mapping[str, Any], question_id: str) -> Any:
     """The sealed reference a released question carries, if any."""
     if "sealed" in data:
@@ -372,8 +384,7 @@ def self_check(data: Mapping[str, Any], answer: Any,
     else form only. ``names`` are the notebook's names a property may use."""
     question = Question.from_public(data)
     if question.kind == "expression":
-        reference = checks.ExpressionReference.from_fingerprint(data["fingerprint"])
-        return checks.judge_expression(answer, reference)
+        return checks.judge_expression(answer, released_reference(data["fingerprint"]))
     try:
         sealed = _sealed(data, question.id)
     except (KeyError, TypeError, ValueError) as error:

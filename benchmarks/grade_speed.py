@@ -9,6 +9,10 @@ tampering notebook, a file that is not a notebook), then prints, for each grader
 * seconds per submission (median over the batch) and submissions per second at -j 1 / -j 2;
 * peak memory (resident set, sampled from /proc) of each kind of process;
 * the ratio of the two;
+* whole commands, start to exit (issue 15): ``grade`` and ``check`` of one notebook, and 20
+  submissions at -j 1 beside ``nbgrader autograde`` of the same 20 in the same run;
+* where one submission's time goes: the runner's round trip (the child from fork to its last
+  answer), judging, the first submission's judging, the sandbox's part;
 
 and the checker's own figures (``check_expression`` median and p99 over the test table), and
 what the sandbox costs per submission (the same notebooks graded with and without it).
@@ -277,20 +281,83 @@ def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
     return statistics.median(seconds[0]), statistics.median(seconds[1])
 
 
+def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
+    """Where a submission's time goes at -j 1 (medians over n submissions of the mix, after
+    the first): the round trip to the runner (fork, sandbox, the notebook's cells, the reply),
+    the child's own time from fork to its last answer, and judging here (the rest). The first
+    submission's judging (references built, secret points drawn) is given apart."""
+    from autograder.course import questions
+    from autograder.grading import Grader, Settings
+    from autograder.submissions import discover
+
+    subs = discover([submitted], "backprop")[:n + 1]
+    grader = Grader("backprop", questions("backprop"), Settings(timeout=TIMEOUT))
+    trips: list[tuple[float, float]] = []
+    send = grader.runner.run
+
+    def timed(request: dict) -> dict:
+        started = time.perf_counter()
+        reply = send(request)
+        trips.append((time.perf_counter() - started, float(reply.get("seconds", 0.0))))
+        return reply
+
+    grader.runner.run = timed  # type: ignore[method-assign]
+    totals = []
+    try:
+        grader.runner.start()._wait_ready()  # the runner's start-up is not a submission's
+        for sub in subs:
+            count = len(trips)
+            started = time.perf_counter()
+            grader.grade(sub)
+            totals.append((time.perf_counter() - started,
+                           trips[count] if len(trips) > count else (0.0, 0.0)))
+    finally:
+        grader.close()
+    first, rest = totals[0], totals[1:]
+    return {
+        "total": statistics.median(t for t, _ in rest),
+        "trip": statistics.median(trip for _, (trip, _c) in rest),
+        "child": statistics.median(child for _, (_t, child) in rest),
+        "judge": statistics.median(t - trip for t, (trip, _c) in rest),
+        "first_judge": first[0] - first[1][0],
+    }
+
+
+def earlier_notebook(commit: str, work: Path, n: int) -> Path:
+    """n + 1 copies of the backprop source notebook (its solutions filled in) of an earlier
+    commit, e.g. the round's start, as a submitted/ tree: today's grader on yesterday's
+    notebook is the like-for-like figure beside the one measured then."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show",
+                           f"{commit}:assignments/backprop/backprop.ipynb"],
+                          capture_output=True, text=True, check=True).stdout
+    root = work / f"earlier-{commit}"
+    for i in range(n + 1):
+        folder = root / f"student-{i:04d}" / "backprop"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "backprop.ipynb").write_text(text, encoding="utf-8")
+    return root
+
+
+def load() -> str:
+    """The machine's load average over the last minute, printed beside each figure."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
 # --- whole commands (issue 15): what an instructor or a student waits for ----------------------
 
-def _timed(cmd: Sequence[str], cwd: Path, repeat: int = 3) -> float:
-    """Median wall-clock seconds of the whole command, start to exit."""
+def _timed(cmd: Sequence[str], cwd: Path, repeat: int = 5) -> tuple[float, str]:
+    """Median wall-clock seconds of the whole command, start to exit, and the load before."""
     times = []
+    before = load()
     for _ in range(repeat):
         started = time.perf_counter()
         subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(times), before
 
 
-def whole_commands(course: Path, work: Path) -> dict[str, float]:
+def whole_commands(course: Path, work: Path) -> dict[str, tuple[float, str]]:
     """``backprop-kit grade`` on one notebook and ``backprop-kit check`` on one notebook."""
     honest = sorted((course / "submitted").glob("*/backprop/backprop.ipynb"))[0]
     released = work / "released"
@@ -317,6 +384,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
     parser.add_argument("--whole-only", action="store_true",
                         help="only the whole-command figures (one notebook; 20 beside nbgrader)")
+    parser.add_argument("--earlier", metavar="COMMIT", default=None,
+                        help="also grade COMMIT's backprop notebook with today's code "
+                             "(e.g. the round's start) for a like-for-like per-submission "
+                             "figure")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bpk-bench-"))
@@ -335,16 +406,38 @@ def main() -> None:
 
     whole = whole_commands(course, work)
     print("whole commands (start to exit; issue 15 targets <= 1.0 s)")
-    print(f"  backprop-kit grade, one notebook: {whole['grade']:.2f} s (median of 3)")
-    print(f"  backprop-kit check, one notebook: {whole['check']:.2f} s (median of 3)")
+    for name in ("grade", "check"):
+        seconds, during = whole[name]
+        print(f"  backprop-kit {name}, one notebook: {seconds:.2f} s (median of 5; {during})")
+    during = load()
     small = bpk_grade(course, work / "out-small", 1, args.nbgrader_n)
-    print(f"  backprop-kit grade -j 1, {small['n']} submissions: {small['elapsed']:.2f} s")
+    print(f"  backprop-kit grade -j 1, {small['n']} submissions: {small['elapsed']:.2f} s "
+          f"({during})")
     if not args.skip_nbgrader:
+        during = load()
         nb = nbgrader_autograde(course, args.nbgrader_n)
         print(f"  nbgrader autograde, the same {nb['n']} submissions: {nb['elapsed']:.2f} s "
-              f"= {nb['elapsed'] / small['elapsed']:.0f}x backprop-kit (target >= 20x)\n")
+              f"({during}) = {nb['elapsed'] / small['elapsed']:.1f}x backprop-kit "
+              "(target >= 20x)")
+    during = load()
+    split = per_submission_split(course / "submitted", min(args.n, 40))
+    print(f"\none submission at -j 1, median of {min(args.n, 40)} after the first ({during}): "
+          f"{split['total'] * 1000:.0f} ms = runner round trip {split['trip'] * 1000:.0f} ms "
+          f"(the child, fork to last answer: {split['child'] * 1000:.0f} ms) + judging "
+          f"{split['judge'] * 1000:.0f} ms; the first submission's judging (references, secret "
+          f"points) {split['first_judge'] * 1000:.0f} ms")
+    if args.earlier:
+        during = load()
+        old = per_submission_split(earlier_notebook(args.earlier, work, 30), 30)
+        print(f"  like for like: {args.earlier}'s backprop notebook graded by today's code, "
+              f"median of 30 ({during}): {old['total'] * 1000:.0f} ms (the child "
+              f"{old['child'] * 1000:.0f} ms); that commit measured its own grading of it")
     if args.whole_only:
+        with_box, without_box = sandbox_cost(course, 10)
+        print(f"  the sandbox's part: median {with_box * 1000:.0f} ms with it, "
+              f"{without_box * 1000:.0f} ms without ({load()})")
         return
+    print()
 
     j1 = bpk_grade(course, work / "out-j1", 1, args.n_j1)
     j2 = bpk_grade(course, work / "out-j2", 2)
