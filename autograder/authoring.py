@@ -3,45 +3,129 @@
 ``selfcheck.json`` carries each question's public rubric and, for expression questions, the
 reference's values at fixed points: enough for the visible check to recognise a right answer
 or a slip, not enough to read the answer off.
+
+With a course seed (per-student variants, ``autograder.variants``) a question's released data
+may differ between variants. It is then released for every variant, keyed by the fields of the
+variant it depends on (``autograder.myvariant.variant_key``): found by comparing the questions
+of many variants, so a rubric declares nothing. A field with few values (which weight to
+differentiate) keys a handful of entries for the whole class; data that differs with fields of
+many values (the coefficients of a test function) is released per student, for the roster.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from autograder.myvariant import PER_STUDENT, variant_key
 from autograder.notebook import SELFCHECK_FILE
-from autograder.rubric import fingerprint
+from autograder.rubric import Question, fingerprint
+
+SAMPLE_IDS = tuple(f"sample-{i:03d}" for i in range(48))  # ids that find the variants' keys
+MIN_PER_VALUE = 3  # a field is a key only if each of its values comes up this often
 
 
-def selfcheck_data(assignment: str) -> dict[str, Any]:
-    from autograder.course import rubric  # instructor side only
+def _identity(question: Question, self_check: Any) -> str:
+    """What an expression question's released entry is computed from: equal identities,
+    equal entries, so a fingerprint is built once for all variants that ask the same (which
+    variant a question was built for is not part of it, its content is)."""
+    plain = dataclasses.replace(question, from_earlier=None, variant=None)
+    return f"{plain!r}\0{json.dumps(self_check, sort_keys=True)}"
 
-    module = rubric(assignment)
-    properties = getattr(module, "SELF_CHECKS", {})  # visible checks: autograder.properties
+
+def _entry(question: Question, self_check: Any) -> dict[str, Any]:
+    return {**fingerprint(question), **({"self_check": self_check} if self_check else {})}
+
+
+def key_fields(variants: Sequence[Any], identities: Sequence[str]) -> list[str] | None:
+    """The fewest fields of the variants that tell the entries apart: [] when all entries are
+    equal, a field whose every value comes up often enough, else None (data per student)."""
+    if len(set(identities)) == 1:
+        return []
+    fields = sorted(variants[0].numbers)
+    def values(field: str) -> list[str]:
+        return [variant_key([field], v) for v in variants]
+    tried = sorted(fields, key=lambda f: len(set(values(f))))
+    for field in tried:
+        keys = values(field)
+        counts = {k: keys.count(k) for k in keys}
+        if min(counts.values()) < MIN_PER_VALUE:
+            continue
+        seen: dict[str, str] = {}
+        if all(seen.setdefault(k, i) == i for k, i in zip(keys, identities, strict=True)):
+            return [field]
+    return None
+
+
+def selfcheck_data(assignment: str, seed: str | None = None,
+                   roster: Iterable[str] = ()) -> dict[str, Any]:
+    """The released data of ``assignment``: for the lecture's numbers only without a seed;
+    with one, for every variant (keyed by structure, or per student of ``roster``)."""
+    from autograder.course import questions as questions_of  # instructor side only
+    from autograder.course import self_checks
+    from autograder.variants import variant_for
+
+    roster = [r for r in dict.fromkeys(s.strip() for s in roster) if r]
+    lecture = variant_for(assignment, None, None)
+    variants = [lecture] if seed is None else [
+        variant_for(assignment, sid, seed) for sid in (*SAMPLE_IDS, *roster)]
+    rows = [(questions_of(assignment, v), self_checks(assignment, v)) for v in variants]
+    entries: dict[str, dict[str, Any]] = {}  # identity -> entry, each built once
+    questions: dict[str, Any] = {}
+    for index, first in enumerate(rows[0][0]):
+        column = [(qs[index], checks.get(first.id)) for qs, checks in rows]
+        if seed is None:
+            fields: list[str] | None = []
+        elif first.kind != "expression":
+            fields = None  # sealed values are salted with the variant's key: per student
+        else:
+            fields = key_fields(variants, [_identity(q, c) for q, c in column])
+        chosen = list(zip(variants, column, strict=True))
+        if fields is None:  # per student: only the roster's (the samples are not students)
+            fields, chosen = [PER_STUDENT], chosen[len(SAMPLE_IDS):]
+        released = {}
+        for variant, (q, check) in chosen:
+            if q.kind != "expression":
+                released[variant_key(fields, variant)] = _entry(q, check)
+                continue
+            identity = _identity(q, check)
+            if identity not in entries:
+                entries[identity] = _entry(q, check)
+            released[variant_key(fields, variant)] = entries[identity]
+        if not fields:
+            questions[first.id] = next(iter(released.values()))
+        else:
+            questions[first.id] = {"id": first.id, "name": first.name, "kind": first.kind,
+                                   "points": first.points, "variant_fields": fields,
+                                   "variants": dict(sorted(released.items()))}
     return {
         "assignment": assignment,
         "note": "Released with the notebook for its visible self-checks. Contains no answers.",
-        "questions": {q.id: {**fingerprint(q), **({"self_check": properties[q.id]}
-                                                  if q.id in properties else {})}
-                      for q in module.QUESTIONS},
+        **({"variant_seed": seed} if seed is not None else {}),
+        "questions": questions,
     }
 
 
-def selfcheck_text(assignment: str) -> str:
-    return json.dumps(selfcheck_data(assignment), indent=1, ensure_ascii=False) + "\n"
+def selfcheck_text(assignment: str, seed: str | None = None, roster: Iterable[str] = ()
+                   ) -> str:
+    return json.dumps(selfcheck_data(assignment, seed, roster), indent=1,
+                      ensure_ascii=False) + "\n"
 
 
-def write_selfchecks(source_dir: Path, assignments: list[str] | None = None) -> list[Path]:
+def write_selfchecks(source_dir: Path, assignments: list[str] | None = None,
+                     seed: str | None = None, roster: Iterable[str] = ()) -> list[Path]:
     """(Re)write ``<source>/<assignment>/selfcheck.json`` for each assignment."""
     from autograder import course
 
+    roster = list(roster)
     written = []
     for name in assignments or list(course.assignments()):
         path = source_dir / name / SELFCHECK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(selfcheck_text(name), encoding="utf-8")
+        path.write_text(selfcheck_text(name, seed, roster), encoding="utf-8")
         written.append(path)
     return written
 

@@ -37,12 +37,16 @@ class Probe:
 class Job:
     cells: tuple[Cell, ...]
     probes: Mapping[str, Probe] = field(default_factory=dict)  # by answer name
+    # set in the notebook's environment before its cells run: whose notebook it is and the
+    # course seed (autograder.myvariant), so that it computes with that student's numbers
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "cells": [[c.source, c.label, list(c.capture)] for c in self.cells],
             "probes": {k: {"args": [list(a) for a in p.args], "project": p.project}
                        for k, p in self.probes.items()},
+            "env": dict(self.env),
         }
 
     @classmethod
@@ -51,6 +55,7 @@ class Job:
             tuple(Cell(s, lab, tuple(cap)) for s, lab, cap in data["cells"]),
             {k: Probe(tuple(tuple(a) for a in p["args"]), p["project"])
              for k, p in data["probes"].items()},
+            {str(k): str(v) for k, v in data.get("env", {}).items()},
         )
 
 
@@ -78,6 +83,7 @@ def answer_data(value: Any, probe: Probe | None) -> dict[str, Any]:
 
 def run_job(job: Job, shell: Any, emit: Callable[[dict[str, Any]], None]) -> None:
     """Run every cell (an error in one does not stop the rest), emitting answers as we go."""
+    os.environ.update(job.env)
     for cell in job.cells:
         try:
             result = shell.run_cell(cell.source, store_history=False, silent=True)

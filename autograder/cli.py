@@ -308,12 +308,25 @@ def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
 @main.command()
 @click.option("--source", default=Path("assignments"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
-def selfchecks(source: Path) -> None:
-    """Rewrite each assignment's selfcheck.json from solutions/ (instructor)."""
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Student ids, one a line: with a course seed, the data some questions "
+                   "need per student is written for them.")
+def selfchecks(source: Path, roster: Path | None) -> None:
+    """Rewrite each assignment's selfcheck.json from solutions/ (instructor): with the course
+    seed (c.BackpropKit.variant_seed) for every student's variant."""
     from autograder.authoring import write_selfchecks
+    from autograder.course import find_course
+    from autograder.variants import course_seed
 
-    for path in write_selfchecks(source):
+    seed = course_seed(find_course())
+    ids = roster.read_text(encoding="utf-8").split() if roster is not None else []
+    for path in write_selfchecks(source, seed=seed, roster=ids):
+        data = json.loads(path.read_text(encoding="utf-8"))["questions"]
+        empty = [q for q, e in data.items() if "variants" in e and not e["variants"]]
         click.echo(f"wrote {path}")
+        if empty:
+            _echo(f"warning: {', '.join(empty)} need data per student and no --roster was "
+                  "given: their self-checks say they are unavailable", err=True)
 
 
 @main.command("test-cells")

@@ -154,13 +154,22 @@ def read_notebook(path: Path) -> dict[str, Any]:
     return parse_notebook(path.name, raw)
 
 
-def plan_job(nb: Mapping[str, Any], questions: Sequence[Question]) -> Job:
+def plan_job(nb: Mapping[str, Any], questions: Sequence[Question],
+             env: Mapping[str, str] | None = None) -> Job:
     answers = {q.answer_cell: q.name for q in questions}
     probes = {
         q.name: Probe(tuple(tuple(encode_probe_arg(a) for a in p) for p in q.probes), q.project)
         for q in questions if q.kind == "function"
     }
-    return Job(cells_from_notebook(nb, answers), probes)
+    return Job(cells_from_notebook(nb, answers), probes, dict(env or {}))
+
+
+def variant_env(assignment: str, student: str, seed: str | None) -> dict[str, str]:
+    """What the notebook learns of whose it is: the submission folder's student and the
+    course seed (see autograder.myvariant), never what the notebook itself claims."""
+    from autograder.myvariant import ASSIGNMENT_ENV, SEED_ENV, STUDENT_ENV
+
+    return {ASSIGNMENT_ENV: assignment, STUDENT_ENV: student, SEED_ENV: seed or ""}
 
 
 def make_workdir(sub: Submission, notebook: bytes, job: Job, scratch: Path | None
@@ -219,8 +228,12 @@ class Grader:
 
     def __init__(self, assignment: str, questions: Sequence[Question], settings: Settings,
                  judge: Judge = hidden_judge, runner: Runner | None = None,
-                 prepare: Callable[[], None] | None = None) -> None:
+                 prepare: Callable[[], None] | None = None,
+                 job_env: Callable[[Submission], dict[str, str]] | None = None) -> None:
         self.assignment = assignment
+        # whose numbers the notebook runs with: by default the submission folder's student
+        self.job_env = job_env or (lambda sub: variant_env(assignment, sub.student,
+                                                           settings.variant_seed))
         self.questions = list(questions)
         self.settings = settings
         self.judge = judge
@@ -357,7 +370,7 @@ class Grader:
                                   ) from None
         nb = parse_notebook(sub.notebook.name, raw)
         variant, questions = self.questions_for(sub.student)
-        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions),
+        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions, self.job_env(sub)),
                                       self.settings.scratch)
         try:
             reply = self._run({

@@ -168,16 +168,18 @@ def selfcheck_candidates() -> list[Path]:
     return [p.absolute() / SELFCHECK_FILE for p in dict.fromkeys(places)]
 
 
-def load_selfchecks(folder: Path | str | None = None) -> dict[str, Any]:
-    """The released fingerprints, by question id: from ``folder``, or found beside the
+def load_released(folder: Path | str | None = None) -> dict[str, Any]:
+    """The released self-check data (``selfcheck.json``): from ``folder``, or found beside the
     notebook. Raises :class:`CheckFailed` saying where it looked."""
     candidates = ([Path(folder) / SELFCHECK_FILE] if folder is not None
                   else selfcheck_candidates())
     for path in candidates:
         if path.is_file():
             try:
-                return json.loads(path.read_text(encoding="utf-8"))["questions"]
-            except (OSError, ValueError, KeyError) as error:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                data["questions"], data["assignment"]  # noqa: B018 -- both must be there
+                return data
+            except (OSError, ValueError, KeyError, TypeError) as error:
                 raise CheckFailed(f"Self-check unavailable: {path} is damaged ({error}). "
                                   "Download it again with the assignment.") from None
     looked = ", ".join(str(p.parent) for p in candidates)
@@ -185,6 +187,11 @@ def load_selfchecks(folder: Path | str | None = None) -> dict[str, Any]:
         f"Self-check unavailable: {SELFCHECK_FILE} was not found beside this notebook "
         f"(looked in {looked}). It comes with the assignment: put it in the same folder as "
         "the notebook and run this cell again.")
+
+
+def load_selfchecks(folder: Path | str | None = None) -> dict[str, Any]:
+    """The released fingerprints, by question id (see :func:`load_released`)."""
+    return load_released(folder)["questions"]
 
 
 # --- showing the answer as it was read ---------------------------------------------------
@@ -277,6 +284,7 @@ def check(question_id: str, *answer: Any) -> float | None:
     except KeyError:
         raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no question "
                           f"{question_id!r}; download the assignment again.") from None
+    data = _for_my_variant(data)
     value = answer[0] if answer else read_answer(data["name"])
     if value is _MISSING:
         raise CheckFailed(f"{data['name']}: {NOT_ANSWERED}.")
@@ -306,12 +314,40 @@ def check(question_id: str, *answer: Any) -> float | None:
     raise CheckFailed(message)
 
 
+def _for_my_variant(entry: dict[str, Any]) -> dict[str, Any]:
+    """A question's released data for this notebook's variant (see autograder.myvariant)."""
+    if "variants" not in entry:
+        return entry
+    from autograder.myvariant import TYPED_NAME, current, released_entry
+
+    found = released_entry(entry, current(_namespace().get(TYPED_NAME)))
+    if found is None:
+        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no data for your "
+                          f"numbers of {entry['id']!r}; ask your instructor for an updated "
+                          "one. Hidden tests still grade your answer.")
+    return dict(found)
+
+
+def graded_question(question_id: str) -> Any:
+    """The question as the hidden tests judge it: for the variant of the student the platform
+    names (instructor side)."""
+    from autograder import course  # instructor side only
+    from autograder.myvariant import TYPED_NAME, grading_variant
+
+    for assignment in course.assignments():
+        if any(q.id == question_id for q in course.questions(assignment)):
+            variant = grading_variant(assignment, _namespace().get(TYPED_NAME))
+            if variant.is_lecture:
+                return course.question(question_id)
+            return next(q for q in course.questions(assignment, variant=variant)
+                        if q.id == question_id)
+    return course.question(question_id)  # says the question is unknown
+
+
 def grade(question_id: str, *answer: Any) -> float:
     """Hidden test: judge against ``solutions`` (instructor side); returns the points earned
     and records them for the ``check`` that follows in the same cell."""
-    from autograder.course import question  # instructor side only
-
-    q = question(question_id)
+    q = graded_question(question_id)
     value = answer[0] if answer else read_answer(q.name)
     if value is _MISSING:
         print(f"Graded: {q.name}: not answered (or its cell raised an error). "
@@ -321,7 +357,7 @@ def grade(question_id: str, *answer: Any) -> float:
         show_answer(q.public(), value)
         earlier = {}
         if q.follows:  # follow-through: judged against the student's own earlier answer too
-            before = read_answer(question(q.follows).name)
+            before = read_answer(graded_question(q.follows).name)
             if before is not _MISSING:
                 earlier[q.follows] = before
         with _quiet():

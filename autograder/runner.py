@@ -415,8 +415,9 @@ def preload(plots: bool = True) -> Any:
     import numpy  # noqa: F401
     import sympy  # noqa: F401
 
-    # notebook: the setup cell imports it (the checks); the confined child cannot read it
-    from autograder import capture, notebook, sandbox  # noqa: F401
+    # notebook, myvariant, variants: the setup cell imports them (the checks, the student's
+    # numbers); the confined child cannot read them
+    from autograder import capture, myvariant, notebook, sandbox, variants  # noqa: F401
 
     if plots:
         try:

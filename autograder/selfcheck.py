@@ -6,6 +6,7 @@ It needs no reference answers: only the ``selfcheck.json`` released beside the n
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,44 @@ from autograder.runner_client import Runner
 from autograder.submissions import Submission
 
 
-def load(folder: Path) -> tuple[str, dict[str, Any]]:
+def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]) -> Any:
+    """The student's variant, worked out here as the notebook's first cell does: the
+    JupyterHub user, else the id typed in the notebook (read, never run)."""
+    from autograder.grading import read_notebook
+    from autograder.variants import typed_student_id, variant_for
+
+    student = os.environ.get("JUPYTERHUB_USER") or typed_student_id(read_notebook(notebook))
+    return variant_for(assignment, student, released.get("variant_seed") or None)
+
+
+def student_env(variant: Any, seed: str | None) -> dict[str, str]:
+    """The notebook runs in the sandbox (whose environment is scrubbed) with these numbers."""
+    from autograder.myvariant import ASSIGNMENT_ENV, SEED_ENV, STUDENT_ENV
+
+    return {ASSIGNMENT_ENV: variant.assignment, STUDENT_ENV: variant.student_id or "",
+            SEED_ENV: seed or ""}
+
+
+def for_variant(data: dict[str, Any], variant: Any) -> dict[str, Any]:
+    """Each question's released data for ``variant``; a stand-in saying so where there is
+    none (data per student, for a student not on the roster it was made for)."""
+    from autograder.myvariant import released_entry
+
+    out = {}
+    for qid, entry in data.items():
+        found = released_entry(entry, variant)
+        out[qid] = dict(found) if found is not None else {
+            "id": qid, "name": entry["name"], "kind": entry["kind"], "points": entry["points"],
+            "title": qid, "variables": [], "definitions": {}, "credit": {}, "probes": [],
+            "project": "identity", "labels": [], "unavailable": True}
+    return out
+
+
+def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
     path = folder / SELFCHECK_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return data["assignment"], data["questions"]
+        return data["assignment"], data["questions"], data
     except (OSError, ValueError, KeyError) as error:
         raise UsageError(f"{path}: the released self-check file is missing or damaged "
                          f"({error}); fetch the assignment again") from None
@@ -31,10 +65,15 @@ def load(folder: Path) -> tuple[str, dict[str, Any]]:
 def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
                   runner: Runner | None = None) -> str:
     """Run the notebook in the sandbox and render each visible check's verdict."""
-    assignment, data = load(notebook.parent)
+    assignment, data, released = load(notebook.parent)
+    variant = my_variant_outside(notebook, assignment, released)
+    data = for_variant(data, variant)
     questions = [Question.from_public(d) for d in data.values()]
 
     def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
+        if data[question.id].get("unavailable"):
+            return CheckResult.wrong(f"Self-check unavailable: {SELFCHECK_FILE} has no data "
+                                     "for your numbers of this question.")
         return self_check(data[question.id], answer, outputs, earlier=earlier)
 
     def prepare() -> None:  # while the notebook runs: read the fingerprints
@@ -45,9 +84,10 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
             except Exception:  # noqa: BLE001,S112 -- the check reads it again and says why
                 continue
 
+    env = student_env(variant, released.get("variant_seed"))
     grader = Grader(assignment, questions, Settings(timeout=timeout,
                                                     require_sandbox=require_sandbox), judge,
-                    runner=runner, prepare=prepare)
+                    runner=runner, prepare=prepare, job_env=lambda sub: env)
     try:
         result = grader.grade(Submission(notebook.stem, notebook,
                                          None))

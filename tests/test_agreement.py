@@ -59,8 +59,9 @@ def _notebook_answer(assignment: str, question_id: str) -> str | None:
 def corpus(assignment: str, question) -> list[str]:
     answers = list(EQUIVALENT.get(question.id, []))
     own = _notebook_answer(assignment, question.id)
-    if own:
-        answers.append(own)
+    # a solution computed from the student's numbers (an f-string) is not read here: the
+    # reference in its own form stands for it
+    answers.append(own or sympy.sstr(question.expected))
     answers += [str(s.answer) for s in question.slips]
     answers += [sympy.sstr(c.expr) for c in expression_reference(question).found]
     answers += STUDENT_SIDE.get(question.id, [])

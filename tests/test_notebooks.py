@@ -22,9 +22,10 @@ import pytest
 import sympy
 
 from autograder import authoring
-from autograder.course import ASSIGNMENTS, questions, rubric
+from autograder.course import ASSIGNMENTS, questions
 from autograder.notebook import SELFCHECK_FILE
 from autograder.rubric import Question
+from autograder.variants import variant_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
@@ -265,19 +266,24 @@ def test_test_cells_hold_no_literal_but_their_id(assignment: str) -> None:
         assert strings == {f'"{meta(cell)["grade_id"]}"'}, f"{cell.id}: strings {strings}"
 
 
-def test_notebooks_state_the_rubric_parameters() -> None:
-    """The start and step sizes the references use are the ones the notebooks ask for."""
-    sd_rubric = rubric("steepest-descent-2d")
-    SD_START, SD_STEP, ETA = sd_rubric.SD_START, sd_rubric.SD_STEP, rubric("backprop").ETA
-    sd2d = "\n".join(c.source for c in load("steepest-descent-2d").cells)
-    start = f"({SD_START[0]:g}, {SD_START[1]:g})"
-    assert f"from $\\mathbf{{x}}_0 = {start}$ with\n$\\eta = {SD_STEP:g}$" in sd2d
-    assert f"steepest_descent(grad_f, [{SD_START[0]:g}, {SD_START[1]:g}], {SD_STEP:g})" in sd2d
-    backprop = "\n".join(c.source for c in load("backprop").cells)
-    assert f"eta = {ETA:g}  # the step size of question 9" in backprop
-    bp = rubric("backprop")
-    assert (f"train_eta, train_steps = {bp.TRAIN_ETA:g}, {bp.TRAIN_STEPS}  # the training run"
-            in backprop)
+NUMBER_KEY = re.compile(r"""numbers\[["']([A-Za-z_0-9]+)["']\]""")
+
+
+@params
+def test_notebooks_compute_with_the_students_numbers(assignment: str) -> None:
+    """The first code cell works out the student's variant; the code cells use every number
+    of it (the references are computed from the same numbers), none the notebook lacks."""
+    nb = load(assignment)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    first = ast.parse(code[0])
+    assert "STUDENT_ID" in assigned_names(code[0]), "the first code cell defines STUDENT_ID"
+    assert "numbers" in assigned_names(code[0])
+    calls = {n.func.id for n in ast.walk(first) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name)}
+    assert "my_variant" in calls
+    used = set(NUMBER_KEY.findall("\n".join(code)))
+    assert used == set(variant_for(assignment, None, None).numbers), (
+        f"{assignment}: numbers used {sorted(used)}")
 
 
 # --- what students receive -------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""What students receive when the course sets a seed (issue 17): ``selfcheck.json`` serves
+every variant of a roster, holds no variant's answer, and its self-check reaches the grade's
+verdict for each variant. Built in-process with ``backprop-kit selfchecks``' own function."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy
+from test_notebooks import leaks
+
+from autograder import examples
+from autograder.authoring import selfcheck_data
+from autograder.course import ASSIGNMENTS, questions
+from autograder.myvariant import PER_STUDENT, released_entry
+from autograder.rubric import judge, self_check
+from autograder.variants import variant_for
+
+SEED = "release-test-seed"
+ROSTER = [f"s{i:03d}" for i in range(8)]
+AGREEMENT_SAMPLE = ROSTER[:3]
+
+
+@pytest.fixture(scope="module")
+def release() -> dict[str, dict]:
+    return {a: selfcheck_data(a, SEED, ROSTER) for a in ASSIGNMENTS}
+
+
+def test_the_release_names_the_seed_and_every_question(release: dict[str, dict]) -> None:
+    for assignment, data in release.items():
+        assert data["variant_seed"] == SEED
+        assert list(data["questions"]) == [q.id for q in questions(assignment)]
+
+
+def test_every_student_of_the_roster_finds_their_data(release: dict[str, dict]) -> None:
+    for assignment, data in release.items():
+        for student in ROSTER:
+            variant = variant_for(assignment, student, SEED)
+            mine = {q.id: q for q in questions(assignment, variant)}
+            for qid, entry in data["questions"].items():
+                found = released_entry(entry, variant)
+                assert found is not None, (assignment, student, qid)
+                assert found["title"] == mine[qid].title  # the student's own question
+
+
+def test_structure_is_shared_and_only_what_must_be_is_per_student(
+        release: dict[str, dict]) -> None:
+    """Which weight to differentiate keys a few fingerprints for the whole class; data per
+    student only where a field of many values (a test function's coefficients) decides it, and
+    for sealed numbers (salted with the student's key)."""
+    backprop = release["backprop"]["questions"]
+    varying = {qid: e for qid, e in backprop.items()
+               if "variants" in e and e["kind"] == "expression"}
+    assert varying, "no backprop expression differs between variants"
+    for qid, entry in varying.items():
+        assert entry["variant_fields"] != [PER_STUDENT], qid
+        assert len(entry["variants"]) <= 4, qid
+    assert "variants" not in backprop["backprop-sigmoid-derivative"]
+    assert backprop["backprop-gradient"]["variant_fields"] == [PER_STUDENT]
+    second = release["optimisation-1d"]["questions"]["opt1d-second-derivative"]
+    assert second["variant_fields"] == [PER_STUDENT]
+    assert len(second["variants"]) == len(ROSTER)
+
+
+def _without_fingerprints(data: dict) -> str:
+    plain = json.loads(json.dumps(data))
+    for entry in plain["questions"].values():
+        for one in entry.get("variants", {"": entry}).values():
+            one.pop("fingerprint", None)
+    return json.dumps(plain, ensure_ascii=False)
+
+
+def test_no_variants_answer_in_the_release(release: dict[str, dict]) -> None:
+    for assignment, data in release.items():
+        text = json.dumps(data, ensure_ascii=False)
+        numbers_text = _without_fingerprints(data)
+        for student in ROSTER:
+            for q in questions(assignment, variant_for(assignment, student, SEED)):
+                where = text if q.kind == "expression" else numbers_text
+                assert not leaks(q, where), (assignment, student, q.id, leaks(q, where))
+
+
+@pytest.mark.parametrize("student", AGREEMENT_SAMPLE)
+def test_self_check_agrees_with_the_grade_for_each_variant(release: dict[str, dict],
+                                                           student: str) -> None:
+    """The reference in its own form, a sign slip and a factor slip of it, judged by the grade
+    (secret points, proof) and by the self-check (the released data of that variant)."""
+    for assignment, data in release.items():
+        variant = variant_for(assignment, student, SEED)
+        for q in questions(assignment, variant):
+            if q.kind != "expression":
+                continue
+            entry = released_entry(data["questions"][q.id], variant)
+            for answer in (q.expected, examples.sign_slip(q.expected),
+                           examples.factor_slip(q.expected)):
+                text = sympy.sstr(answer)
+                graded, visible = judge(q, text), self_check(entry, text)
+                assert (visible.correct, visible.mistake, visible.score) == (
+                    graded.correct, graded.mistake, graded.score), (q.id, text)
+            assert judge(q, sympy.sstr(q.expected)).correct
