@@ -194,6 +194,12 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
                 raise UsageError(f"{path}: not a results.json of backprop-kit ({error})"
                                  ) from None
         merged = GradingRun.merge(runs)
+        if any(s.variant is not None for s in merged.submissions):
+            from autograder.copying import find_copying
+            from autograder.course import variant_questions
+
+            # copying across shards shows only in the whole class: look again
+            merged = find_copying(merged, lambda key: variant_questions(merged.assignment, key))
     except (BackpropKitError, ValueError) as error:
         _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
         return

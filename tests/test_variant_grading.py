@@ -109,3 +109,21 @@ def test_regrade_judges_each_student_against_their_own_variant(graded, tmp_path)
     for student, sub in subs.items():
         assert points(again[student]) == points(sub), student
         assert again[student]["variant"] == sub["variant"]
+
+
+def test_copying_across_shards_shows_after_merge(graded, tmp_path) -> None:
+    """Shards graded apart do not see each other; ``merge`` looks again over the class."""
+    out, _ = graded
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    for name, students in (("s1", {"alice", "carol"}), ("s2", {"bob", "dave"})):
+        shard = dict(data, submissions=[dict(s, copying=[]) for s in data["submissions"]
+                                        if s["student"] in students])
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(shard), encoding="utf-8")
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"),
+                                       "-o", str(tmp_path / "all")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    merged = {s["student"]: s for s in json.loads(
+        (tmp_path / "all" / "results.json").read_text(encoding="utf-8"))["submissions"]}
+    assert {c["student"] for c in merged["bob"]["copying"]} == {"alice"}
+    assert {c["student"] for c in merged["carol"]["copying"]} == {"dave"}
