@@ -242,6 +242,7 @@ class Grader:
         self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
         # (question id, variant) -> rubric_version, kept with results
         self._versions: dict[tuple[str, str | None], str] = {}
+        self.warm_runner = False  # set for a batch: the runner warms up during the first
         # what judging needs built, built while the first notebook runs: the references by
         # default; a judge of its own brings its own preparation or none
         self._preparation: Callable[[Sequence[Question]], None] | None = (
@@ -378,7 +379,9 @@ class Grader:
                            "cpu_seconds": int(self.settings.timeout) + 5},
                 "require_sandbox": self.settings.require_sandbox,
                 "confine": self.settings.confine,
+                **({"warm": True} if self.warm_runner else {}),
             }, questions)
+            self.warm_runner = False
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         answers = reply.get("answers", {})
@@ -473,6 +476,7 @@ def grade_many(
         return
     if jobs <= 1:
         grader = Grader(assignment, questions, settings, runner=runner)
+        grader.warm_runner = len(subs) > 1
         try:
             for sub in subs:
                 yield sub, grader.grade(sub)

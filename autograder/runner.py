@@ -91,7 +91,8 @@ def _hide_instructor_paths() -> None:
 JOB_FILE = ".bpk-job.json"  # the grader writes the job here; the child reads and removes it
 MAX_JOB_BYTES = 64 << 20
 MAX_DEPTH = 100  # a message nested deeper is dropped (it could crash json.dumps downstream)
-REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine"})
+REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine",
+                          "warm"})
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
@@ -429,9 +430,29 @@ def preload(plots: bool = True) -> Any:
     return capture.make_shell()
 
 
-def _serve(line: str, shell: Any, replies: int) -> None:
+def _warm(plots: bool) -> None:
+    """Warm the caches once (see :func:`_warm_up`), then freeze the GC: a child's collections
+    then leave the shared pages unwritten."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    try:
+        _warm_up(plots)
+    except Exception:  # noqa: BLE001,S110 -- only a speed-up
+        pass
+    gc.collect()
+    gc.freeze()
+
+
+_warmed = False
+
+
+def _serve(line: str, shell: Any, replies: int, plots: bool = True) -> None:
     """Fork a supervisor for one request and wait for it: it writes the reply itself, so this
-    process never holds anything of a submission. Only small requests are accepted."""
+    process never holds anything of a submission. Only small requests are accepted. A request
+    with ``"warm": true`` (the first of a batch) has this process warm its caches while that
+    child runs, on the other core."""
     request = json.loads(line)
     if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
         raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
@@ -450,6 +471,8 @@ def _serve(line: str, shell: Any, replies: int) -> None:
             code = 1
         finally:
             os._exit(code)
+    if request.get("warm") is True:
+        _warm(plots)
     _, status = os.waitpid(pid, 0)
     if status != 0:
         _write_line(replies, _error_reply(f"the supervisor ended with status {status}"))
@@ -475,22 +498,14 @@ def main() -> None:
     plots = "--no-plots" not in sys.argv[1:]
     shell = preload(plots)
     _write_line(replies, {"ready": True})
-    warm = False
     for line in sys.stdin:
         try:
-            _serve(line, shell, replies)
+            _serve(line, shell, replies, plots)
         except Exception as error:  # noqa: BLE001 -- report, keep serving
             _write_line(replies, _error_reply(str(error)))
-        if not warm:
-            # Only now, while the grader judges the first submission: a single notebook
-            # (``grade`` of one, ``check``) is not kept waiting for caches it never reuses.
-            warm = True
-            try:
-                _warm_up(plots)
-            except Exception:  # noqa: BLE001,S110 -- only a speed-up
-                pass
-            gc.collect()
-            gc.freeze()  # a child's garbage collections leave the shared pages unwritten
+        # Not before the first request (a single notebook, ``grade`` of one or ``check``, is
+        # not kept waiting for caches it never reuses), at the latest after it.
+        _warm(plots)
 
 
 if __name__ == "__main__":
