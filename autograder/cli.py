@@ -7,11 +7,15 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from autograder import __version__
 from autograder.errors import BackpropKitError, UsageError
+
+if TYPE_CHECKING:  # the CLI imports the library lazily (start-up time)
+    from autograder.results import GradingRun
 
 
 def _echo(text: str, err: bool = False) -> None:
@@ -134,7 +138,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             finishing.append(lambda run: find_copying(
                 run, lambda key: variant_questions(assignment, key)))
 
-        def finish(run):
+        def finish(run: GradingRun) -> GradingRun:
             for step in finishing:
                 run = step(run)
             return run

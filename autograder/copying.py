@@ -24,7 +24,10 @@ from autograder.rubric import Question
 
 NUMERIC = ("number", "array")
 COMPARED = ("number", "array", "expression")
-QuestionsFor = Callable[[str], Sequence[Question]]  # variant key -> that variant's questions
+QuestionsFor = Callable[[str | None], Sequence[Question]]  # variant key -> its questions
+# An answer shared with more students than this points at no one (a common value, such as a
+# loss trained down to 0 or a minimum several variants share): not listed.
+MAX_MATCHES = 3
 
 
 def _numeric(data: Any) -> np.ndarray | None:
@@ -59,6 +62,7 @@ def find_copying(run: GradingRun, questions_for: QuestionsFor) -> GradingRun:
     same_question = {key: {qid: _identity(q) for qid, q in by_id.items()}
                      for key, by_id in rubrics.items()}
     answers = _answers(keyed)
+    lecture = {q.id: _reference(q) for q in questions_for(None)}  # public: not a copy
     notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for sub in keyed:
         found: list[dict[str, Any]] = []
@@ -66,9 +70,16 @@ def find_copying(run: GradingRun, questions_for: QuestionsFor) -> GradingRun:
             question = rubrics[sub.variant].get(result.id)
             if question is None or question.kind not in COMPARED or not _suspect(result):
                 continue
+            value = _numeric(result.answer) if question.kind in NUMERIC else None
+            if value is not None and (not np.any(np.abs(value) > question.abs_tol) or (
+                    lecture.get(result.id) is not None
+                    and _close(value, lecture[result.id], question))):
+                continue  # zeros, or the lecture's own numbers: nobody's in particular
             others = [o for o in keyed if o.variant != sub.variant and same_question[
                 o.variant].get(result.id) != same_question[sub.variant][result.id]]
-            found += _matches(sub, result, question, others, references, answers)
+            matches = _matches(sub, result, question, others, references, answers)
+            if len(matches) <= MAX_MATCHES:
+                found += matches
         notes[(sub.student, sub.source)] = found
     subs = tuple(replace(s, copying=tuple(notes.get((s.student, s.source), ())))
                  for s in run.submissions)

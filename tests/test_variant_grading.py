@@ -127,3 +127,33 @@ def test_copying_across_shards_shows_after_merge(graded, tmp_path) -> None:
         (tmp_path / "all" / "results.json").read_text(encoding="utf-8"))["submissions"]}
     assert {c["student"] for c in merged["bob"]["copying"]} == {"alice"}
     assert {c["student"] for c in merged["carol"]["copying"]} == {"dave"}
+
+
+def test_common_values_point_at_no_one() -> None:
+    """Zeros, the lecture's own numbers, and a value five other variants share are not listed;
+    another variant's own gradient is."""
+    from autograder import transport
+    from autograder.copying import find_copying
+    from autograder.course import variant_questions
+    from autograder.results import GradingRun, QuestionResult, SubmissionResult
+
+    qid = "backprop-gradient"
+    keys = {f"s{i}": student_key(f"s{i}", SEED) for i in range(10)}
+    expected = {s: next(q.expected for q in variant_questions("backprop", k) if q.id == qid)
+                for s, k in keys.items()}
+    lecture = next(q.expected for q in questions("backprop") if q.id == qid)
+    handed = {"s0": expected["s1"], "s2": 0 * lecture, "s3": lecture,
+              **{f"s{i}": 1.7 * lecture for i in range(5, 10)}}  # five share one answer
+
+    def sub(student: str) -> SubmissionResult:
+        value = handed.get(student, expected[student])
+        right = student not in handed
+        result = QuestionResult(qid, "∇R", 3, 3.0 if right else 0.0, right, "",
+                                answer=transport.encode(value.tolist()))
+        return SubmissionResult(student, "backprop", f"{student}.ipynb", (result,),
+                                variant=keys[student])
+
+    run = GradingRun("backprop", "test", tuple(sub(s) for s in keys))
+    found = {s.student: [c["student"] for c in s.copying] for s in find_copying(
+        run, lambda key: variant_questions("backprop", key)).submissions}
+    assert found == {"s0": ["s1"], **{s: [] for s in keys if s != "s0"}}
