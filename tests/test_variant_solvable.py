@@ -99,7 +99,7 @@ def shown(assignment: str, numbers: dict) -> str:
         return "| " + " | ".join(f"{v:g}" for v in numbers["theta0"]) + " |"
     if assignment == "steepest-descent-2d":
         alpha, beta, c1, c2 = numbers["f2"]
-        return f"$\\alpha = {alpha}$, $\\beta = {beta}$, $c_1 = {c1}$, $c_2 = {c2}$"
+        return f"$\\\\alpha = {alpha}$, $\\\\beta = {beta}$, $c_1 = {c1}$, $c_2 = {c2}$"
     x_div, eta_div = numbers["diverge"]
     return f"from $x_0 = {x_div}$ with $\\\\eta = {eta_div}$"
 
