@@ -36,8 +36,10 @@ def _identity(question: Question, self_check: Any) -> str:
     return f"{plain!r}\0{json.dumps(self_check, sort_keys=True)}"
 
 
-def _entry(question: Question, self_check: Any) -> dict[str, Any]:
-    return {**fingerprint(question), **({"self_check": self_check} if self_check else {})}
+def _entry(question: Question, self_check: Any, prefix: str | None = None) -> dict[str, Any]:
+    """``prefix`` salts sealed values (autograder.sealing; default: the variant's key)."""
+    return {**fingerprint(question, prefix),
+            **({"self_check": self_check} if self_check else {})}
 
 
 def key_fields(variants: Sequence[Any], identities: Sequence[str]) -> list[str] | None:
@@ -77,19 +79,25 @@ def selfcheck_data(assignment: str, seed: str | None = None,
     questions: dict[str, Any] = {}
     for index, first in enumerate(rows[0][0]):
         column = [(qs[index], checks.get(first.id)) for qs, checks in rows]
+        shared = None  # the salt of sealed values every variant shares
         if seed is None:
             fields: list[str] | None = []
         elif first.kind != "expression":
-            fields = None  # sealed values are salted with the variant's key: per student
+            # sealed values are salted with the variant's key, so per student; unless the
+            # question is the same for everyone (then one entry, salted alike for all)
+            same = key_fields(variants, [_identity(q, c) for q, c in column]) == []
+            fields, shared = ([], "") if same else (None, None)
         else:
             fields = key_fields(variants, [_identity(q, c) for q, c in column])
         chosen = list(zip(variants, column, strict=True))
         if fields is None:  # per student: only the roster's (the samples are not students)
             fields, chosen = [PER_STUDENT], chosen[len(SAMPLE_IDS):]
+        elif not fields:  # the same for every variant: one entry
+            chosen = chosen[:1]
         released = {}
         for variant, (q, check) in chosen:
             if q.kind != "expression":
-                released[variant_key(fields, variant)] = _entry(q, check)
+                released[variant_key(fields, variant)] = _entry(q, check, shared)
                 continue
             identity = _identity(q, check)
             if identity not in entries:
