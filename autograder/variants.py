@@ -244,9 +244,11 @@ def _draw_1d(rng: random.Random) -> dict[str, Any] | None:
         return None
     etas = sorted({round(eta / 10, 4), round(eta / 2, 4), eta, round(1.5 * eta, 4),
                    round(2.5 * eta, 4), eta_div})
+    newton_starts = [float(math.floor(r1) - 1), starts[0], starts[1], x_div]
+    if min(abs(_poly(d2f, x)) for x in newton_starts) < 1:
+        return None  # Newton's step f'/f'' is undefined (or flung far) where f'' vanishes
     return {"f": f, "x0": starts[0], "eta": eta, "starts": starts,
-            "diverge": [x_div, eta_div], "etas": etas,
-            "newton_starts": [float(math.floor(r1) - 1), starts[0], starts[1], x_div]}
+            "diverge": [x_div, eta_div], "etas": etas, "newton_starts": newton_starts}
 
 
 def _runs_away(df: list[float], x: float, eta: float) -> bool:

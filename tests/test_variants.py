@@ -96,6 +96,9 @@ def test_1d_variants_have_two_minima_reached_and_a_step_that_diverges() -> None:
         assert right == pytest.approx(stationary[2], abs=1e-7), (sid, n)
         away = o1.gradient_descent(df, *n["diverge"])
         assert abs(away[-1]) > 1e6, (sid, n)  # it ran away (the rubric's path says -1)
+        c4, c3, c2 = n["f"][:3]
+        for x in n["newton_starts"]:  # Newton's step f'/f'' is defined at every start
+            assert abs(12 * c4 * x**2 + 6 * c3 * x + 2 * c2) >= 1, (sid, x, n)
 
 
 def test_2d_variants_reach_the_minimum_beside_their_start() -> None:
