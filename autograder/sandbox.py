@@ -21,6 +21,7 @@ filesystem rules only, and the grader needs the TCP rules too.
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import os
 import platform
@@ -29,6 +30,7 @@ import site
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,8 +168,8 @@ def _syscall(name: str, *args: object) -> int:
     """Call a Landlock system call; raise OSError with the kernel's errno on failure."""
     result = _libc().syscall(ctypes.c_long(_SYSCALLS[name]), *args)
     if result < 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"landlock_{name}: {os.strerror(errno)}")
+        code = ctypes.get_errno()
+        raise OSError(code, f"landlock_{name}: {os.strerror(code)}")
     return result
 
 
@@ -386,8 +388,8 @@ def _drop_capabilities() -> None:
     header = _CapHeader(version=_LINUX_CAPABILITY_VERSION_3, pid=0)
     data = (_CapData * 2)()
     if libc.capset(ctypes.byref(header), data) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"capset: {os.strerror(errno)}")
+        code = ctypes.get_errno()
+        raise OSError(code, f"capset: {os.strerror(code)}")
 
 
 # --- a process cap for root: a pids cgroup (v1 or v2) --------------------------------------------
@@ -398,19 +400,44 @@ def _cgroup_name(pid: int) -> str:
     return f"backprop-kit-{pid}"
 
 
+def _make_cgroup(path: str) -> bool:
+    """Create the cgroup ``path``, first removing a stale one of the same name (an earlier
+    supervisor of the same pid whose removal came too early), and only where it is a real
+    cgroup: on a plain folder (``/sys/fs/cgroup`` is a tmpfs on some machines) writing
+    ``pids.max`` would succeed and cap nothing."""
+    for attempt in range(2):
+        try:
+            os.mkdir(path)
+            break
+        except FileExistsError:
+            if attempt:
+                return False
+            try:
+                os.rmdir(path)  # empty: its processes have all exited
+            except OSError:
+                return False
+        except OSError:
+            return False
+    if os.path.exists(os.path.join(path, "cgroup.procs")):
+        return True
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+    return False
+
+
 def _join_pids_cgroup(limit: int, cap_id: int) -> bool:
     """Put this process in a new cgroup whose pids.max is ``limit`` (root only, best effort)."""
     name = _cgroup_name(cap_id)
     for root in _CGROUP_ROOTS:
         path = os.path.join(root, name)
-        try:
-            os.mkdir(path)
-        except OSError:
+        if not _make_cgroup(path):
             continue
-        try:
-            with open(os.path.join(path, "pids.max"), "w") as handle:
+        try:  # "r+": never create the file, only write the kernel's own
+            with open(os.path.join(path, "pids.max"), "r+") as handle:
                 handle.write(str(limit))
-            with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+            with open(os.path.join(path, "cgroup.procs"), "r+") as handle:
                 handle.write(str(os.getpid()))
             return True
         except OSError:
@@ -421,14 +448,23 @@ def _join_pids_cgroup(limit: int, cap_id: int) -> bool:
     return False
 
 
-def release_process_cap(pid: int) -> None:
+def release_process_cap(pid: int, wait: float = 1.0) -> None:
     """Remove the cgroup made with ``process_cap_id=pid`` once its processes have all exited;
-    called by the parent, which is not confined."""
+    called by the parent, which is not confined. Killed processes leave the cgroup a moment
+    after they are reaped, so a busy cgroup is retried for up to ``wait`` seconds."""
+    until = time.monotonic() + wait
     for root in _CGROUP_ROOTS:
-        try:
-            os.rmdir(os.path.join(root, _cgroup_name(pid)))
-        except OSError:
-            pass
+        path = os.path.join(root, _cgroup_name(pid))
+        while True:
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                break
+            except OSError as error:  # EBUSY: processes still leaving; else not ours to wait
+                if error.errno == errno.EBUSY and time.monotonic() < until:
+                    time.sleep(0.005)
+                    continue
+            break
 
 
 _CLONE_NEWNET = 0x40000000
@@ -610,8 +646,8 @@ def _apply_seccomp() -> bool:
     result = _libc().prctl(ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(_SECCOMP_MODE_FILTER),
                            ctypes.byref(fprog), ctypes.c_ulong(0), ctypes.c_ulong(0))
     if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"seccomp: {os.strerror(errno)}")
+        code = ctypes.get_errno()
+        raise OSError(code, f"seccomp: {os.strerror(code)}")
     return True
 
 

@@ -783,3 +783,46 @@ def test_nobody_is_used_only_where_python_is_readable_by_it() -> None:
                       for p in [sys.executable, sys.base_prefix])
     if not prefix_open:
         assert sandbox.can_drop_to_nobody() is False
+
+
+# --- the process cap for root: a stale cgroup of a reused pid, a cgroup folder that is not one -
+def test_a_plain_folder_is_not_taken_for_a_cgroup(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a tmpfs at /sys/fs/cgroup, writing pids.max succeeds and caps nothing (CI flaked)."""
+    stale = tmp_path / sandbox._cgroup_name(4242)
+    stale.mkdir()
+    (stale / "pids.max").write_text("17")  # what an earlier, mistaken join left behind
+    monkeypatch.setattr(sandbox, "_CGROUP_ROOTS", (str(tmp_path),))
+    assert sandbox._join_pids_cgroup(17, 4242) is False
+    assert sandbox._join_pids_cgroup(17, 4243) is False
+    assert not (tmp_path / sandbox._cgroup_name(4243)).exists()
+
+
+PIDS_CGROUP = "/sys/fs/cgroup/pids"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(f"{PIDS_CGROUP}/cgroup.procs"),
+                    reason="needs root and a cgroup v1 pids hierarchy")
+def test_a_stale_cgroup_of_a_reused_pid_still_caps_the_child() -> None:
+    """An earlier supervisor with the same pid left its (empty) cgroup: the child must still
+    get a fresh one with its cap, and the supervisor's release must remove it."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        os.mkdir(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(os.getpid())))  # the stale one
+        joined = sandbox._join_pids_cgroup(5, os.getpid())
+        with open("/proc/self/cgroup") as handle:
+            mine = [line for line in handle.read().splitlines() if ":pids:" in line]
+        with open(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(os.getpid()), "pids.max")) as h:
+            cap = h.read().strip()
+        os.write(write_fd, json.dumps([joined, mine, cap]).encode())
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as handle:
+        joined, mine, cap = json.loads(handle.read())
+    os.waitpid(pid, 0)
+    sandbox.release_process_cap(pid)
+    assert joined is True and cap == "5"
+    assert mine == [f"{mine[0].split(':')[0]}:pids:/{sandbox._cgroup_name(pid)}"]
+    assert not os.path.exists(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(pid)))
