@@ -405,19 +405,14 @@ def _make_cgroup(path: str) -> bool:
     supervisor of the same pid whose removal came too early), and only where it is a real
     cgroup: on a plain folder (``/sys/fs/cgroup`` is a tmpfs on some machines) writing
     ``pids.max`` would succeed and cap nothing."""
-    for attempt in range(2):
-        try:
-            os.mkdir(path)
-            break
-        except FileExistsError:
-            if attempt:
-                return False
-            try:
-                os.rmdir(path)  # empty: its processes have all exited
-            except OSError:
-                return False
-        except OSError:
-            return False
+    try:
+        os.rmdir(path)  # a stale one is empty; a busy or plain one stays, and mkdir refuses
+    except OSError:
+        pass
+    try:
+        os.mkdir(path)
+    except OSError:
+        return False
     if os.path.exists(os.path.join(path, "cgroup.procs")):
         return True
     try:

@@ -102,6 +102,7 @@ def in_child(action: Callable[[], Any], workdir: Path | None, *, limits: Limits 
     finally:
         os.close(read_fd)
         os.waitpid(pid, 0)
+        sandbox.release_process_cap(pid)  # as the runner's supervisor does (root's cgroup)
     outcome = json.loads(b"".join(chunks) or b"{}")
     assert "error" not in outcome, outcome["error"]
     return outcome
@@ -571,6 +572,7 @@ def test_cpu_limit_ends_the_child_with_sigxcpu(workdir: Path) -> None:
         finally:
             os._exit(0)
     _, status = os.waitpid(pid, 0)
+    sandbox.release_process_cap(pid)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU
 
 
@@ -808,16 +810,19 @@ def test_a_stale_cgroup_of_a_reused_pid_still_caps_the_child() -> None:
     get a fresh one with its cap, and the supervisor's release must remove it."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        os.mkdir(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(os.getpid())))  # the stale one
-        joined = sandbox._join_pids_cgroup(5, os.getpid())
-        with open("/proc/self/cgroup") as handle:
-            mine = [line for line in handle.read().splitlines() if ":pids:" in line]
-        with open(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(os.getpid()), "pids.max")) as h:
-            cap = h.read().strip()
-        os.write(write_fd, json.dumps([joined, mine, cap]).encode())
-        os._exit(0)
+    if pid == 0:  # whatever happens, the fork never returns into pytest
+        try:
+            os.close(read_fd)
+            stale = os.path.join(PIDS_CGROUP, sandbox._cgroup_name(os.getpid()))
+            os.mkdir(stale)
+            joined = sandbox._join_pids_cgroup(5, os.getpid())
+            with open("/proc/self/cgroup") as handle:
+                mine = [line for line in handle.read().splitlines() if ":pids:" in line]
+            with open(os.path.join(stale, "pids.max")) as handle:
+                cap = handle.read().strip()
+            os.write(write_fd, json.dumps([joined, mine, cap]).encode())
+        finally:
+            os._exit(0)
     os.close(write_fd)
     with os.fdopen(read_fd) as handle:
         joined, mine, cap = json.loads(handle.read())
