@@ -48,7 +48,7 @@ def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
 
 # The one command for students; every other is the instructor's, and says so in the student
 # kit (which has no reference solutions).
-STUDENT_COMMANDS = ("check",)
+STUDENT_COMMANDS = ("check", "warm")
 
 
 def has_solutions() -> bool:
@@ -364,6 +364,33 @@ def demo(out: Path | None, jobs: int, source: Path) -> None:
         click.echo(run_demo(source, out, jobs))
     except BackpropKitError as error:
         _fail(error)
+
+
+@main.command()
+@click.option("--stop", is_flag=True, help="Stop the warm graders of this user.")
+@click.option("--status", is_flag=True, help="List the warm graders of this user.")
+@click.option("--idle", default=15.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
+              help="Minutes without a command after which it ends.")
+def warm(stop: bool, status: bool, idle: float) -> None:
+    """Keep a grader ready in the background: later 'grade' and 'check' of this user start in
+    a fraction of a second (same code only; nothing else changes)."""
+    from autograder import warm as warm_server
+
+    try:
+        if stop:
+            click.echo(f"stopped {warm_server.stop()} warm grader(s)")
+        elif status:
+            found = warm_server.running()
+            key = warm_server.code_key()
+            for name, pid in found:
+                click.echo(f"pid {pid}: {'this code' if name == key else 'other code'}")
+            click.echo(f"{len(found)} warm grader(s); log: {warm_server.folder()}")
+        else:
+            pid, log = warm_server.start(idle * 60)
+            click.echo(f"warm grader ready (pid {pid}); 'grade' and 'check' use it until "
+                       f"{idle:g} minutes pass without one. Log: {log}")
+    except OSError as error:
+        _fail(BackpropKitError(f"warm: {error}"))
 
 
 @main.command("student-kit")

@@ -22,15 +22,36 @@ class Runner:
     """A client for one runner process, started early by :meth:`start` or on first use, and
     restarted if it dies."""
 
-    def __init__(self, preload_plots: bool = True) -> None:
+    def __init__(self, preload_plots: bool = True, warm_first: bool = False) -> None:
         self.preload_plots = preload_plots  # False: matplotlib only if a notebook imports it
+        self.warm_first = warm_first  # warm the caches before saying "ready" (a spare)
         self._proc: subprocess.Popen[str] | None = None
         self._home: str | None = None
         self._ready = False
+        self._adopted = False  # a warm server's spare: its process is not our child
+
+    def _alive(self) -> bool:
+        if self._proc is None:
+            return False
+        if not self._adopted:
+            return self._proc.poll() is None
+        try:
+            os.kill(self._proc.pid, 0)
+            return True
+        except OSError:
+            return False
 
     def start(self) -> Runner:
-        """Start the runner without waiting for it to be ready (it pre-loads meanwhile)."""
-        if self._proc is None or self._proc.poll() is not None:
+        """Start the runner without waiting for it to be ready (it pre-loads meanwhile), or
+        take the spare a warm server offers (see :mod:`autograder.warm`)."""
+        global _spare
+        if not self._alive() and _spare is not None and _spare._alive():
+            spare, _spare = _spare, None
+            self.close()
+            self._proc, self._home, self._ready = spare._proc, spare._home, spare._ready
+            self._adopted = True
+        if not self._alive():
+            self._adopted = False
             # Isolated (-I: neither PYTHONPATH nor the working directory on sys.path) and in a
             # private folder, which also holds IPython's profile and matplotlib's caches.
             # matplotlib's font list comes from the user's matplotlib cache (building it
@@ -42,7 +63,8 @@ class Runner:
                        TMPDIR=self._home)
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "autograder.runner",
-                 *([] if self.preload_plots else ["--no-plots"])], stdin=subprocess.PIPE,
+                 *([] if self.preload_plots else ["--no-plots"]),
+                 *(["--warm-first"] if self.warm_first else [])], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=self._home, env=env,
                 start_new_session=True,
             )
@@ -77,6 +99,14 @@ class Runner:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    def disown(self) -> None:
+        """Forget the process without stopping it: a command forked from here took it."""
+        if self._proc is not None:
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+        self._proc, self._home, self._ready = None, None, False
+
     def close(self) -> None:
         if self._proc is not None:
             self._proc.kill()
@@ -86,6 +116,16 @@ class Runner:
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+
+
+_spare: Runner | None = None
+
+
+def offer_spare(runner: Runner | None) -> None:
+    """The next :meth:`Runner.start` in this process takes ``runner`` (already pre-loaded)
+    instead of starting one; None withdraws the offer."""
+    global _spare
+    _spare = runner
 
 
 def matplotlib_cache() -> str | None:

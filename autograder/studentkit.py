@@ -45,7 +45,7 @@ def build(out: Path) -> Path:
     files[f"{info}/METADATA"] = "\n".join(metadata).encode()
     files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: backprop-kit\n"
                               b"Root-Is-Purelib: true\nTag: py3-none-any\n")
-    files[f"{info}/entry_points.txt"] = b"[console_scripts]\nbackprop-kit = autograder.cli:main\n"
+    files[f"{info}/entry_points.txt"] = b"[console_scripts]\nbackprop-kit = autograder.entry:run\n"
     record = [_record_line(name, data) for name, data in files.items()]
     files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     out.mkdir(parents=True, exist_ok=True)
