@@ -372,8 +372,8 @@ def demo(out: Path | None, jobs: int, source: Path) -> None:
 @click.option("--idle", default=15.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
               help="Minutes without a command after which it ends.")
 def warm(stop: bool, status: bool, idle: float) -> None:
-    """Keep a grader ready in the background: later 'grade' and 'check' of this user start in
-    a fraction of a second (same code only; nothing else changes)."""
+    """Keep a grader ready in the background, so that later 'grade' and 'check' of this user
+    and this code start at once (each still runs in a process and a sandbox of its own)."""
     from autograder import warm as warm_server
 
     try:
@@ -384,7 +384,7 @@ def warm(stop: bool, status: bool, idle: float) -> None:
             key = warm_server.code_key()
             for name, pid in found:
                 click.echo(f"pid {pid}: {'this code' if name == key else 'other code'}")
-            click.echo(f"{len(found)} warm grader(s); log: {warm_server.folder()}")
+            click.echo(f"{len(found)} warm grader(s); logs in {warm_server.folder()}")
         else:
             pid, log = warm_server.start(idle * 60)
             click.echo(f"warm grader ready (pid {pid}); 'grade' and 'check' use it until "

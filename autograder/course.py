@@ -95,6 +95,11 @@ def rubric(assignment: str) -> ModuleType:
     return _load(path.resolve())
 
 
+def rubric_at(path: Path) -> ModuleType:
+    """The rubric module in the file ``path`` (loaded once per process, as :func:`rubric`)."""
+    return _load(path.resolve())
+
+
 def questions(assignment: str, variant: Variant | None = None) -> tuple[Question, ...]:
     """The questions of ``assignment``; for a student's ``variant`` (autograder.variants) built
     by the rubric's ``questions(variant)`` with that variant's references, once per variant.

@@ -223,6 +223,24 @@ def hidden_judge(question: Question, answer: Any, outputs: Any,
     return judge(question, answer, outputs=outputs, earlier=earlier)
 
 
+def prepare_references(questions: Sequence[Question]) -> None:
+    """Build the questions' references (secret points, probe outputs): the costly part of the
+    first judgements, done in a thread while the first notebook runs, or by a warm grader's
+    worker before the command comes (:mod:`autograder.warm`)."""
+    from autograder.rubric import expected_outputs, expression_reference
+
+    for question in questions:
+        try:
+            if question.expected is None:
+                continue
+            if question.kind == "expression":
+                expression_reference(question).secret  # noqa: B018 -- draws the points
+            elif question.kind == "function":
+                expected_outputs(question)
+        except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
+            continue
+
+
 class Grader:
     """Grades submissions of one assignment; caches verdicts on identical answers."""
 
@@ -247,23 +265,7 @@ class Grader:
         # default; a judge of its own brings its own preparation or none
         self._preparation: Callable[[Sequence[Question]], None] | None = (
             (lambda _questions: prepare()) if prepare is not None
-            else self._prepare if judge is hidden_judge else None)
-
-    def _prepare(self, questions: Sequence[Question]) -> None:
-        """Build the questions' references (secret points, probe outputs): the costly part of
-        the first judgements, done in a thread while the first notebook runs."""
-        from autograder.rubric import expected_outputs, expression_reference
-
-        for question in questions:
-            try:
-                if question.expected is None:
-                    continue
-                if question.kind == "expression":
-                    expression_reference(question).secret  # noqa: B018 -- draws the points
-                elif question.kind == "function":
-                    expected_outputs(question)
-            except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
-                continue
+            else prepare_references if judge is hidden_judge else None)
 
     def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
         """The runner's reply; the first time, the references are built meanwhile (the reply

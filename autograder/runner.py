@@ -497,9 +497,12 @@ def main() -> None:
     os.dup2(2, 1)  # nothing else may write on the reply channel
     plots = "--no-plots" not in sys.argv[1:]
     shell = preload(plots)
-    if "--warm-first" in sys.argv[1:]:  # a warm server's spare: no command is waiting yet
+    if "--warm-first" in sys.argv[1:]:  # a warm grader's spare: no command is waiting yet
         _warm(plots)
-    _write_line(replies, {"ready": True})
+    try:
+        _write_line(replies, {"ready": True})
+    except BrokenPipeError:  # the grader went away while this pre-loaded
+        return
     for line in sys.stdin:
         try:
             _serve(line, shell, replies, plots)

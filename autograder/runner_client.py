@@ -28,30 +28,18 @@ class Runner:
         self._proc: subprocess.Popen[str] | None = None
         self._home: str | None = None
         self._ready = False
-        self._adopted = False  # a warm server's spare: its process is not our child
-
-    def _alive(self) -> bool:
-        if self._proc is None:
-            return False
-        if not self._adopted:
-            return self._proc.poll() is None
-        try:
-            os.kill(self._proc.pid, 0)
-            return True
-        except OSError:
-            return False
 
     def start(self) -> Runner:
         """Start the runner without waiting for it to be ready (it pre-loads meanwhile), or
-        take the spare a warm server offers (see :mod:`autograder.warm`)."""
+        take the spare a warm grader's worker offers (see :mod:`autograder.warm`)."""
         global _spare
-        if not self._alive() and _spare is not None and _spare._alive():
+        if (self._proc is None or self._proc.poll() is not None) and _spare is not None:
             spare, _spare = _spare, None
-            self.close()
-            self._proc, self._home, self._ready = spare._proc, spare._home, spare._ready
-            self._adopted = True
-        if not self._alive():
-            self._adopted = False
+            if spare._proc is not None and spare._proc.poll() is None:
+                self.close()
+                self._proc, self._home, self._ready = spare._proc, spare._home, spare._ready
+                spare._proc = spare._home = None
+        if self._proc is None or self._proc.poll() is not None:
             # Isolated (-I: neither PYTHONPATH nor the working directory on sys.path) and in a
             # private folder, which also holds IPython's profile and matplotlib's caches.
             # matplotlib's font list comes from the user's matplotlib cache (building it
@@ -82,6 +70,11 @@ class Runner:
             self._ready = True
         return proc
 
+    def ready(self) -> Runner:
+        """Wait until the runner has pre-loaded (a spare is handed over ready)."""
+        self._wait_ready()
+        return self
+
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request (a workdir, limits, a timeout) and return the reply."""
         proc = self._wait_ready()
@@ -99,14 +92,6 @@ class Runner:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def disown(self) -> None:
-        """Forget the process without stopping it: a command forked from here took it."""
-        if self._proc is not None:
-            for pipe in (self._proc.stdin, self._proc.stdout):
-                if pipe is not None:
-                    pipe.close()
-        self._proc, self._home, self._ready = None, None, False
-
     def close(self) -> None:
         if self._proc is not None:
             self._proc.kill()
@@ -122,9 +107,11 @@ _spare: Runner | None = None
 
 
 def offer_spare(runner: Runner | None) -> None:
-    """The next :meth:`Runner.start` in this process takes ``runner`` (already pre-loaded)
-    instead of starting one; None withdraws the offer."""
+    """The next :meth:`Runner.start` in this process takes ``runner`` (a child of this
+    process, already pre-loaded) instead of starting one; None closes a spare not taken."""
     global _spare
+    if _spare is not None and _spare is not runner:
+        _spare.close()
     _spare = runner
 
 

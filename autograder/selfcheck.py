@@ -62,6 +62,17 @@ def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
                          f"({error}); fetch the assignment again") from None
 
 
+def prepare_references(data: dict[str, Any]) -> None:
+    """Read the released fingerprints (most of a self-check's time): while the notebook runs,
+    or in a warm grader's worker before the command comes (:mod:`autograder.warm`)."""
+    for question in data.values():
+        try:
+            if question.get("kind") == "expression":
+                released_reference(question["fingerprint"])
+        except Exception:  # noqa: BLE001,S112 -- the check reads it again and says why
+            continue
+
+
 def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
                   runner: Runner | None = None) -> str:
     """Run the notebook in the sandbox and render each visible check's verdict."""
@@ -76,18 +87,11 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
                                      "for your numbers of this question.")
         return self_check(data[question.id], answer, outputs, earlier=earlier)
 
-    def prepare() -> None:  # while the notebook runs: read the fingerprints
-        for question in data.values():
-            try:
-                if question.get("kind") == "expression":
-                    released_reference(question["fingerprint"])
-            except Exception:  # noqa: BLE001,S112 -- the check reads it again and says why
-                continue
-
     env = student_env(variant, released.get("variant_seed"))
     grader = Grader(assignment, questions, Settings(timeout=timeout,
                                                     require_sandbox=require_sandbox), judge,
-                    runner=runner, prepare=prepare, job_env=lambda sub: env)
+                    runner=runner, prepare=lambda: prepare_references(data),
+                    job_env=lambda sub: env)
     try:
         result = grader.grade(Submission(notebook.stem, notebook,
                                          None))

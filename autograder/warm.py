@@ -1,38 +1,36 @@
-"""A warm grader (issue 15): a background process, started on request with ``backprop-kit
-warm``, that has imported what grading needs and keeps a pre-loaded runner ready, so that
-``grade`` and ``check`` do not pay a second of imports each time.
+"""A warm grader (issue 15): a background process of this user and this code that has imported
+what ``grade`` and ``check`` need and keeps the next command's work done in advance, so that
+one notebook is graded or checked in well under a second instead of two and a half.
 
-Cold, one notebook cannot be graded in under a second here: the runner alone needs about 1.7 s
-to import what the notebook imports (sympy, matplotlib, numpy, IPython). So:
+Cold, one notebook cannot be graded that fast here: the runner alone needs about two seconds to
+import what the notebook imports (sympy, matplotlib, numpy, IPython). So:
 
-* The server imports the grader's modules and starts a runner (which pre-loads and warms its
-  caches), then waits on a UNIX socket in a 0700 folder of the user's.
+* The server (``backprop-kit warm``, or started after an interactive command, see
+  :func:`auto_start`) imports the grader's modules, then listens on a UNIX socket in a 0700
+  folder of the user's.
+* It keeps one *ready worker*: a fork that has started its own runner (a fresh interpreter, as a
+  cold command starts it: it never holds anything of the instructor's), loaded the rubrics and
+  self-check files the last commands used, and built their references at secret points it drew
+  itself. Each worker serves one command and exits, so no two commands share secret points or
+  anything else; the next worker is prepared when no command is running.
 * ``grade`` and ``check`` look for a server of the same user and the same code (a key over the
-  interpreter, ``sys.path`` and every source file of ``autograder`` and ``solutions``): a
-  changed file means another key, so an edited checker is never served by an old process.
-  None found: the command runs as always, in its own process.
-* Each command is served by a fresh fork of the server (nothing of one command is left in the
-  next), given the client's standard streams, folder and environment; it takes the server's
-  spare runner (one that has never run a notebook), and the server starts another when the
-  command ends. The fork draws its own secret points: the server never builds a reference.
-* Only the same user may connect (``SO_PEERCRED``) and only with the token in a 0600 file: a
-  student's notebook runs as that user when grading is not done as root, and Landlock does not
-  stop it from connecting to a UNIX socket, but it cannot read the token.
+  interpreter, ``sys.path``, the settings read from the environment and every source file of
+  ``autograder`` and ``solutions``): an edited checker means another key. Rubrics and released
+  files are course data: a worker prepared with one that has changed since is not used.
+* Only the same user may connect (``SO_PEERCRED``), only from the server's network namespace (a
+  sandboxed notebook has its own) and only with the token in a 0600 file (which the sandbox
+  cannot read).
 * The server ends after ``idle`` seconds without a command, or on ``backprop-kit warm --stop``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import secrets
 import signal
 import socket
 import struct
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,12 +38,17 @@ from typing import Any
 COMMANDS = ("grade", "check")  # what a warm server serves; everything else runs in-process
 IDLE_SECONDS = 15 * 60
 MAX_HEADER = 1 << 20
+MAX_HINTS = 4  # rubrics and self-check folders a ready worker prepares
+READY_WAIT = 60.0  # seconds a command waits for a worker still preparing
 _SIZE = struct.Struct("i")
+_KEY_ENV = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR")
 
 
 def folder() -> Path:
-    """The user's folder for servers: ``$XDG_RUNTIME_DIR/backprop-kit``, else a 0700 folder in
+    """The user's folder for servers: ``$XDG_RUNTIME_DIR/backprop-kit-warm-UID``, else one in
     the temp folder; refused if someone else owns it or others may enter it."""
+    import tempfile
+
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     base = runtime if runtime and os.path.isdir(runtime) else tempfile.gettempdir()
     path = Path(base) / f"backprop-kit-warm-{os.getuid()}"
@@ -59,36 +62,56 @@ def folder() -> Path:
     return path
 
 
-def _package_dirs() -> list[Path]:
+def _package_dirs() -> list[str]:
     import importlib.util
 
     found = []
     for name in ("autograder", "solutions"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.submodule_search_locations:
-            found += [Path(p) for p in spec.submodule_search_locations]
+            found += list(spec.submodule_search_locations)
     return found
 
 
-def code_key(roots: Sequence[Path] | None = None) -> str:
+def _source_stamps(top: str) -> list[str]:
+    stamps = []
+    with os.scandir(top) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    stamps += _source_stamps(entry.path)
+            elif entry.name.endswith((".py", ".j2", ".json")):
+                info = entry.stat()
+                stamps.append(f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}")
+    return stamps
+
+
+def code_key(roots: Sequence[str] | None = None) -> str:
     """What a server must share with a command to serve it: the interpreter, ``sys.path``, the
-    settings read from the environment at import, and each source file (path, size, mtime)."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([sys.executable, sys.version, sys.path, os.getuid()]).encode())
+    settings read from the environment, and each source file (path, size, mtime)."""
+    import hashlib
+
+    settings = {k: v for k, v in os.environ.items()
+                if k in _KEY_ENV or k.startswith("BACKPROP_KIT_")}
+    digest = hashlib.sha256(json.dumps(
+        [sys.executable, sys.version, sys.path, os.getuid(), sorted(settings.items())]).encode())
     for root in sorted(roots if roots is not None else _package_dirs()):
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".j2", ".json") and "__pycache__" not in path.parts:
-                info = path.stat()
-                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        digest.update("\n".join(_source_stamps(root)).encode())
     return digest.hexdigest()[:24]
 
 
-def _paths(key: str) -> tuple[Path, Path, Path]:
+def _paths(key: str) -> dict[str, Path]:
     base = folder()
-    return base / f"{key}.sock", base / f"{key}.token", base / f"{key}.log"
+    return {suffix: base / f"{key}.{suffix}" for suffix in ("sock", "token", "log", "pid",
+                                                            "hints")}
 
 
-# --- the client side: ``grade``/``check`` hand themselves to a server if there is one ----------
+def _send(conn: socket.socket, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+    """A length-prefixed JSON message, the file descriptors riding on its first bytes."""
+    body = json.dumps(message).encode()
+    socket.send_fds(conn, [_SIZE.pack(len(body))], list(fds))
+    conn.sendall(body)
+
 
 def _recv_exact(conn: socket.socket, size: int) -> bytes:
     data = b""
@@ -100,32 +123,46 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
     return data
 
 
+def _receive(conn: socket.socket, max_fds: int) -> tuple[Any, list[int]]:
+    """The message :func:`_send` sent and the descriptors that came with it."""
+    size_bytes, fds, _, _ = socket.recv_fds(conn, _SIZE.size, max_fds)
+    if len(size_bytes) != _SIZE.size:
+        for fd in fds:
+            os.close(fd)
+        raise ConnectionError("the connection closed")
+    size = _SIZE.unpack(size_bytes)[0]
+    if not 0 < size <= MAX_HEADER:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError(f"a message of {size} bytes")
+    return json.loads(_recv_exact(conn, size)), fds
+
+
+# --- the client side: ``grade``/``check`` hand themselves to a server if there is one ----------
+
 def run_warm(argv: Sequence[str]) -> int | None:
     """Serve ``argv`` by a warm server of this code, if one is running: its exit code, or None
-    (then the caller runs the command itself). Never starts a server."""
+    (then the caller runs the command itself)."""
     if not argv or argv[0] not in COMMANDS or os.environ.get("BACKPROP_KIT_WARM") == "0":
         return None
     try:
-        sock_path, token_path, _ = _paths(code_key())
-        if not sock_path.exists():
+        paths = _paths(code_key())
+        if not paths["sock"].exists():
             return None
-        token = token_path.read_text()
+        token = paths["token"].read_text()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(str(sock_path))
+        conn.connect(str(paths["sock"]))
     except OSError:
         return None
-    header = json.dumps({"token": token, "argv": list(argv), "cwd": os.getcwd(),
-                         "env": dict(os.environ)}).encode()
     try:
-        socket.send_fds(conn, [_SIZE.pack(len(header))], [0, 1, 2])
-        conn.sendall(header)
+        _send(conn, {"token": token, "argv": list(argv), "cwd": os.getcwd(),
+                     "env": dict(os.environ)}, [0, 1, 2])
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         reply = b""
         try:
             while chunk := conn.recv(256):
                 reply += chunk
         except KeyboardInterrupt:  # closing the connection stops the command
-            conn.close()
             return 130
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -136,19 +173,38 @@ def run_warm(argv: Sequence[str]) -> int | None:
     try:
         return int(json.loads(reply)["exit"])
     except (ValueError, KeyError, TypeError):
+        if reply == b"":  # refused (the server's log says why): nothing ran, run it here
+            return None
         sys.stderr.write("backprop-kit: the warm grader ended without finishing the command "
                          "(see backprop-kit warm --status); run it again\n")
         return 1
 
 
-# --- the server ----------------------------------------------------------------------------
+def auto_start(argv: Sequence[str]) -> None:
+    """After a cold ``grade`` or ``check`` typed at a terminal (not in CI, not with
+    ``BACKPROP_KIT_WARM=0``): start a warm grader for the next ones, and say so once."""
+    if (not argv or argv[0] not in COMMANDS or os.environ.get("BACKPROP_KIT_WARM") == "0"
+            or os.environ.get("CI") or not (sys.stdin.isatty() and sys.stderr.isatty())):
+        return
+    try:
+        start(wait=0)
+    except OSError:
+        return
+    sys.stderr.write("backprop-kit: a warm grader now runs in the background, so the next "
+                     "'grade' and 'check' start at once; it ends after 15 idle minutes "
+                     "(backprop-kit warm --stop ends it now; BACKPROP_KIT_WARM=0 never starts "
+                     "one)\n")
 
-def _prepare() -> None:
+
+# --- the server ------------------------------------------------------------------------------
+
+def _prepare_imports() -> None:
     """Import what ``grade`` and ``check`` import, and nothing that draws a secret."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
 
     from autograder import (  # noqa: F401
         batch,
@@ -163,14 +219,17 @@ def _prepare() -> None:
         pages,
         reports,
         rubric,
+        runner_client,
         sealing,
         selfcheck,
         submissions,
         variants,
     )
 
-    pages.environment()
+    pages.environment().get_template("feedback.html.j2")
+    classreport.template()
     try:
+        import solutions  # noqa: F401
         from solutions import (  # noqa: F401
             errata,
             network,
@@ -183,124 +242,314 @@ def _prepare() -> None:
         pass
 
 
+def _stamp(path: Path) -> list[Any]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [str(path), None]
+    return [str(path), info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def _fresh(stamps: Sequence[Sequence[Any]]) -> bool:
+    return all(_stamp(Path(stamp[0])) == list(stamp) for stamp in stamps)
+
+
+def _read_hints(path: Path) -> list[dict[str, str]]:
+    try:
+        hints = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [h for h in hints if isinstance(h, dict)][:MAX_HINTS] if isinstance(hints, list) \
+        else []
+
+
+def _course_rubric(path: Path) -> bool:
+    """Only a course's ``assignments/<name>/rubric.py`` is ever loaded from a hint."""
+    return (path.name == "rubric.py" and path.parent.parent.name == "assignments"
+            and (path.parent.parent.parent / "nbgrader_config.py").is_file())
+
+
+def _prepare_command(hints_path: Path) -> list[list[Any]]:
+    """In a ready worker: start its runner, load the hinted rubrics and self-check files and
+    build their references (secret points drawn here, in this process only). Returns the
+    stamps of the course files it read: if one changes, this worker is not used."""
+    from autograder import course, grading, runner_client, selfcheck
+
+    runner = runner_client.Runner(True, warm_first=True).start()
+    runner_client.offer_spare(runner)  # from now on closed with the worker if it is stopped
+    stamps: list[list[Any]] = []
+    for hint in _read_hints(hints_path):
+        try:
+            if "rubric" in hint and _course_rubric(Path(hint["rubric"])):
+                path = Path(hint["rubric"])
+                stamps.append(_stamp(path))  # before reading: a change meanwhile shows
+                grading.prepare_references(course.rubric_at(path).QUESTIONS)
+            elif "selfcheck" in hint:
+                path = Path(hint["selfcheck"]) / selfcheck.SELFCHECK_FILE
+                stamps.append(_stamp(path))
+                selfcheck.prepare_references(selfcheck.load(path.parent)[1])
+        except Exception:  # noqa: BLE001,S112 -- the command loads it again and says why
+            continue
+    runner.ready()
+    return stamps
+
+
+def _record_hints(hints_path: Path, argv: Sequence[str]) -> None:
+    """After a command: the rubrics it loaded and the folder it checked, newest first, for
+    the next worker to prepare."""
+    found: list[dict[str, str]] = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("backprop_kit_rubric_") and getattr(module, "__file__", None):
+            found.append({"rubric": str(Path(module.__file__).resolve())})
+    if argv and argv[0] == "check":
+        try:
+            from autograder.cli import check
+
+            context = check.make_context("check", list(argv[1:]), resilient_parsing=True)
+            notebook = context.params.get("notebook")
+            if notebook is not None:
+                found.append({"selfcheck": str(Path(notebook).resolve().parent)})
+        except Exception:  # noqa: BLE001,S110 -- only a hint
+            pass
+    hints = []
+    for hint in found + _read_hints(hints_path):
+        if hint not in hints:
+            hints.append(hint)
+    staging = hints_path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(hints[:MAX_HINTS], handle)
+        os.replace(staging, hints_path)
+    except OSError:
+        pass
+
+
+class _Worker:
+    """The server's end of one worker: its pid, its channel, what it said when ready."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid, self.channel = pid, channel
+        self.stamps: list[list[Any]] | None = None  # None: not ready yet
+
+    def wait_ready(self, seconds: float) -> bool:
+        if self.stamps is None:
+            self.channel.settimeout(seconds)
+            try:
+                message, _ = _receive(self.channel, 0)
+                self.stamps = [list(s) for s in message["stamps"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                return False
+        return True
+
+    def end(self) -> None:
+        """Stop a worker that has no command (it closes its runner)."""
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except OSError:
+            pass
+        self.channel.close()
+
+
 class _Server:
     def __init__(self, key: str, idle: float) -> None:
-        from autograder.runner_client import Runner
+        import secrets
 
         self.key = key
         self.idle = idle
-        self.sock_path, self.token_path, self.log_path = _paths(key)
+        self.paths = _paths(key)
         self.token = secrets.token_hex(32)
-        self.spare: Runner | None = None
-        self.workers: dict[int, bool] = {}  # pid: whether it took the spare
+        self.spare: _Worker | None = None  # the ready worker (or one preparing)
+        self.busy: set[int] = set()  # workers serving a command
+        self.rest_until = 0.0  # after a worker failed to prepare, wait before the next
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.netns = os.readlink("/proc/self/ns/net")
 
     def log(self, text: str) -> None:
-        with open(self.log_path, "a", encoding="utf-8") as handle:
+        import time
+
+        with open(self.paths["log"], "a", encoding="utf-8") as handle:
             handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}\n")
 
-    def new_spare(self) -> None:
-        from autograder.runner_client import Runner
-
-        self.spare = Runner(True, warm_first=True).start()
-
     def open(self) -> None:
-        fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+        fd = os.open(self.paths["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                      0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(self.token)
-        staging = self.sock_path.with_suffix(f".{os.getpid()}.tmp")
+        staging = self.paths["sock"].with_suffix(f".{os.getpid()}.tmp")
         self.listener.bind(str(staging))
         os.chmod(staging, 0o600)
-        os.replace(staging, self.sock_path)
+        os.replace(staging, self.paths["sock"])
         self.listener.listen(8)
 
     def close(self) -> None:
-        for path in (self.sock_path, self.token_path):
-            try:
-                path.unlink()
-            except OSError:
-                pass
+        for name in ("sock", "token", "pid"):
+            self.paths[name].unlink(missing_ok=True)
         if self.spare is not None:
-            self.spare.close()
+            self.spare.end()
+
+    def spawn(self, prepare: bool) -> _Worker:
+        """Fork a worker; it prepares the next command (or, not ``prepare``, serves one as it
+        comes) and says when it is ready."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            self.listener.close()
+            if self.spare is not None:
+                self.spare.channel.close()
+            _worker_main(theirs, self.paths["hints"], prepare)
+        theirs.close()
+        return _Worker(pid, ours)
 
     def reap(self) -> None:
-        for pid in list(self.workers):
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done:
-                took = self.workers.pop(pid)
-                self.log(f"command {pid} ended ({status})")
-                if took and self.spare is None:
-                    self.new_spare()
-        try:  # runners handed to commands are ours to reap
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
+        import time
+
+        try:
+            while True:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if not pid:
+                    break
+                if pid in self.busy:
+                    self.busy.discard(pid)
+                    self.log(f"command {pid} ended ({os.waitstatus_to_exitcode(status)})")
+                elif self.spare is not None and pid == self.spare.pid:
+                    self.log(f"the ready worker {pid} ended ({status}); the next in 30 s")
+                    self.spare.channel.close()
+                    self.spare = None
+                    self.rest_until = time.monotonic() + 30
         except ChildProcessError:
             pass
+        if self.spare is None and not self.busy and time.monotonic() >= self.rest_until:
+            self.spare = self.spawn(prepare=True)  # prepare the next while nothing runs
+
+    def _peer(self, conn: socket.socket) -> tuple[int, int]:
+        pid, uid, _gid = struct.unpack("3i", conn.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        return pid, uid
 
     def accept(self) -> None:
+        import secrets
+
         conn, _ = self.listener.accept()
         fds: list[int] = []
         try:
-            uid = struct.unpack("3i", conn.getsockopt(
-                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+            pid, uid = self._peer(conn)
+            if uid != os.getuid():
+                raise PermissionError(f"refused a connection of uid {uid}")
+            try:
+                netns = os.readlink(f"/proc/{pid}/ns/net")
+            except OSError:
+                netns = None
+            if netns != self.netns:  # a sandboxed notebook has a network namespace of its own
+                raise PermissionError(f"refused a connection from another network namespace "
+                                      f"(pid {pid})")
             conn.settimeout(5)
-            size_bytes, fds, _, _ = socket.recv_fds(conn, _SIZE.size, 3)
-            size = _SIZE.unpack(size_bytes)[0] if len(size_bytes) == _SIZE.size else -1
-            if uid != os.getuid() or len(fds) != 3 or not 0 < size <= MAX_HEADER:
-                raise PermissionError(f"refused a connection (uid {uid}, {len(fds)} streams)")
-            header = json.loads(_recv_exact(conn, size))
+            header, fds = _receive(conn, 3)
+            if len(fds) != 3:
+                raise PermissionError(f"refused a connection with {len(fds)} streams")
             if not secrets.compare_digest(str(header.get("token")), self.token):
-                raise PermissionError("refused a connection without the token")
+                raise PermissionError(f"refused a connection without the token (pid {pid})")
             argv = header.get("argv")
             if not (isinstance(argv, list) and argv and argv[0] in COMMANDS
-                    and all(isinstance(a, str) for a in argv)):
+                    and all(isinstance(a, str) for a in argv)
+                    and isinstance(header.get("cwd"), str) and isinstance(header.get("env"),
+                                                                          dict)):
                 raise PermissionError("refused a command it does not serve")
+            conn.settimeout(None)
         except (OSError, ValueError, struct.error) as error:
             self.log(str(error))
             for fd in fds:
                 os.close(fd)
             conn.close()
             return
-        took = self.spare is not None
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        pid = os.fork()
-        if pid == 0:
-            self.listener.close()
-            _work(conn, header, fds, self.spare)  # never returns
+        worker = self.spare or self.spawn(prepare=False)
+        self.spare = None
+        if not worker.wait_ready(READY_WAIT) or not _fresh(worker.stamps or []):
+            self.log(f"the ready worker {worker.pid} is of no use (a course file changed, or "
+                     "it failed): a fresh one serves")
+            worker.end()
+            worker = self.spawn(prepare=False)
+            worker.wait_ready(READY_WAIT)
+        del header["token"]
+        try:
+            _send(worker.channel, header, [conn.fileno(), *fds])
+            self.log(f"command {worker.pid}: {' '.join(argv)[:200]}")
+        except OSError as error:
+            self.log(f"could not hand the command to {worker.pid}: {error}")
+            worker.end()
         for fd in fds:
             os.close(fd)
         conn.close()
-        if self.spare is not None:
-            self.spare.disown()
-            self.spare = None
-        self.workers[pid] = took
-        self.log(f"command {pid}: {' '.join(header['argv'])[:200]}")
+        worker.channel.close()
+        self.busy.add(worker.pid)
 
     def serve(self) -> None:
         import select
+        import time
 
         last = time.monotonic()
         while True:
-            ready, _, _ = select.select([self.listener], [], [], 0.5)
+            preparing = [self.spare.channel] if self.spare and self.spare.stamps is None else []
+            ready, _, _ = select.select([self.listener, *preparing], [], [], 0.5)
+            if preparing and preparing[0] in ready and self.spare is not None:
+                if self.spare.wait_ready(1.0):
+                    self.log(f"worker {self.spare.pid} ready, {len(self.spare.stamps or [])} "
+                             "course file(s) prepared")
+                else:
+                    self.log(f"worker {self.spare.pid} failed to prepare; the next in 30 s")
+                    self.spare.end()
+                    self.spare = None
+                    self.rest_until = time.monotonic() + 30
             self.reap()
-            if ready:
+            if self.listener in ready:
                 self.accept()
                 last = time.monotonic()
-            elif self.workers:
+            elif self.busy:
                 last = time.monotonic()
-            elif time.monotonic() - last > self.idle or not self.sock_path.exists():
+            elif time.monotonic() - last > self.idle or not self.paths["sock"].exists():
                 self.log("idle: ending")
                 return
 
 
-def _work(conn: socket.socket, header: dict[str, Any], fds: list[int], spare: Any) -> None:
-    """The forked command: the client's streams, folder and environment, then the CLI."""
+def _worker_main(channel: socket.socket, hints: Path, prepare: bool) -> None:
+    """A forked worker: prepare, say so, take one command, serve it, exit. Never returns."""
+    from autograder.runner_client import offer_spare
+
+    def quit_(*_: Any) -> None:  # ended before a command came: its runner goes with it
+        offer_spare(None)
+        os._exit(0)
+
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, quit_)
+        stamps = _prepare_command(hints) if prepare else []
+        _send(channel, {"stamps": stamps})
+        channel.settimeout(None)
+        try:
+            header, fds = _receive(channel, 4)
+        except (OSError, ValueError):  # the server ended
+            quit_()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        channel.close()
+        conn = socket.socket(fileno=fds[0])
+        code = _work(conn, header, fds[1:])
+        _record_hints(hints, header["argv"])
+    except BaseException:  # noqa: BLE001 -- the fork must never return into the server
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code if 0 <= code < 256 else 1)
+
+
+def _work(conn: socket.socket, header: dict[str, Any], fds: list[int]) -> int:
+    """The command: the client's standard streams, folder and environment, then the CLI;
+    the exit code goes back to the client."""
     import io
+    import tempfile
     import threading
 
     code = 1
@@ -308,12 +557,12 @@ def _work(conn: socket.socket, header: dict[str, Any], fds: list[int], spare: An
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        sys.stdin = io.TextIOWrapper(open(0, "rb", closefd=False))
-        sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False),
+        sys.stdin = io.TextIOWrapper(open(0, "rb", closefd=False))  # noqa: SIM115
+        sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False),  # noqa: SIM115
                                       line_buffering=os.isatty(1), write_through=True)
-        sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False),  # noqa: SIM115
+                                      write_through=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(header["cwd"])
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in header["env"].items()})
@@ -330,7 +579,6 @@ def _work(conn: socket.socket, header: dict[str, Any], fds: list[int], spare: An
         from autograder import runner_client
         from autograder.cli import main
 
-        runner_client.offer_spare(spare)
         try:
             main.main(args=header["argv"], prog_name="backprop-kit", standalone_mode=True)
             code = 0
@@ -339,28 +587,27 @@ def _work(conn: socket.socket, header: dict[str, Any], fds: list[int], spare: An
         except KeyboardInterrupt:
             code = 130
         finally:
-            runner_client.offer_spare(None)
+            runner_client.offer_spare(None)  # a spare the command did not take is closed
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-    except BaseException:  # noqa: BLE001 -- the fork must never return into the server
-        import traceback
-
-        traceback.print_exc()
     finally:
         try:
             conn.sendall(json.dumps({"exit": code}).encode())
         except OSError:
             pass
-        os._exit(code if 0 <= code < 256 else 1)
+    return code
 
 
 def serve(idle: float = IDLE_SECONDS) -> None:
-    """The server's main: prepare, listen, serve until idle; the socket goes with it."""
+    """The server's main: import, listen, keep a worker ready, serve until idle."""
+    import gc
+
     key = code_key()
     server = _Server(key, idle)
     server.log("starting")
-    _prepare()
-    server.new_spare()
+    _prepare_imports()
+    gc.collect()
+    gc.freeze()  # forks then leave the shared pages unwritten
     server.open()
     server.log("ready")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -373,29 +620,30 @@ def serve(idle: float = IDLE_SECONDS) -> None:
 # --- starting and stopping -------------------------------------------------------------------
 
 def start(idle: float = IDLE_SECONDS, wait: float = 60.0) -> tuple[int, Path]:
-    """Start a server of this code in the background (unless one answers) and wait until it
-    listens; returns its pid and log. Its stdio go to the log, its session is its own."""
+    """Start a server of this code in the background (unless one answers) and, ``wait`` > 0,
+    wait until it listens; returns its pid and log. Its output goes to the log, its session
+    is its own."""
     import subprocess
+    import time
 
-    sock_path, _, log_path = _paths(code_key())
-    pid_path = sock_path.with_suffix(".pid")
-    if sock_path.exists() and _alive(pid_path):
-        return int(pid_path.read_text()), log_path
+    paths = _paths(code_key())
+    if paths["sock"].exists() and _alive(paths["pid"]):
+        return int(paths["pid"].read_text()), paths["log"]
     stop()  # servers of earlier code (an edited checker) are of no use any more
     code = ("import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
             "from autograder.warm import serve; serve(float(sys.argv[2]))")
-    with open(log_path, "a", encoding="utf-8") as log:
+    with open(paths["log"], "a", encoding="utf-8") as log:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-c", code, json.dumps(sys.path), str(idle)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=folder(),
             start_new_session=True)
-    pid_path.write_text(str(proc.pid))
+    paths["pid"].write_text(str(proc.pid))
     until = time.monotonic() + wait
-    while not sock_path.exists():
+    while wait > 0 and not paths["sock"].exists():
         if proc.poll() is not None or time.monotonic() > until:
-            raise OSError(f"the warm grader did not start (see {log_path})")
+            raise OSError(f"the warm grader did not start (see {paths['log']})")
         time.sleep(0.05)
-    return proc.pid, log_path
+    return proc.pid, paths["log"]
 
 
 def _alive(pid_path: Path) -> bool:
@@ -426,6 +674,6 @@ def stop() -> int:
             stopped += 1
         except OSError:
             pass
-        for suffix in (".sock", ".token", ".pid"):
-            (folder() / f"{key}{suffix}").unlink(missing_ok=True)
+        for suffix in ("sock", "token", "pid"):
+            (folder() / f"{key}.{suffix}").unlink(missing_ok=True)
     return stopped

@@ -1,0 +1,331 @@
+"""The warm grader (issue 15) through the real ``backprop-kit`` console script and server.
+
+A served ``grade`` or ``check`` must give what the same command gives cold; a course file
+changed since a worker prepared it must never be judged from that preparation; each command
+draws its own secret points; and neither a sandboxed notebook nor a process without the token
+can make the server do anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import examples, sandbox, warm
+from autograder.course import questions
+
+ROOT = Path(__file__).resolve().parents[1]
+KIT = Path(sys.executable).parent / "backprop-kit"  # the console script, as users run it
+SANDBOX = sandbox.detect()
+FULL = sum(q.points for q in questions("backprop"))
+SIGMA = "backprop-sigmoid-derivative"
+RUBRIC = ROOT / "assignments" / "backprop" / "rubric.py"
+
+pytestmark = pytest.mark.skipif(not KIT.exists(), reason="the console script is not installed")
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120,
+         **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(KIT), *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def _log(server: dict) -> str:
+    logs = list(server["folder"].glob("*.log"))
+    return "\n".join(p.read_text() for p in logs)
+
+
+def _wait_for(server: dict, text: str, count: int = 1, seconds: float = 60) -> None:
+    until = time.monotonic() + seconds
+    while _log(server).count(text) < count:
+        assert time.monotonic() < until, f"{text!r} not in the log:\n{_log(server)}"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A warm grader of its own (a private runtime folder), and a class of four notebooks."""
+    base = tmp_path_factory.mktemp("warm")
+    runtime = base / "run"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in ("BACKPROP_KIT_WARM", "CI")}
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    bank = examples.backprop_examples(ROOT / "assignments")
+    for name in ("right", "sign-slip", "tampering", "blank"):
+        folder = base / "submitted" / name / "backprop"
+        folder.mkdir(parents=True)
+        (folder / "backprop.ipynb").write_text(json.dumps(bank[name]), encoding="utf-8")
+    released = base / "released"
+    released.mkdir()
+    shutil.copy2(base / "submitted" / "right" / "backprop" / "backprop.ipynb", released)
+    shutil.copy2(ROOT / "assignments" / "backprop" / "selfcheck.json", released)
+    started = _run(["warm", "--idle", "10"], env, base)
+    assert started.returncode == 0, started.stderr
+    info = {"env": env, "base": base, "released": released,
+            "folder": runtime / f"backprop-kit-warm-{os.getuid()}"}
+    _wait_for(info, "ready, 0 course file(s) prepared")
+    yield info
+    _run(["warm", "--stop"], env, base)
+
+
+def _results(out: Path) -> dict:
+    data = json.loads((out / "results.json").read_text())
+    drop = ("seconds",)
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in drop}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    return strip(data)
+
+
+def test_a_served_grade_and_check_give_what_the_cold_commands_give(server) -> None:
+    env, base = server["env"], server["base"]
+    served = _run(["grade", "submitted", "-a", "backprop", "-o", "out-warm"], env, base)
+    assert served.returncode == 0, served.stderr
+    assert "out-warm" in _log(server), "the command was not served by the warm grader"
+    cold = _run(["grade", "submitted", "-a", "backprop", "-o", "out-cold"],
+                {**env, "BACKPROP_KIT_WARM": "0"}, base)
+    assert cold.returncode == 0, cold.stderr
+    assert _log(server).count("out-cold") == 0
+    warm_run, cold_run = _results(base / "out-warm"), _results(base / "out-cold")
+    assert warm_run == cold_run
+    points = {s["student"]: sum(q["points"] for q in s["questions"])
+              for s in warm_run["submissions"]}
+    assert points["right"] == pytest.approx(FULL)
+    assert points["sign-slip"] < FULL and points["tampering"] < FULL and points["blank"] == 0
+    # the summary table, on the client's own stdout
+    assert served.stdout.replace("out-warm", "OUT") == cold.stdout.replace("out-cold", "OUT")
+
+    notebook = str(server["released"] / "backprop.ipynb")
+    served_check = _run(["check", notebook], env, base)
+    cold_check = _run(["check", notebook], {**env, "BACKPROP_KIT_WARM": "0"}, base)
+    assert served_check.returncode == cold_check.returncode == 0, served_check.stderr
+    assert served_check.stdout == cold_check.stdout
+    assert served_check.stdout.count(" right - ") == len(questions("backprop"))
+    assert _log(server).count(f"check {notebook}") == 1
+
+
+def test_the_next_worker_prepares_what_the_last_command_used(server) -> None:
+    """After a grade and a check, the worker waiting for the next command has loaded the
+    rubric and the self-check file (2 course files) and is used for the next grade."""
+    _wait_for(server, "ready, 2 course file(s) prepared")
+    env, base = server["env"], server["base"]
+    served = _run(["grade", "submitted/right", "-a", "backprop", "-o", "out-prepared"], env, base)
+    assert served.returncode == 0, served.stderr
+    assert "is of no use" not in _log(server)
+    assert _results(base / "out-prepared")["submissions"][0]["status"] == "graded"
+    points = sum(q["points"] for q in _results(base / "out-prepared")["submissions"][0]
+                 ["questions"])
+    assert points == pytest.approx(FULL)
+
+
+def test_a_rubric_changed_since_the_worker_prepared_it_is_loaded_again(server) -> None:
+    env, base = server["env"], server["base"]
+    _wait_for(server, "ready, 2 course file(s) prepared", count=2)
+    info = RUBRIC.stat()
+    try:
+        os.utime(RUBRIC, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+        served = _run(["grade", "submitted/right", "-a", "backprop", "-o", "out-changed"], env,
+                      base)
+    finally:
+        os.utime(RUBRIC, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert served.returncode == 0, served.stderr
+    assert "is of no use (a course file changed" in _log(server)
+    assert "out-changed" in _log(server)
+
+
+def test_each_served_command_draws_its_own_secret_points() -> None:
+    """The server imports everything but draws nothing: each worker forked from it draws its
+    own secret points when it prepares (so no two commands judge at the same points)."""
+    script = f"""
+import os
+from pathlib import Path
+from autograder import course, grading, rubric, warm
+warm._prepare_imports()
+assert not rubric._references, "the server drew secret points"
+seen = []
+for _ in range(2):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker preparing
+        questions = course.rubric_at(Path({str(RUBRIC)!r})).QUESTIONS
+        grading.prepare_references(questions)
+        points = [repr(rubric.expression_reference(q).secret.sample.points)
+                  for q in questions if q.kind == "expression"]
+        os.write(write, "|".join(points).encode()[:60000])
+        os._exit(0)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    seen.append(data)
+print(len(seen[0]) > 100, seen[0] != seen[1], not rubric._references)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "True", "True"]
+
+
+def test_a_sandboxed_notebook_cannot_command_the_warm_grader(server) -> None:
+    """A notebook that knows where the server lives tries to read its token and to have it
+    grade into a folder of its choosing: the token stays unread, the command is refused."""
+    env, base = server["env"], server["base"]
+    sock = next(server["folder"].glob("*.sock"))
+    token = sock.with_suffix(".token")
+    pwned = base / "pwned"
+    probe = f"""
+import json, socket, struct
+SOCK, TOKEN, PWNED = {str(sock)!r}, {str(token)!r}, {str(pwned)!r}
+found = {{}}
+try:
+    secret = open(TOKEN).read()
+    found["token"] = "read"
+except OSError as error:
+    secret = "0" * 64
+    found["token"] = type(error).__name__
+try:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(SOCK)
+    body = json.dumps({{"token": secret, "argv": ["grade", "/", "-a", "backprop", "-o", PWNED],
+                       "cwd": "/", "env": {{}}}}).encode()
+    socket.send_fds(conn, [struct.pack("i", len(body))], [0, 1, 2])
+    conn.sendall(body)
+    conn.settimeout(5)
+    found["reply"] = conn.recv(100).decode() or "closed"
+except OSError as error:
+    found["connect"] = type(error).__name__
+"""
+    bank = examples.backprop_examples(ROOT / "assignments")
+    spy = (examples._source(next(c for c in bank["right"]["cells"] if c.get("metadata", {})
+                                 .get("nbgrader", {}).get("grade_id") == f"{SIGMA}-answer"))
+           + "\nsigma_prime = 'probe ' + json.dumps(found)\n")
+    nb = examples.with_first_cell(examples.with_answer(bank["right"], SIGMA, spy), probe)
+    folder = base / "hostile" / "spy" / "backprop"
+    folder.mkdir(parents=True)
+    (folder / "backprop.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    served = _run(["grade", "hostile", "-a", "backprop", "-o", "out-hostile"], env, base)
+    assert served.returncode == 0, served.stderr
+    assert "out-hostile" in _log(server), "not served by the warm grader"
+    time.sleep(1)
+    assert not pwned.exists()
+    sub = _results(base / "out-hostile")["submissions"][0]
+    answer = json.dumps([q.get("answer") for q in sub["questions"] if q["id"] == SIGMA])
+    assert "probe" in answer, answer  # the probe ran and reported
+    if "landlock" in sub["sandbox"]:
+        assert '\\"token\\": \\"read\\"' not in answer, answer
+    if "netns" in sub["sandbox"]:
+        assert "refused a connection from another network namespace" in _log(server)
+    assert not [line for line in _log(server).splitlines() if "pwned" in line
+                and "command" in line]
+
+
+def test_a_connection_without_the_token_or_for_another_command_is_refused(server) -> None:
+    sock = next(server["folder"].glob("*.sock"))
+    token = sock.with_suffix(".token").read_text()
+    before = _log(server)
+    for header in ({"token": "0" * 64, "argv": ["check", "x.ipynb"], "cwd": "/", "env": {}},
+                   {"token": token, "argv": ["selfchecks"], "cwd": "/", "env": {}}):
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(str(sock))
+        warm._send(conn, header, [0, 1, 2])
+        conn.settimeout(10)
+        assert conn.recv(100) == b""  # closed, nothing ran
+        conn.close()
+    _wait_for(server, "refused a connection without the token", count=before.count(
+        "refused a connection without the token") + 1, seconds=10)
+    _wait_for(server, "refused a command it does not serve", count=before.count(
+        "refused a command it does not serve") + 1, seconds=10)
+
+
+def test_ctrl_c_stops_a_served_command_and_what_it_ran(server) -> None:
+    env, base = server["env"], server["base"]
+    bank = examples.backprop_examples(ROOT / "assignments")
+    folder = base / "looping" / "loop" / "backprop"
+    folder.mkdir(parents=True)
+    (folder / "backprop.ipynb").write_text(json.dumps(bank["infinite-loop"]), encoding="utf-8")
+    proc = subprocess.Popen([str(KIT), "grade", "looping", "-a", "backprop", "-o", "out-loop",
+                             "--timeout", "300"], env=env, cwd=base,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(server, "out-loop", seconds=30)
+        time.sleep(2)  # the notebook is looping by now
+        line = next(x for x in _log(server).splitlines() if "out-loop" in x)
+        worker = int(line.split("command ")[1].split(":")[0])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 130
+    finally:
+        proc.kill()
+    until = time.monotonic() + 20
+    while Path(f"/proc/{worker}").exists() and not _zombie(worker):
+        assert time.monotonic() < until, "the served command outlived Ctrl-C"
+        time.sleep(0.1)
+    _wait_for(server, f"command {worker} ended", seconds=20)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def test_an_edited_source_file_or_setting_makes_another_key(tmp_path, monkeypatch) -> None:
+    (tmp_path / "checks.py").write_text("A = 1\n")
+    first = warm.code_key([str(tmp_path)])
+    assert warm.code_key([str(tmp_path)]) == first
+    (tmp_path / "checks.py").write_text("A = 22\n")
+    assert warm.code_key([str(tmp_path)]) != first
+    second = warm.code_key([str(tmp_path)])
+    monkeypatch.setenv("BACKPROP_KIT_JUDGE_SECONDS", "5")
+    assert warm.code_key([str(tmp_path)]) != second
+
+
+def test_an_interactive_cold_command_starts_a_warm_grader(tmp_path) -> None:
+    """Typed at a terminal (not in CI): the first check runs cold, says that it started a
+    warm grader, and leaves one running; BACKPROP_KIT_WARM=0 never starts one."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in ("BACKPROP_KIT_WARM", "CI")}
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    bank = examples.backprop_examples(ROOT / "assignments")
+    (tmp_path / "backprop.ipynb").write_text(json.dumps(bank["right"]), encoding="utf-8")
+    shutil.copy2(ROOT / "assignments" / "backprop" / "selfcheck.json", tmp_path)
+    folder = runtime / f"backprop-kit-warm-{os.getuid()}"
+    try:
+        for setting, expect in (("0", 0), (None, 1)):
+            run_env = {**env, **({"BACKPROP_KIT_WARM": setting} if setting else {})}
+            main, other = pty.openpty()
+            try:
+                proc = subprocess.run([str(KIT), "check", "backprop.ipynb"], env=run_env,
+                                      cwd=tmp_path, stdin=other, stdout=subprocess.PIPE,
+                                      stderr=other, timeout=120)
+                os.set_blocking(main, False)
+                try:
+                    said = os.read(main, 65536).decode(errors="replace")
+                except BlockingIOError:
+                    said = ""
+            finally:
+                os.close(main)
+                os.close(other)
+            assert proc.returncode == 0
+            assert ("warm grader now runs" in said) == bool(expect), said
+            alive = [p for p in folder.glob("*.pid") if warm._alive(p)] if folder.exists() \
+                else []
+            assert len(alive) == expect
+    finally:
+        _run(["warm", "--stop"], env, tmp_path)
