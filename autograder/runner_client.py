@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,8 +94,14 @@ class Runner:
         return self._proc.pid if self._proc is not None else None
 
     def close(self) -> None:
+        """Stop the runner and what it runs (Ctrl-C, the end of a command): its supervisors
+        and the namespace inits they forked share its process group."""
         if self._proc is not None:
-            self._proc.kill()
+            if self._proc.returncode is None:  # not reaped: the group is still the runner's
+                try:
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+                except OSError:
+                    self._proc.kill()
             self._proc.wait()
             self._proc = None
         self._ready = False

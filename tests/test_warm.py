@@ -252,36 +252,64 @@ def test_a_connection_without_the_token_or_for_another_command_is_refused(server
         "refused a command it does not serve") + 1, seconds=10)
 
 
-def test_ctrl_c_stops_a_served_command_and_what_it_ran(server) -> None:
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except OSError:
+                continue
+            found.update(kids)
+            todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["warm", "cold"])
+def test_ctrl_c_stops_the_command_and_the_notebook_it_runs(server, how) -> None:
+    """Ctrl-C on a command grading a notebook that loops: the command ends, and so do its
+    runner, the supervisor and the looping notebook (not only at the notebook's timeout)."""
     env, base = server["env"], server["base"]
     bank = examples.backprop_examples(ROOT / "assignments")
-    folder = base / "looping" / "loop" / "backprop"
+    folder = base / f"looping-{how}" / "loop" / "backprop"
     folder.mkdir(parents=True)
     (folder / "backprop.ipynb").write_text(json.dumps(bank["infinite-loop"]), encoding="utf-8")
-    proc = subprocess.Popen([str(KIT), "grade", "looping", "-a", "backprop", "-o", "out-loop",
-                             "--timeout", "300"], env=env, cwd=base,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = f"out-loop-{how}"
+    proc = subprocess.Popen([str(KIT), "grade", f"looping-{how}", "-a", "backprop", "-o", out,
+                             "--timeout", "300"],
+                            env={**env, "BACKPROP_KIT_WARM": "0"} if how == "cold" else env,
+                            cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(server, "out-loop", seconds=30)
-        time.sleep(2)  # the notebook is looping by now
-        line = next(x for x in _log(server).splitlines() if "out-loop" in x)
-        worker = int(line.split("command ")[1].split(":")[0])
+        if how == "warm":
+            _wait_for(server, out, seconds=30)
+            line = next(x for x in _log(server).splitlines() if out in x)
+            command = int(line.split("command ")[1].split(":")[0])
+        else:
+            command = proc.pid
+        until = time.monotonic() + 60
+        while len(_descendants(command)) < 3:  # runner, supervisor, the notebook's process
+            assert time.monotonic() < until, "the notebook never started"
+            time.sleep(0.1)
+        time.sleep(1)  # looping by now
+        tree = _descendants(command)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 130
+        assert proc.wait(timeout=30) != 0
     finally:
         proc.kill()
     until = time.monotonic() + 20
-    while Path(f"/proc/{worker}").exists() and not _zombie(worker):
-        assert time.monotonic() < until, "the served command outlived Ctrl-C"
+    while [p for p in {command, *tree} if _alive(p)]:
+        assert time.monotonic() < until, (
+            f"still running after Ctrl-C: {[p for p in {command, *tree} if _alive(p)]}")
         time.sleep(0.1)
-    _wait_for(server, f"command {worker} ended", seconds=20)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
+    if how == "warm":
+        _wait_for(server, f"command {command} ended", seconds=20)
 
 
 def test_an_edited_source_file_or_setting_makes_another_key(tmp_path, monkeypatch) -> None:
