@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
+
+import click
 
 from autograder import __version__, reports
 from autograder.grading import Settings, grade_many
@@ -66,30 +69,55 @@ def terminal_safe(text: str) -> str:
 
 
 class Progress:
-    """One line on stderr: count, rate and time left; redrawn in place on a terminal."""
+    """A batch's progress on stderr, used as a context manager with one ``step`` per result.
 
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.started = time.monotonic()
-        self.tty = stream.isatty()
-        self._last_percent = -10
+    On a terminal it is click's bar (a library's bar, not one of our own), which the ``with``
+    always closes, so an interrupted run leaves the cursor visible. click's bar prints only its
+    label when the stream is no terminal, so there (a CI log, a pipe) it writes one plain line
+    at most every 10% and at the end, with the count, rate, time left and the student.
+    Student names pass through ``terminal_safe`` either way."""
 
-    def step(self, label: str) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.done = total, 0
+        self.stream = sys.stderr if stream is None else stream
+        self._started = time.monotonic()
+        self._logged = -10  # the percentage of the last log line
+        self._bar = None
+        if total and self.stream.isatty():
+            self._bar = click.progressbar(  # a name cut to 40 characters never wraps the bar
+                length=total, label="graded", file=self.stream, show_pos=True, show_percent=True,
+                width=20, item_show_func=lambda student: student and _one_line(student)[:40])
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+
+    def step(self, student: str) -> None:
+        """One submission graded: redraw the bar, or write a log line every 10%."""
         self.done += 1
-        elapsed = time.monotonic() - self.started
+        if self._bar is not None:
+            self._bar.update(1, student)
+            return
+        percent = 100 * self.done // self.total
+        if percent < self._logged + 10 and self.done < self.total:
+            return
+        self._logged = percent
+        elapsed = time.monotonic() - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate else 0.0
-        percent = 100 * self.done // max(self.total, 1)
-        line = (f"graded {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
-                f"about {eta:.0f} s left - {terminal_safe(label).replace(chr(10), ' ')}")
-        if self.tty:
-            self.stream.write("\r" + line[:110].ljust(110))
-            if self.done == self.total:
-                self.stream.write("\n")
-        elif percent >= self._last_percent + 10 or self.done == self.total:
-            self._last_percent = percent
-            self.stream.write(line + "\n")
+        left = (self.total - self.done) / rate if rate else 0.0
+        self.stream.write(f"graded {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
+                          f"about {left:.0f} s left - {_one_line(student)}\n")
         self.stream.flush()
+
+
+def _one_line(student: str) -> str:
+    """A student's name (a folder's name, chosen by the student) as one harmless line."""
+    return terminal_safe(student).replace("\n", " ")
 
 
 def run_batch(
@@ -111,15 +139,14 @@ def run_batch(
     # more jobs it forks, so no thread)
     warming = _warm_reports(len(subs) >= MIN_PLOTTED) if options.jobs == 1 else None
     started = time.monotonic()
-    progress = Progress(len(todo)) if todo else None
-    for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
-                                   runner):
-        reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
-        finished[sub.key] = result
-        if progress:
+    with Progress(len(todo)) as progress:
+        for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
+                                       runner):
+            reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
+            finished[sub.key] = result
             progress.step(result.student)
-        if on_result:
-            on_result(result)
+            if on_result:
+                on_result(result)
     ordered = tuple(sorted(finished.values(), key=lambda r: (r.student, r.source)))
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
                      options.shard, run_sandbox(ordered, options.sandbox))

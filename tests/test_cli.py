@@ -53,7 +53,7 @@ def graded(subs, tmp_path_factory) -> tuple[Path, object]:
     return out, invoke("grade", subs, "-a", "backprop", "-o", out, "-j", "2", *UNSAFE)
 
 
-def test_grade_scores_each_submission_as_the_rubric_says(graded) -> None:
+def test_grade_scores_each_submission_as_the_rubric_says(subs, graded) -> None:
     out, result = graded
     assert result.exit_code == 0, result.output
     got = student_points(out)
@@ -66,6 +66,8 @@ def test_grade_scores_each_submission_as_the_rubric_says(graded) -> None:
         assert (out / name).is_file()
     assert {p.suffix for p in (out / "feedback").iterdir()} == {".md", ".html"}
     assert "right" in result.output and "sign-slip" in result.output  # the summary table
+    n = len(list(subs.iterdir()))  # stderr is no terminal here: the log's closing line
+    assert f"graded {n}/{n} (100%)" in result.output, result.output
 
 
 def test_a_broken_file_is_named_and_the_batch_goes_on(graded) -> None:
