@@ -91,6 +91,7 @@ def _hide_instructor_paths() -> None:
 JOB_FILE = ".bpk-job.json"  # the grader writes the job here; the child reads and removes it
 MAX_JOB_BYTES = 64 << 20
 MAX_DEPTH = 100  # a message nested deeper is dropped (it could crash json.dumps downstream)
+_TOO_DEEP = "\0too deep"  # stands for a line nested past what the JSON parser's stack holds
 REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine",
                           "warm"})
 _CLONE_NEWIPC = 0x08000000
@@ -117,9 +118,32 @@ def _read_job(workdir: Path) -> Any:
     return capture.Job.from_json(json.loads(data))
 
 
-def _child(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[str],
+def _read_request(fd: int) -> dict[str, Any] | None:
+    """The request a standby's child waits for (None: the runner ended first)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        data += chunk
+    os.close(fd)
+    return json.loads(data)
+
+
+def _pretouch(shell: Any) -> None:
+    """While it waits for its request: touch what cells use (the shell, sympy, numpy), so
+    that the pages they write are copied from the runner now rather than under the clock."""
+    try:
+        shell.run_cell("pass", store_history=False, silent=True)
+        _warm_up(False)
+    except Exception:  # noqa: BLE001,S110 -- only a speed-up
+        pass
+
+
+def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
            cap_id: int) -> None:
-    """In the forked child: read the job, confine, say so, then run the student's cells.
+    """In the forked child: wait for the request, read the job, confine, say so, then run the
+    student's cells.
 
     The sandbox line is the first thing on the pipe, written before any student code runs;
     the supervisor trusts only that first line. Never returns."""
@@ -127,6 +151,10 @@ def _child(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[
 
     code = 0
     try:
+        _pretouch(shell)
+        request = _read_request(request_fd)
+        if request is None:
+            os._exit(0)
         emit = capture.pipe_emitter(write_fd)
         workdir = Path(request["workdir"])
         os.setsid()
@@ -174,7 +202,7 @@ def _new_namespaces() -> list[str]:
     return []
 
 
-def _init(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[str],
+def _init(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
           cap_id: int) -> None:
     """PID 1 of the new PID namespace: start the student's process (PID 2, so that signals
     reach it as usual), reap orphans, and exit with its status; the kernel then kills every
@@ -184,8 +212,9 @@ def _init(request: dict[str, Any], shell: Any, write_fd: int, namespaces: list[s
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         child = os.fork()
         if child == 0:
-            _child(request, shell, write_fd, namespaces, cap_id)
+            _child(request_fd, shell, write_fd, namespaces, cap_id)
         os.close(write_fd)
+        os.close(request_fd)
         while True:
             pid, status = os.waitpid(-1, 0)
             if pid == child:
@@ -220,23 +249,42 @@ def _workdir_usage(workdir: str) -> tuple[int, int]:
     return size, files
 
 
-def supervise(request: dict[str, Any], shell: Any) -> dict[str, Any]:
-    """In a disposable fork of the runner: start the confined child in its own namespaces,
-    read its pipe, enforce the timeout and the write cap, kill what it left behind."""
-    from autograder import sandbox
-
+def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
+    """In a supervisor, before its request: new namespaces and the child (behind their
+    init), waiting for the request. Returns (pid, the child's pipe, the request pipe,
+    namespaces)."""
     _set_subreaper()
-    namespaces = _new_namespaces() if request.get("confine", True) else []
+    namespaces = _new_namespaces()
     read_fd, write_fd = os.pipe()
-    started = time.monotonic()
+    request_r, request_w = os.pipe()
     me = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
+        os.close(request_w)
         if "pidns" in namespaces:
-            _init(request, shell, write_fd, namespaces, me)
-        _child(request, shell, write_fd, namespaces, me)
+            _init(request_r, shell, write_fd, namespaces, me)
+        _child(request_r, shell, write_fd, namespaces, me)
     os.close(write_fd)
+    os.close(request_r)
+    return pid, read_fd, request_w, namespaces
+
+
+def supervise(request: dict[str, Any], shell: Any,
+              started_child: tuple[int, int, int, list[str]] | None = None) -> dict[str, Any]:
+    """In a disposable fork of the runner: hand the request to the confined child in its own
+    namespaces (started in advance by a standby, or now), read its pipe, enforce the timeout
+    and the write cap, kill what it left behind."""
+    from autograder import sandbox
+
+    started = time.monotonic()
+    pid, read_fd, request_w, namespaces = started_child or _start_child(shell)
+    me = os.getpid()
+    try:
+        os.write(request_w, (json.dumps(request) + "\n").encode())
+    except OSError:
+        pass  # the child is gone: its pipe says how
+    os.close(request_w)
     limits = sandbox.Limits(**request.get("limits", {}))
     deadline = started + float(request["timeout"])
     chunks: list[bytes] = []
@@ -321,7 +369,9 @@ def _messages(raw: bytes) -> Iterator[dict[str, Any]]:
     for line in raw.decode("utf-8", "replace").splitlines():
         try:
             message = json.loads(line)
-        except (ValueError, RecursionError):
+        except RecursionError:  # nested past what the parser's stack holds: too deep
+            message = {_TOO_DEEP: True}
+        except ValueError:
             continue
         if isinstance(message, dict):
             yield message
@@ -350,7 +400,7 @@ def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, sec
             continue
         if "sandbox" in message or "sandbox_error" in message:
             continue
-        if _depth(message) > MAX_DEPTH:
+        if message.get(_TOO_DEEP) is True or _depth(message) > MAX_DEPTH:
             deep = True
             continue
         if "answer" in message and isinstance(message["answer"], str):
@@ -448,34 +498,83 @@ def _warm(plots: bool) -> None:
 _warmed = False
 
 
-def _serve(line: str, shell: Any, replies: int, plots: bool = True) -> None:
-    """Fork a supervisor for one request and wait for it: it writes the reply itself, so this
-    process never holds anything of a submission. Only small requests are accepted. A request
-    with ``"warm": true`` (the first of a batch) has this process warm its caches while that
-    child runs, on the other core."""
+class _Standby:
+    """A supervisor forked in advance: its namespaces made and its child forked, both
+    waiting for a request, so that a batch's next notebook starts while this one runs (on
+    the other core). Only the request handed to it ever reaches it."""
+
+    def __init__(self, shell: Any, replies: int) -> None:
+        inbox_r, self.inbox = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.inbox)
+            _standby(inbox_r, replies, shell)
+        os.close(inbox_r)
+
+    def hand(self, line: str) -> bool:
+        """Give it its request (one small line: a single write); False if it is gone."""
+        try:
+            return os.write(self.inbox, line.encode()) == len(line.encode())
+        except OSError:
+            return False
+        finally:
+            os.close(self.inbox)
+
+    def end(self) -> None:
+        """End a standby that got no request: it reads the end of its inbox and exits, its
+        child with it."""
+        os.close(self.inbox)
+        os.waitpid(self.pid, 0)
+
+
+def _standby(inbox: int, replies: int, shell: Any) -> None:
+    """A standby supervisor: start the child, wait for the request, supervise, reply; a
+    runner that ends first ends it. Never returns."""
+    code = 0
+    try:
+        low, high = sorted((inbox, replies))
+        os.closerange(3, low)  # keep only what it needs
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, 1 << 16)
+        child = _start_child(shell)
+        request = _read_request(inbox)
+        if request is None:
+            kill_descendants()
+            os._exit(0)
+        try:
+            reply = supervise(request, shell, child)
+        except Exception as error:  # noqa: BLE001 -- report, never return into the loop
+            reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
+        _write_line(replies, reply)
+    except BaseException:  # noqa: BLE001
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool = True
+           ) -> _Standby:
+    """Hand one request to the standby supervisor (it writes the reply itself, so this
+    process never holds anything of a submission), start the next standby, and wait for
+    this one. Only small requests are accepted. A request with ``"warm": true`` (the first
+    of a batch) has this process warm its caches while that child runs, on the other core."""
     request = json.loads(line)
     if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
         raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            try:
-                reply = supervise(request, shell)
-            except Exception as error:  # noqa: BLE001 -- report, never return into the loop
-                reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
-            _write_line(replies, reply)
-        except BaseException:  # noqa: BLE001
-            code = 1
-        finally:
-            os._exit(code)
+    active = standby
+    if not active.hand(json.dumps(request) + "\n"):
+        os.waitpid(active.pid, 0)
+        active = _Standby(shell, replies)
+        active.hand(json.dumps(request) + "\n")
     if request.get("warm") is True:
         _warm(plots)
-    _, status = os.waitpid(pid, 0)
+    following = _Standby(shell, replies)  # prepares while this one runs
+    _, status = os.waitpid(active.pid, 0)
     if status != 0:
         _write_line(replies, _error_reply(f"the supervisor ended with status {status}"))
+    return following
 
 
 def _error_reply(error: str) -> dict[str, Any]:
@@ -503,14 +602,19 @@ def main() -> None:
         _write_line(replies, {"ready": True})
     except BrokenPipeError:  # the grader went away while this pre-loaded
         return
+    standby = _Standby(shell, replies)
     for line in sys.stdin:
         try:
-            _serve(line, shell, replies, plots)
+            standby = _serve(line, standby, shell, replies, plots)
         except Exception as error:  # noqa: BLE001 -- report, keep serving
             _write_line(replies, _error_reply(str(error)))
         # Not before the first request (a single notebook, ``grade`` of one or ``check``, is
         # not kept waiting for caches it never reuses), at the latest after it.
-        _warm(plots)
+        if not _warmed:
+            _warm(plots)
+            standby.end()  # the next standby is forked from the warm runner
+            standby = _Standby(shell, replies)
+    standby.end()
 
 
 if __name__ == "__main__":
