@@ -2,10 +2,11 @@
 
 It is started as its own isolated interpreter (``python -I -m autograder.runner``, in a private
 working directory) before anything of the instructor's is imported. It only ever receives
-small requests (a workdir, limits, a timeout); for each it forks a disposable supervisor, which
-forks the child, reads the child's pipe, writes the reply to the grader and exits. So the
-template never holds a notebook, an answer or a result, and a child's memory holds nothing of
-another submission. The child reads its job (the cells) from a file the grader left in its
+small requests (a workdir, limits, a timeout). Each goes to a disposable supervisor forked in
+advance (a *standby*: its namespaces made, its child forked and waiting, while the previous
+notebook runs), which hands the request to the child, reads the child's pipe, writes the reply
+to the grader and exits. So the template never holds a notebook, an answer or a result, and a
+child's memory holds nothing of another submission. The child reads its job (the cells) from a file the grader left in its
 workdir, gets a scrubbed environment, its own namespaces, resource limits and the sandbox,
 says which sandbox it got before any student code runs, then runs the cells.
 """
