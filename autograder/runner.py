@@ -6,9 +6,10 @@ small requests (a workdir, limits, a timeout). Each goes to a disposable supervi
 advance (a *standby*: its namespaces made, its child forked and waiting, while the previous
 notebook runs), which hands the request to the child, reads the child's pipe, writes the reply
 to the grader and exits. So the template never holds a notebook, an answer or a result, and a
-child's memory holds nothing of another submission. The child reads its job (the cells) from a file the grader left in its
-workdir, gets a scrubbed environment, its own namespaces, resource limits and the sandbox,
-says which sandbox it got before any student code runs, then runs the cells.
+child's memory holds nothing of another submission. The child reads its job (the cells) from
+a file the grader left in its workdir, gets a scrubbed environment, its own namespaces,
+resource limits and the sandbox, says which sandbox it got before any student code runs, then
+runs the cells.
 """
 
 from __future__ import annotations
