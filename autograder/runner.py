@@ -132,20 +132,6 @@ def _read_request(fd: int) -> dict[str, Any] | None:
     return json.loads(data)
 
 
-def _pretouch(shell: Any, request_fd: int) -> None:
-    """While it waits for its request: touch what cells use (the shell, sympy, numpy), so
-    that the pages they write are copied from the runner now rather than under the clock.
-    Only in a warm runner (cold, this is the warm-up itself), and not when the request is
-    already there."""
-    if not _warmed or select.select([request_fd], [], [], 0)[0]:
-        return
-    try:
-        shell.run_cell("pass", store_history=False, silent=True)
-        _warm_up(False)
-    except Exception:  # noqa: BLE001,S110 -- only a speed-up
-        pass
-
-
 def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
            cap_id: int) -> None:
     """In the forked child: wait for the request, read the job, confine, say so, then run the
@@ -157,7 +143,6 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
 
     code = 0
     try:
-        _pretouch(shell, request_fd)
         request = _read_request(request_fd)
         if request is None:
             os._exit(0)
