@@ -672,8 +672,10 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
     UDP, no loopback), the ``namespaces`` the caller already entered (e.g. "ipcns", "pidns"),
     "+seccomp" (the system call filter), "+tmpfs" (writes capped by a size-limited tmpfs) and,
     when run as root, "+nobody" (became the unprivileged user) or "+root" (stayed root, with
-    no capabilities: the Python installation is not readable by nobody). With ``require`` True
-    and no Landlock, raises :class:`SandboxUnavailable` before changing anything; if it raises
+    no capabilities: the Python installation is not readable by nobody), then "+uncapped" when
+    it stayed root and no pids cgroup could cap its processes (a fork bomb is then held only by
+    the machine's own limits: the instructor should know). With ``require`` True and no
+    Landlock, raises :class:`SandboxUnavailable` before changing anything; if it raises
     later, the process is partly confined and should exit.
     """
     abi = _landlock_abi()
@@ -696,8 +698,9 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
     if pinned is not None:
         _PINNED.append(pinned)
     netns = linux and network_namespace and _isolate_network()
-    if root and limits.processes is not None:  # RLIMIT_NPROC does not bind root
-        _join_pids_cgroup(limits.processes + 1, process_cap_id or os.getpid())
+    capped = (root and limits.processes is not None  # RLIMIT_NPROC does not bind root
+              and _join_pids_cgroup(limits.processes + 1, process_cap_id or os.getpid()))
+    uncapped = root and not nobody and limits.processes is not None and not capped
     if nobody:
         _become_nobody()
     nproc = _nproc_limit(limits)
@@ -727,4 +730,5 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
         parts += ["seccomp"] if filtered else []
         parts += ["tmpfs"] if tmpfs else []
         parts += ["nobody" if nobody else "root"] if root else []
+        parts += ["uncapped"] if uncapped else []
     return "+".join(parts)

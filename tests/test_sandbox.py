@@ -831,3 +831,20 @@ def test_a_stale_cgroup_of_a_reused_pid_still_caps_the_child() -> None:
     assert joined is True and cap == "5"
     assert mine == [f"{mine[0].split(':')[0]}:pids:/{sandbox._cgroup_name(pid)}"]
     assert not os.path.exists(os.path.join(PIDS_CGROUP, sandbox._cgroup_name(pid)))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sandbox.can_drop_to_nobody(),
+                    reason="needs root that stays root (no user to drop to)")
+def test_a_child_that_stays_root_without_a_process_cap_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root, RLIMIT_NPROC binds nothing: where no pids cgroup can be made the sandbox must
+    not look the same as where one caps the child."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    capped = in_child(lambda: None, tmp_path / "a", limits=Limits(processes=16))["applied"]
+    if os.path.exists(f"{PIDS_CGROUP}/cgroup.procs"):  # this machine has the cgroup
+        assert not capped.endswith("+uncapped"), capped
+    monkeypatch.setattr(sandbox, "_CGROUP_ROOTS", (str(tmp_path / "no-cgroups-here"),))
+    uncapped = in_child(lambda: None, tmp_path / "b", limits=Limits(processes=16))["applied"]
+    assert uncapped == capped.removesuffix("+uncapped") + "+uncapped"
+    assert uncapped.split("+")[-2:] == ["root", "uncapped"]
