@@ -97,17 +97,38 @@ class Runner:
         """Stop the runner and what it runs (Ctrl-C, the end of a command): its supervisors
         and the namespace inits they forked share its process group."""
         if self._proc is not None:
+            group: list[int] = []
             if self._proc.returncode is None:  # not reaped: the group is still the runner's
+                group = _group(self._proc.pid)
                 try:
                     os.killpg(self._proc.pid, signal.SIGKILL)
                 except OSError:
                     self._proc.kill()
             self._proc.wait()
             self._proc = None
+            if group:  # root: the process caps of supervisors killed mid-notebook
+                from autograder.sandbox import release_process_cap
+
+                for pid in group:
+                    release_process_cap(pid)
         self._ready = False
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of the process group ``pgid`` (the runner, its supervisors, their
+    namespaces' inits)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):
+            members.append(int(stat.parent.name))
+    return members
 
 
 _spare: Runner | None = None

@@ -310,6 +310,8 @@ def test_ctrl_c_stops_the_command_and_the_notebook_it_runs(server, how) -> None:
         time.sleep(0.1)
     if how == "warm":
         _wait_for(server, f"command {command} ended", seconds=20)
+    # as root a supervisor's process cap is a pids cgroup named by its pid: none is left
+    assert not [p for p in tree if Path(f"/sys/fs/cgroup/pids/backprop-kit-{p}").exists()]
 
 
 def test_an_edited_source_file_or_setting_makes_another_key(tmp_path, monkeypatch) -> None:
