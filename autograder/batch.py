@@ -160,19 +160,26 @@ def run_batch(
     return run
 
 
+def prepare_reports(plots: bool) -> None:
+    """Compile the pages' templates and, when the class report will plot, import matplotlib
+    (together about half a second of a one-notebook run): done while the notebooks run, or by
+    a warm grader before the command comes (:mod:`autograder.warm`)."""
+    from autograder import classreport, pages
+
+    pages.environment().get_template("feedback.html.j2")
+    classreport.template()
+    if plots:
+        import matplotlib.backends.backend_svg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+
 def _warm_reports(plots: bool) -> threading.Thread:
-    """In a thread: compile the pages' templates and, when the class report will plot,
-    import matplotlib (together about half a second of a one-notebook run)."""
+    """In a thread: :func:`prepare_reports` (with -j 1 this process only waits for the runner
+    meanwhile)."""
 
     def load() -> None:
         try:
-            from autograder import classreport, pages
-
-            pages.environment().get_template("feedback.html.j2")
-            classreport.template()
-            if plots:
-                import matplotlib.backends.backend_svg  # noqa: F401
-                import matplotlib.figure  # noqa: F401
+            prepare_reports(plots)
         except Exception:  # noqa: BLE001,S110 -- the reports do it again and say why
             pass
 

@@ -92,7 +92,7 @@ def rubric(assignment: str) -> ModuleType:
     if not path.is_file():
         raise UsageError(f"unknown assignment {assignment!r} (no {path}); choose one of "
                          f"{', '.join(assignments())}")
-    return _load(path.resolve())
+    return rubric_at(path)
 
 
 def rubric_at(path: Path) -> ModuleType:

@@ -261,15 +261,15 @@ def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
     return pid, read_fd, request_w, namespaces
 
 
-def supervise(request: dict[str, Any], shell: Any,
-              started_child: tuple[int, int, int, list[str]] | None = None) -> dict[str, Any]:
-    """In a disposable fork of the runner: hand the request to the confined child in its own
-    namespaces (started in advance by a standby, or now), read its pipe, enforce the timeout
-    and the write cap, kill what it left behind."""
+def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[str]]
+              ) -> dict[str, Any]:
+    """In a disposable fork of the runner (a standby): hand the request to the confined child
+    it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
+    write cap, kill what it left behind."""
     from autograder import sandbox
 
     started = time.monotonic()
-    pid, read_fd, request_w, namespaces = started_child or _start_child(shell)
+    pid, read_fd, request_w, namespaces = started_child
     me = os.getpid()
     try:
         os.write(request_w, (json.dumps(request) + "\n").encode())
@@ -506,8 +506,9 @@ class _Standby:
 
     def hand(self, line: str) -> bool:
         """Give it its request (one small line: a single write); False if it is gone."""
+        data = line.encode()
         try:
-            return os.write(self.inbox, line.encode()) == len(line.encode())
+            return os.write(self.inbox, data) == len(data)
         except OSError:
             return False
         finally:
@@ -535,7 +536,7 @@ def _standby(inbox: int, replies: int, shell: Any) -> None:
             kill_descendants()
             os._exit(0)
         try:
-            reply = supervise(request, shell, child)
+            reply = supervise(request, child)
         except Exception as error:  # noqa: BLE001 -- report, never return into the loop
             reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
         _write_line(replies, reply)
@@ -554,11 +555,12 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     request = json.loads(line)
     if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
         raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
+    message = json.dumps(request) + "\n"  # one line, whatever the grader's line ended with
     active = standby
-    if not active.hand(json.dumps(request) + "\n"):
+    if not active.hand(message):
         os.waitpid(active.pid, 0)
         active = _Standby(shell, replies)
-        active.hand(json.dumps(request) + "\n")
+        active.hand(message)
     if request.get("warm") is True:
         _warm(plots)
     following = _Standby(shell, replies)  # prepares while this one runs

@@ -31,6 +31,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,8 @@ def auto_start(argv: Sequence[str]) -> None:
     except OSError:
         return
     sys.stderr.write("backprop-kit: a warm grader now runs in the background, so the next "
-                     "'grade' and 'check' start at once; it ends after 15 idle minutes "
+                     "'grade' and 'check' start at once; it ends after "
+                     f"{IDLE_SECONDS // 60} idle minutes "
                      "(backprop-kit warm --stop ends it now; BACKPROP_KIT_WARM=0 never starts "
                      "one)\n")
 
@@ -203,9 +205,6 @@ def _prepare_imports() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.backends.backend_svg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-
     from autograder import (  # noqa: F401
         batch,
         checks,
@@ -226,11 +225,9 @@ def _prepare_imports() -> None:
         variants,
     )
 
-    pages.environment().get_template("feedback.html.j2")
-    classreport.template()
+    batch.prepare_reports(plots=True)
     _draw_a_chart()
     try:
-        import solutions  # noqa: F401
         from solutions import (  # noqa: F401
             errata,
             network,
@@ -387,8 +384,6 @@ class _Server:
         self.netns = os.readlink("/proc/self/ns/net")
 
     def log(self, text: str) -> None:
-        import time
-
         with open(self.paths["log"], "a", encoding="utf-8") as handle:
             handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}\n")
 
@@ -426,8 +421,6 @@ class _Server:
         return _Worker(pid, ours)
 
     def reap(self) -> None:
-        import time
-
         try:
             while True:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -509,7 +502,6 @@ class _Server:
 
     def serve(self) -> None:
         import select
-        import time
 
         last = time.monotonic()
         while True:
@@ -645,7 +637,6 @@ def start(idle: float = IDLE_SECONDS, wait: float = 60.0) -> tuple[int, Path]:
     wait until it listens; returns its pid and log. Its output goes to the log, its session
     is its own."""
     import subprocess
-    import time
 
     paths = _paths(code_key())
     if paths["sock"].exists() and _alive(paths["pid"]):
