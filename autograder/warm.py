@@ -127,16 +127,17 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
 def _receive(conn: socket.socket, max_fds: int) -> tuple[Any, list[int]]:
     """The message :func:`_send` sent and the descriptors that came with it."""
     size_bytes, fds, _, _ = socket.recv_fds(conn, _SIZE.size, max_fds)
-    if len(size_bytes) != _SIZE.size:
+    try:
+        if len(size_bytes) != _SIZE.size:
+            raise ConnectionError("the connection closed")
+        size = _SIZE.unpack(size_bytes)[0]
+        if not 0 < size <= MAX_HEADER:
+            raise ValueError(f"a message of {size} bytes")
+        return json.loads(_recv_exact(conn, size)), fds
+    except BaseException:  # a refused message never leaves its descriptors open
         for fd in fds:
             os.close(fd)
-        raise ConnectionError("the connection closed")
-    size = _SIZE.unpack(size_bytes)[0]
-    if not 0 < size <= MAX_HEADER:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError(f"a message of {size} bytes")
-    return json.loads(_recv_exact(conn, size)), fds
+        raise
 
 
 # --- the client side: ``grade``/``check`` hand themselves to a server if there is one ----------

@@ -252,6 +252,24 @@ def test_a_connection_without_the_token_or_for_another_command_is_refused(server
         "refused a command it does not serve") + 1, seconds=10)
 
 
+def test_a_malformed_message_leaves_no_descriptor_open_in_the_server(server) -> None:
+    """A refused message's passed streams are closed: a client sending garbage with its three
+    descriptors must not make the server hold them (it did when the body was no JSON)."""
+    sock = next(server["folder"].glob("*.sock"))
+    pid = int(sock.with_suffix(".pid").read_text())
+    opened = len(os.listdir(f"/proc/{pid}/fd"))
+    for body in (b"{not json", b"[" * 40 + b"1"):
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(str(sock))
+        socket.send_fds(conn, [warm._SIZE.pack(len(body))], [0, 1, 2])
+        conn.sendall(body)
+        conn.settimeout(10)
+        assert conn.recv(100) == b""  # closed, nothing ran
+        conn.close()
+    time.sleep(0.5)
+    assert len(os.listdir(f"/proc/{pid}/fd")) == opened
+
+
 def _descendants(pid: int) -> set[int]:
     found, todo = set(), [pid]
     while todo:
