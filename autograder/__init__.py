@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autograder.checks import check_array, check_expression, check_function, check_number
+    from autograder.judge.checks import check_array, check_expression, check_function, check_number
     from autograder.results import CheckResult
 
 __all__ = ["CheckResult", "check_array", "check_expression", "check_function", "check_number"]
@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return CheckResult
     if name in __all__:
-        from autograder import checks
+        from autograder.judge import checks
 
         return getattr(checks, name)
     raise AttributeError(f"module 'autograder' has no attribute {name!r}")

@@ -127,7 +127,7 @@ class SubmissionResult:
     errors: tuple[str, ...] = ()
     sandbox: str = "none"
     seconds: float = 0.0
-    # Per-student variants (autograder.variants): the key whose references judged it (None:
+    # Per-student variants (autograder.rubric.variants): the key whose references judged it (None:
     # the lecture's), why the notebook's own id does not match its folder, and answers that
     # match another student's variant or answer instead of their own (for the instructor).
     variant: str | None = None

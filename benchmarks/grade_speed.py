@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import examples  # noqa: E402
+from autograder.course import examples  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TIMEOUT = 10  # seconds a notebook may run, for both graders
@@ -159,13 +159,13 @@ class MemorySampler(threading.Thread):
 def _classify_bpk(pid: int, ppid: int, root: int) -> str:
     if pid == root:
         return "main"
-    if "autograder.runner" in _cmdline(pid):
-        if "autograder.runner" not in _cmdline(ppid):
+    if "autograder.run.runner" in _cmdline(pid):
+        if "autograder.run.runner" not in _cmdline(ppid):
             return "runner"
         grandparent = int(_status(ppid).get("PPid", "0") or 0)
         # runner -> supervisor (one per submission) -> the student's process (and, with a PID
         # namespace, its init in between, which is a fork of the same pages)
-        return "student" if "autograder.runner" in _cmdline(grandparent) else "supervisor"
+        return "student" if "autograder.run.runner" in _cmdline(grandparent) else "supervisor"
     return "worker"
 
 
@@ -261,9 +261,9 @@ def nbgrader_points(course: Path) -> dict[str, float]:
 def sandbox_cost(course: Path, n: int) -> tuple[float, float]:
     """Median seconds per honest submission graded with and without the sandbox (-j 1), the
     two graders taking turns on the same notebooks so that the machine's drift cancels."""
-    from autograder.course import questions
-    from autograder.grading import Grader, Settings
-    from autograder.submissions import discover
+    from autograder.grade.submissions import discover
+    from autograder.rubric.course import questions
+    from autograder.run.grader import Grader, Settings
 
     subs = discover([course / "submitted"], "backprop")
     kinds = mix(len(subs))
@@ -289,9 +289,9 @@ def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
     the first): the round trip to the runner (fork, sandbox, the notebook's cells, the reply),
     the child's own time from fork to its last answer, and judging here (the rest). The first
     submission's judging (references built, secret points drawn) is given apart."""
-    from autograder.course import questions
-    from autograder.grading import Grader, Settings
-    from autograder.submissions import discover
+    from autograder.grade.submissions import discover
+    from autograder.rubric.course import questions
+    from autograder.run.grader import Grader, Settings
 
     subs = discover([submitted], "backprop")[:n + 1]
     grader = Grader("backprop", questions("backprop"), Settings(timeout=TIMEOUT))

@@ -37,13 +37,15 @@ import sympy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import __version__, reports, transport  # noqa: E402
-from autograder.checks import run_probes  # noqa: E402
-from autograder.course import questions  # noqa: E402
-from autograder.grading import Grader, Settings, failed_result  # noqa: E402
+from autograder import __version__  # noqa: E402
+from autograder.judge import transport  # noqa: E402
+from autograder.judge.checks import run_probes  # noqa: E402
+from autograder.report import reports  # noqa: E402
 from autograder.results import GradingRun, SubmissionResult  # noqa: E402
-from autograder.rubric import PROJECTIONS, Question  # noqa: E402
-from autograder.submissions import Submission  # noqa: E402
+from autograder.rubric.course import questions  # noqa: E402
+from autograder.rubric.question import PROJECTIONS, Question  # noqa: E402
+from autograder.run.grader import Grader, Settings, failed_result  # noqa: E402
+from autograder.run.notebooks import Submission  # noqa: E402
 
 CHANGED = "backprop-dR-dw12"
 

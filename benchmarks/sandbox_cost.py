@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy  # noqa: E402,F401 -- loaded before forking, as the runner does
 import sympy  # noqa: E402,F401
 
-from autograder import sandbox  # noqa: E402
+from autograder.run import sandbox  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import course  # noqa: E402
-from autograder.rubric import expected_outputs, expression_reference  # noqa: E402
-from autograder.variants import variant_for  # noqa: E402
+from autograder.rubric import course  # noqa: E402
+from autograder.rubric.question import expected_outputs, expression_reference  # noqa: E402
+from autograder.rubric.variants import variant_for  # noqa: E402
 
 
 def main() -> None:

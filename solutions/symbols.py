@@ -1,6 +1,6 @@
 """The symbols of the reference answers: real, named as a student writes them.
 
-They must be the very symbols ``autograder.parsing.make_symbol`` gives an answer (real, same
+They must be the very symbols ``autograder.judge.parsing.make_symbol`` gives an answer (real, same
 name), or no answer could equal its reference; ``solutions`` imports nothing from autograder,
 so this is the one copy of that rule here (tests/test_solutions.py holds the two together).
 """

@@ -6,7 +6,7 @@ the tests and by benchmarks/check_speed.py.
 
 from __future__ import annotations
 
-from autograder.course import rubric
+from autograder.rubric.course import rubric
 from solutions import network as nw
 from solutions import optimisation_1d as o1
 from solutions import sigmoid as sg

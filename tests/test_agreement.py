@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import sympy
 
-from autograder import examples
-from autograder.course import ASSIGNMENTS, questions
-from autograder.rubric import expression_reference, judge, self_check
+from autograder.course import examples
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.question import expression_reference, judge, self_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"

@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import sympy
 
-from autograder import examples
-from autograder.course import questions
-from autograder.diagnosis import FEEDBACK
-from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE
+from autograder.course import examples
+from autograder.judge.diagnosis import FEEDBACK
+from autograder.rubric.course import questions
+from autograder.student.notebook import NOT_ANSWERED, SELFCHECK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -18,11 +18,11 @@ import pytest
 import sympy
 from nbclient import NotebookClient
 
-from autograder import examples
-from autograder.authoring import check_cell_source
-from autograder.course import question
-from autograder.diagnosis import FEEDBACK
-from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE, assigned_names
+from autograder.course import examples
+from autograder.course.release import check_cell_source
+from autograder.judge.diagnosis import FEEDBACK
+from autograder.rubric.course import question
+from autograder.student.notebook import NOT_ANSWERED, SELFCHECK_FILE, assigned_names
 
 ROOT = Path(__file__).resolve().parents[1]
 W12 = question("backprop-dR-dw12")
@@ -59,7 +59,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     reference = sympy.sstr(W12.expected)
     check = released_check(W12)
     cells = [
-        "from autograder.notebook import check",
+        "from autograder.student.notebook import check",
         "# YOUR ANSWER HERE\nraise NotImplementedError()", check,  # 2: blank
         examples.answer_code(W12.name, W12.expected), check,  # 4: right
         examples.answer_code(W12.name, examples.sign_slip(W12.expected)), check,  # 6: slip

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import check_array, check_expression, check_function, check_number
-from autograder.checks import DEFAULT_CREDIT, ExpressionReference, judge_expression
-from autograder.parsing import make_symbol
+from autograder.judge.checks import DEFAULT_CREDIT, ExpressionReference, judge_expression
+from autograder.judge.parsing import make_symbol
 from solutions import optimisation_1d as o1
 from solutions import sigmoid as sg
 from tests.expression_cases import CASES
@@ -70,7 +70,7 @@ def test_partial_credit_follows_the_rubric() -> None:
 
 
 def test_wrong_variable_names_the_student_symbol() -> None:
-    from autograder.course import rubric
+    from autograder.rubric.course import rubric
     from solutions import network as nw
 
     OUTPUT_DEFINITIONS, OUTPUT_LAYER = (rubric("backprop").OUTPUT_DEFINITIONS,
@@ -185,13 +185,13 @@ def test_check_function() -> None:
 
 
 def _backprop_question(qid: str):
-    from autograder.course import question
+    from autograder.rubric.course import question
 
     return question(qid)
 
 
 def test_gradient_slips_declared_in_the_rubric_earn_their_credit() -> None:
-    from autograder.rubric import judge
+    from autograder.rubric.question import judge
     from solutions import network as nw
 
     q = _backprop_question("backprop-gradient")
@@ -210,7 +210,7 @@ def test_gradient_slips_declared_in_the_rubric_earn_their_credit() -> None:
 
 
 def test_a_rounded_gradient_is_named_and_earns_part() -> None:
-    from autograder.rubric import judge
+    from autograder.rubric.question import judge
     from solutions import network as nw
 
     q = _backprop_question("backprop-gradient")
@@ -221,7 +221,7 @@ def test_a_rounded_gradient_is_named_and_earns_part() -> None:
 
 
 def test_one_wrong_entry_costs_its_share_and_is_named_by_label() -> None:
-    from autograder.rubric import judge
+    from autograder.rubric.question import judge
     from solutions import network as nw
 
     q = _backprop_question("backprop-gradient")
@@ -233,7 +233,7 @@ def test_one_wrong_entry_costs_its_share_and_is_named_by_label() -> None:
 
 
 def test_the_step_follows_through_from_the_students_own_gradient() -> None:
-    from autograder.rubric import judge
+    from autograder.rubric.question import judge
     from solutions import network as nw
 
     step = _backprop_question("backprop-step")
@@ -254,8 +254,8 @@ def test_numbers_earn_credit_only_for_ratios_a_slip_makes() -> None:
 
 
 def test_declared_expression_slips_are_matched_by_equivalence() -> None:
-    from autograder.course import question
-    from autograder.rubric import judge
+    from autograder.rubric.course import question
+    from autograder.rubric.question import judge
 
     nr = question("opt1d-newton-update")
     inverted = judge(nr, "(x*d1 - d2)/d1")  # x − d2/d1, written otherwise

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import examples, sandbox
-from autograder.course import questions
-from autograder.notebook import SELFCHECK_FILE
+from autograder.course import examples
+from autograder.rubric.course import questions
+from autograder.run import sandbox
+from autograder.student.notebook import SELFCHECK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "examples" / "ci"

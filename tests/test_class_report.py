@@ -14,15 +14,16 @@ import pytest
 import sympy
 from click.testing import CliRunner
 
-from autograder import classstats, transport
-from autograder.answergroups import group_answers
-from autograder.checks import DEFAULT_CREDIT
-from autograder.classreport import HTML_NAME, MARKDOWN_NAME, write_class_report
-from autograder.cli import main
-from autograder.course import question, questions, rubric
-from autograder.grading import Grader, Settings
-from autograder.regrade import NotRegradable, regrade
+from autograder.cli.commands import main
+from autograder.grade.regrade import NotRegradable, regrade
+from autograder.judge import transport
+from autograder.judge.checks import DEFAULT_CREDIT
+from autograder.report import classstats
+from autograder.report.answergroups import group_answers
+from autograder.report.classreport import HTML_NAME, MARKDOWN_NAME, write_class_report
 from autograder.results import GradingRun, QuestionResult, SubmissionResult, score_changes
+from autograder.rubric.course import question, questions, rubric
+from autograder.run.grader import Grader, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

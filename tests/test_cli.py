@@ -12,15 +12,16 @@ import pytest
 import sympy
 from click.testing import CliRunner
 
-from autograder import examples, sandbox
-from autograder.batch import PARTIAL_DIR
-from autograder.checks import DEFAULT_CREDIT
-from autograder.cli import main
-from autograder.course import ASSIGNMENTS, question, questions
-from autograder.notebook import SELFCHECK_FILE
-from autograder.reports import safe_name
-from autograder.studentkit import build
-from autograder.submissions import discover
+from autograder.cli.commands import main
+from autograder.course import examples
+from autograder.course.studentkit import build
+from autograder.grade.batch import PARTIAL_DIR
+from autograder.grade.submissions import discover
+from autograder.judge.checks import DEFAULT_CREDIT
+from autograder.report.reports import safe_name
+from autograder.rubric.course import ASSIGNMENTS, question, questions
+from autograder.run import sandbox
+from autograder.student.notebook import SELFCHECK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
@@ -165,7 +166,7 @@ def test_the_student_kit_holds_no_answer(tmp_path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         text = "\n".join(zf.read(n).decode("utf-8", "replace") for n in names)
-    assert any(n == "autograder/checks.py" for n in names)
+    assert any(n == "autograder/judge/checks.py" for n in names)
     assert not any(n.startswith("solutions/") for n in names)
     for assignment in ASSIGNMENTS:
         for q in questions(assignment):

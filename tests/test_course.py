@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course
 from autograder.errors import BackpropKitError, UsageError
+from autograder.rubric import course
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,15 +49,16 @@ def test_a_broken_rubric_names_its_file(tmp_path: Path) -> None:
     path = tmp_path / "broken" / course.RUBRIC_FILE
     path.parent.mkdir()
     path.write_text("QUESTIONS = [1]\n", encoding="utf-8")
-    with pytest.raises(BackpropKitError, match=f"{path}.*tuple of autograder.rubric.Question"):
+    with pytest.raises(BackpropKitError,
+                       match=f"{path}.*tuple of autograder.rubric.question.Question"):
         course._load(path)
 
 
 def test_hidden_grade_finds_the_rubric_from_an_autograded_folder(tmp_path: Path) -> None:
     """What nbgrader autograde does: the student's kernel calls grade() with cwd far from the
     course, here a folder outside it (as nbgrader validate's copies are)."""
-    code = ("from autograder.notebook import grade\n"
-            "from autograder.course import question\n"
+    code = ("from autograder.student.notebook import grade\n"
+            "from autograder.rubric.course import question\n"
             "q = question('backprop-dR-db1')\n"
             "print(grade(q.id, str(q.expected)) == q.points)\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import sympy
 
-from autograder import examples, notebook, sandbox
-from autograder.course import ASSIGNMENTS, questions
-from autograder.rubric import judge, self_check
+from autograder.course import examples
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.question import judge, self_check
+from autograder.run import sandbox
+from autograder.student import notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
@@ -80,7 +82,7 @@ def test_fitted_answers_pass_the_self_check_and_earn_nothing(assignment, questio
 
 
 def test_the_hidden_points_are_drawn_afresh_in_each_process() -> None:
-    code = ("from autograder.course import question; from autograder.rubric import "
+    code = ("from autograder.rubric.course import question; from autograder.rubric.question import "
             "expression_reference as r; q = question('backprop-dR-dw12'); "
             "print(repr([str(c) for c in r(q).secret.sample.points[1]]))")
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

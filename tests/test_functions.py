@@ -1,4 +1,4 @@
-"""autograder.functions: one table drives the parser's functions, their evaluation and their
+"""autograder.judge.functions: one table drives the parser's functions, their evaluation and their
 transport, so a function is supported everywhere or nowhere."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import mpmath
 import pytest
 import sympy
 
-from autograder import equivalence, functions, parsing, transport
-from autograder.checks import check_expression
 from autograder.errors import ParseError
-from autograder.parsing import make_symbol, parse_expression
+from autograder.judge import equivalence, functions, parsing, transport
+from autograder.judge.checks import check_expression
+from autograder.judge.parsing import make_symbol, parse_expression
 
 x, y = make_symbol("x"), make_symbol("y")
 NODES = [f for f in functions.FUNCTIONS if f.node is not None]

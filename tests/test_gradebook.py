@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import reports
-from autograder.course import ASSIGNMENTS, manual_questions
+from autograder.report import reports
 from autograder.results import QuestionResult, SubmissionResult
+from autograder.rubric.course import ASSIGNMENTS, manual_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 

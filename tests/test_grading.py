@@ -14,14 +14,15 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import transport
-from autograder.capture import cells_from_notebook
-from autograder.course import question, questions
 from autograder.errors import ParseError, UsageError
-from autograder.grading import Grader, InvalidNotebook, Settings, plan_job, read_notebook
-from autograder.parsing import make_symbol
+from autograder.grade.submissions import discover, shard
+from autograder.judge import transport
+from autograder.judge.parsing import make_symbol
 from autograder.results import CheckResult
-from autograder.submissions import Submission, discover, shard
+from autograder.rubric.course import question, questions
+from autograder.run.capture import cells_from_notebook
+from autograder.run.grader import Grader, Settings
+from autograder.run.notebooks import InvalidNotebook, Submission, plan_job, read_notebook
 
 NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
 
@@ -217,7 +218,7 @@ class CountingJudge:
 
     def __call__(self, q, answer, outputs, earlier=None) -> CheckResult:
         self.calls += 1
-        from autograder.rubric import judge
+        from autograder.rubric.question import judge
 
         return judge(q, answer, outputs=outputs)
 

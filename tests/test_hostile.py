@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import examples, sandbox
-from autograder.course import questions
+from autograder.course import examples
+from autograder.rubric.course import questions
+from autograder.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path(__file__).parent / "hostile"

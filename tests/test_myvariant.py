@@ -1,4 +1,4 @@
-"""Whose notebook it is and which numbers it uses (autograder.myvariant), without a kernel:
+"""Whose notebook it is and which numbers it uses (autograder.student.myvariant), without a kernel:
 the platform's id before the typed one, the course seed released beside the notebook, and the
 key that picks a question's released data for a variant."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import myvariant as mv
-from autograder.notebook import SELFCHECK_FILE, CheckFailed
-from autograder.variants import variant_for
+from autograder.rubric.variants import variant_for
+from autograder.student import myvariant as mv
+from autograder.student.notebook import SELFCHECK_FILE, CheckFailed
 
 SEED = "test-seed-myvariant"
 PLATFORM = ("BACKPROP_KIT_ASSIGNMENT", "BACKPROP_KIT_STUDENT", "BACKPROP_KIT_SEED",

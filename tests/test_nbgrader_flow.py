@@ -3,7 +3,7 @@
 Instructor: generate_assignment, release_assignment; students (each with their own home
 directory): fetch_assignment, write their answers, submit; instructor: collect, autograde,
 generate_feedback, export. Every submission is derived from the source notebooks
-(``autograder.examples``), never typed in. Scores are read from the gradebook and the CSV.
+(``autograder.course.examples``), never typed in. Scores are read from the gradebook and the CSV.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import Any
 
 import pytest
 
-from autograder import examples
-from autograder.authoring import check_cell_source
-from autograder.checks import DEFAULT_CREDIT
-from autograder.course import ASSIGNMENTS, RUBRIC_FILE, manual_questions, question, questions
-from autograder.diagnosis import FEEDBACK
-from autograder.notebook import SELFCHECK_FILE
+from autograder.course import examples
+from autograder.course.release import check_cell_source
+from autograder.judge.checks import DEFAULT_CREDIT
+from autograder.judge.diagnosis import FEEDBACK
+from autograder.rubric.course import ASSIGNMENTS, RUBRIC_FILE, manual_questions, question, questions
+from autograder.student.notebook import SELFCHECK_FILE
 
 pytestmark = pytest.mark.nbgrader
 
@@ -443,7 +443,7 @@ def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str
     """The grade of record gives every collected submission the scores autograde gave, and
     with ``--gradebook`` the hand-graded points too: the totals and maxima of nbgrader export,
     a written answer not graded yet shown as pending."""
-    from autograder import sandbox
+    from autograder.run import sandbox
 
     cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course.root / "submitted"),
            "-a", assignment, "-o", str(tmp_path), "-j", "2",

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 import sympy
 
-from autograder import authoring
-from autograder.course import ASSIGNMENTS, questions
-from autograder.notebook import SELFCHECK_FILE
-from autograder.rubric import Question
-from autograder.variants import variant_for
+from autograder.course import release as authoring
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.question import Question
+from autograder.rubric.variants import variant_for
+from autograder.student.notebook import SELFCHECK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"

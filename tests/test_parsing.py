@@ -1,4 +1,4 @@
-"""autograder.parsing: what students write reads as the expression they meant, hostile text is
+"""autograder.judge.parsing: what students write reads as the expression they meant, hostile text is
 refused fast with a ParseError that says what and where, and nothing is ever executed."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.errors import ParseError
-from autograder.functions import MAX_ARGUMENTS
-from autograder.parsing import ALLOWED_FUNCTIONS, make_symbol, parse_expression, to_expression
+from autograder.judge.functions import MAX_ARGUMENTS
+from autograder.judge.parsing import ALLOWED_FUNCTIONS, make_symbol, parse_expression, to_expression
 
 x, y, v = make_symbol("x"), make_symbol("y"), make_symbol("v")
 XY = ("x", "y")

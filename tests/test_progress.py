@@ -1,5 +1,6 @@
-"""A batch's progress on stderr (autograder.batch.Progress): click's bar on a terminal, and in a
-CI log or a pipe one plain line at most every 10% and at the end, student names made harmless."""
+"""A batch's progress on stderr (autograder.grade.batch.Progress): click's bar on a terminal, and
+in a CI log or a pipe one plain line at most every 10% and at the end, student names made
+harmless."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import click
 import pytest
 
-from autograder.batch import Progress
+from autograder.grade.batch import Progress
 
 LOG_LINE = re.compile(r"graded (\d+)/(\d+) \((\d+)%\) \d+\.\d/s, about \d+ s left - (.*)")
 HOSTILE = "\x1b[31m::error::owned\nsecond line\x07"

@@ -12,9 +12,10 @@ import json
 import numpy as np
 import pytest
 
-from autograder import authoring, properties
-from autograder.course import question, rubric
-from autograder.rubric import judge, self_check
+from autograder.course import release as authoring
+from autograder.judge import properties
+from autograder.rubric.course import question, rubric
+from autograder.rubric.question import judge, self_check
 
 
 def released(question_id: str) -> dict:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograder import reports
+from autograder.report import reports
 from autograder.results import STATUSES, GradingRun, QuestionResult, SubmissionResult
 
 # --- a class built by hand -----------------------------------------------------------------

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
-from autograder.capture import Cell, Job
-from autograder.runner import JOB_FILE
-from autograder.runner_client import Runner
+from autograder.run import sandbox
+from autograder.run.capture import Cell, Job
+from autograder.run.client import Runner
+from autograder.run.runner import JOB_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOXED = sandbox.detect() != "none"
@@ -188,7 +188,7 @@ def test_environment_is_scrubbed(runner) -> None:
 
 def test_forks_are_capped_and_reaped(runner) -> None:
     """At most Limits.processes more processes (RLIMIT_NPROC, or a pids cgroup for root)."""
-    from autograder.sandbox import Limits
+    from autograder.run.sandbox import Limits
 
     code = ("import os, time\nmade = 0\nfor _ in range(60):\n    try:\n"
             "        pid = os.fork()\n    except OSError:\n        break\n"

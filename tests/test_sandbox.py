@@ -1,4 +1,4 @@
-"""autograder.sandbox with real processes: each test forks a child, confines it (or not, to show
+"""autograder.run.sandbox with real processes: each test forks a child, confines it (or not, to show
 the same action succeeds unconfined), runs one action and reports through a pipe as JSON.
 
 sympy and numpy are imported here, before any fork, as the runner imports them before forking.
@@ -26,8 +26,8 @@ import pytest
 import sympy
 
 import autograder
-from autograder import sandbox
-from autograder.sandbox import Limits, SandboxUnavailable, confine, detect
+from autograder.run import sandbox
+from autograder.run.sandbox import Limits, SandboxUnavailable, confine, detect
 
 ROOT = Path(autograder.__file__).resolve().parents[1]
 ABI = sandbox._landlock_abi()

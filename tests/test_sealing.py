@@ -1,4 +1,4 @@
-"""Sealed values (autograder.sealing): the grade's and the self-check's "within tolerance" are
+"""Sealed values (autograder.judge.sealing): the grade's and the self-check's "within tolerance" are
 one judgement, values within rel_tol always meet, values beyond 1.5 × rel_tol never do, and the
 released hashes do not hold the value."""
 
@@ -10,7 +10,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import sealing
+from autograder.judge import sealing
 
 REL, ABS = 1e-6, 1e-12
 magnitudes = st.floats(min_value=1e-6, max_value=1e6) | st.floats(min_value=-1e6,

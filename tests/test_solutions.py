@@ -203,7 +203,7 @@ def test_steepest_descent_creeps_towards_the_degenerate_minimum() -> None:
 
 
 def test_steepest_descent_from_the_questions_start_converges() -> None:
-    from autograder.course import rubric
+    from autograder.rubric.course import rubric
 
     r = rubric("steepest-descent-2d")
     path = sd.steepest_descent(sd.grad_f2, np.array(r.SD_START), r.SD_STEP)
@@ -338,7 +338,7 @@ def test_steepest_descent_step_lowers_the_loss() -> None:
 
 def test_symbols_are_real() -> None:
     assert all(s.is_real for s in nw.SYMBOLS.values())
-    from autograder.parsing import make_symbol  # the answers' symbols must be the references'
+    from autograder.judge.parsing import make_symbol  # the answers' symbols must be the references'
 
     assert all(s == make_symbol(name) for name, s in nw.SYMBOLS.items())
     assert sg.v == make_symbol("v") and o1.x == make_symbol("x") and sd.x1 == make_symbol("x1")

@@ -24,11 +24,12 @@ import pytest
 import sympy
 from packaging.requirements import Requirement
 
-from autograder import examples, sandbox
-from autograder.course import question, questions
-from autograder.diagnosis import FEEDBACK
-from autograder.notebook import NOT_ANSWERED, SELFCHECK_FILE
-from autograder.studentkit import REQUIRES
+from autograder.course import examples
+from autograder.course.studentkit import REQUIRES
+from autograder.judge.diagnosis import FEEDBACK
+from autograder.rubric.course import question, questions
+from autograder.run import sandbox
+from autograder.student.notebook import NOT_ANSWERED, SELFCHECK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 W12 = question("backprop-dR-dw12")

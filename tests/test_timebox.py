@@ -1,4 +1,4 @@
-"""autograder.timebox: a nestable wall-clock bound, as used around judging each answer."""
+"""autograder.judge.timebox: a nestable wall-clock bound, as used around judging each answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from autograder.timebox import OutOfTime, remaining, timebox
+from autograder.judge.timebox import OutOfTime, remaining, timebox
 
 
 def spin(seconds: float) -> None:

@@ -12,10 +12,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from autograder import sandbox
-from autograder.cli import main
-from autograder.course import questions
-from autograder.variants import student_key, variant_for
+from autograder.cli.commands import main
+from autograder.rubric.course import questions
+from autograder.rubric.variants import student_key, variant_for
+from autograder.run import sandbox
 
 UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
 SEED = "variant-grading-test"
@@ -132,10 +132,10 @@ def test_copying_across_shards_shows_after_merge(graded, tmp_path) -> None:
 def test_common_values_point_at_no_one() -> None:
     """Zeros, the lecture's own numbers, and a value five other variants share are not listed;
     another variant's own gradient is."""
-    from autograder import transport
-    from autograder.copying import find_copying
-    from autograder.course import variant_questions
+    from autograder.grade.copying import find_copying
+    from autograder.judge import transport
     from autograder.results import GradingRun, QuestionResult, SubmissionResult
+    from autograder.rubric.course import variant_questions
 
     qid = "backprop-gradient"
     keys = {f"s{i}": student_key(f"s{i}", SEED) for i in range(10)}

@@ -14,13 +14,13 @@ import sympy
 from nbclient import NotebookClient
 from test_notebooks import leaks
 
-from autograder import examples
-from autograder.authoring import selfcheck_data
-from autograder.course import ASSIGNMENTS, questions
-from autograder.myvariant import PER_STUDENT, released_entry
-from autograder.notebook import SELFCHECK_FILE
-from autograder.rubric import judge, self_check
-from autograder.variants import variant_for
+from autograder.course import examples
+from autograder.course.release import selfcheck_data
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.question import judge, self_check
+from autograder.rubric.variants import variant_for
+from autograder.student.myvariant import PER_STUDENT, released_entry
+from autograder.student.notebook import SELFCHECK_FILE
 
 SEED = "release-test-seed"
 ROSTER = [f"s{i:03d}" for i in range(6)]

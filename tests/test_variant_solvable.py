@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder import examples, sandbox
-from autograder.cli import main
-from autograder.course import ASSIGNMENTS, questions
-from autograder.variants import student_key, variant_for
+from autograder.cli.commands import main
+from autograder.course import examples
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.variants import student_key, variant_for
+from autograder.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"

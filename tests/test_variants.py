@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import variants as vr
-from autograder.variants import course_seed, student_key, variant_for
+from autograder.rubric import variants as vr
+from autograder.rubric.variants import course_seed, student_key, variant_for
 from solutions import network as nw
 from solutions import optimisation_1d as o1
 from solutions import steepest_descent as sd
@@ -137,7 +137,7 @@ def test_backprop_variants_step_downhill_and_train() -> None:
 
 
 def test_lecture_variant_is_the_rubrics_questions() -> None:
-    from autograder import course
+    from autograder.rubric import course
 
     for assignment in vr.ASSIGNMENTS:
         lecture = variant_for(assignment, None, None)
@@ -148,8 +148,8 @@ def test_lecture_variant_is_the_rubrics_questions() -> None:
 def test_variant_questions_judge_their_own_references(sid: str) -> None:
     """A variant's right answers earn full marks against its questions; the lecture's
     answers, where they differ, do not; a wrong index is named in the variant's symbols."""
-    from autograder import course
-    from autograder.rubric import judge
+    from autograder.rubric import course
+    from autograder.rubric.question import judge
 
     for assignment in vr.ASSIGNMENTS:
         variant = variant_for(assignment, sid, SEED)
@@ -178,8 +178,8 @@ def test_variant_questions_judge_their_own_references(sid: str) -> None:
 def test_slips_are_diagnosed_on_every_variant(sid: str) -> None:
     """The usual slips, made on a variant's own numbers, earn the same diagnosis and credit as
     on the lecture's."""
-    from autograder import course
-    from autograder.rubric import judge
+    from autograder.rubric import course
+    from autograder.rubric.question import judge
 
     lecture = {q.id: q for q in course.questions("backprop")}
     mine = {q.id: q for q in course.questions("backprop", variant_for("backprop", sid, SEED))}

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import examples, sandbox, warm
-from autograder.course import questions
+from autograder.cli.warm import client, protocol
+from autograder.course import examples
+from autograder.rubric.course import questions
+from autograder.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 KIT = Path(sys.executable).parent / "backprop-kit"  # the console script, as users run it
@@ -153,7 +155,10 @@ def test_each_served_command_draws_its_own_secret_points() -> None:
     script = f"""
 import os
 from pathlib import Path
-from autograder import course, grading, rubric, warm
+from autograder.rubric import course
+from autograder.grade import grading
+from autograder.rubric import question as rubric
+from autograder.cli.warm import server as warm
 warm._prepare_imports()
 assert not rubric._references, "the server drew secret points"
 seen = []
@@ -162,7 +167,7 @@ for _ in range(2):
     pid = os.fork()
     if pid == 0:  # a worker preparing
         questions = course.rubric_at(Path({str(RUBRIC)!r})).QUESTIONS
-        grading.prepare_references(questions)
+        rubric.prepare_references(questions)
         points = [repr(rubric.expression_reference(q).secret.sample.points)
                   for q in questions if q.kind == "expression"]
         os.write(write, "|".join(points).encode()[:60000])
@@ -242,7 +247,7 @@ def test_a_connection_without_the_token_or_for_another_command_is_refused(server
                    {"token": token, "argv": ["selfchecks"], "cwd": "/", "env": {}}):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(str(sock))
-        warm._send(conn, header, [0, 1, 2])
+        protocol.send(conn, header, [0, 1, 2])
         conn.settimeout(10)
         assert conn.recv(100) == b""  # closed, nothing ran
         conn.close()
@@ -261,7 +266,7 @@ def test_a_malformed_message_leaves_no_descriptor_open_in_the_server(server) -> 
     for body in (b"{not json", b"[" * 40 + b"1"):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(str(sock))
-        socket.send_fds(conn, [warm._SIZE.pack(len(body))], [0, 1, 2])
+        socket.send_fds(conn, [protocol.SIZE.pack(len(body))], [0, 1, 2])
         conn.sendall(body)
         conn.settimeout(10)
         assert conn.recv(100) == b""  # closed, nothing ran
@@ -334,13 +339,13 @@ def test_ctrl_c_stops_the_command_and_the_notebook_it_runs(server, how) -> None:
 
 def test_an_edited_source_file_or_setting_makes_another_key(tmp_path, monkeypatch) -> None:
     (tmp_path / "checks.py").write_text("A = 1\n")
-    first = warm.code_key([str(tmp_path)])
-    assert warm.code_key([str(tmp_path)]) == first
+    first = protocol.code_key([str(tmp_path)])
+    assert protocol.code_key([str(tmp_path)]) == first
     (tmp_path / "checks.py").write_text("A = 22\n")
-    assert warm.code_key([str(tmp_path)]) != first
-    second = warm.code_key([str(tmp_path)])
+    assert protocol.code_key([str(tmp_path)]) != first
+    second = protocol.code_key([str(tmp_path)])
     monkeypatch.setenv("BACKPROP_KIT_JUDGE_SECONDS", "5")
-    assert warm.code_key([str(tmp_path)]) != second
+    assert protocol.code_key([str(tmp_path)]) != second
 
 
 def test_an_interactive_cold_command_starts_a_warm_grader(tmp_path) -> None:
@@ -372,7 +377,7 @@ def test_an_interactive_cold_command_starts_a_warm_grader(tmp_path) -> None:
                 os.close(other)
             assert proc.returncode == 0
             assert ("warm grader now runs" in said) == bool(expect), said
-            alive = [p for p in folder.glob("*.pid") if warm._alive(p)] if folder.exists() \
+            alive = [p for p in folder.glob("*.pid") if client._alive(p)] if folder.exists() \
                 else []
             assert len(alive) == expect
     finally:

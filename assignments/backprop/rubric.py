@@ -3,8 +3,8 @@
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
 Points follow effort: a single link or one factor is worth 1, a product of links 2, a partial
 the lecture does not print 3. ``questions(variant)`` builds them for a student's variant (their
-θ₀, observations and which weights they differentiate, autograder.variants); ``QUESTIONS`` are
-the lecture's.
+θ₀, observations and which weights they differentiate, autograder.rubric.variants);
+``QUESTIONS`` are the lecture's.
 """
 
 from collections.abc import Mapping
@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.diagnosis import Part, Slip
-from autograder.rubric import Affine, ProbeFunction, Question
-from autograder.variants import Variant, variant_for
+from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric.question import Affine, ProbeFunction, Question
+from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
 from solutions import sigmoid as sg
@@ -209,8 +209,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
 
 
 def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:
-    """Visible checks (autograder.properties), released in selfcheck.json beside the notebook:
-    none depends on the variant's answers."""
+    """Visible checks (autograder.judge.properties), released in selfcheck.json beside the
+    notebook: none depends on the variant's answers."""
     return {
         "backprop-finite-difference": [
             {"property": "probe_value", "probe": 0, "value": list(BOWL_GRADIENT),

@@ -5,14 +5,14 @@ The optimisers are judged on their whole path (``project="path"``: start, first 
 and end, or that it ran away) on the quartic's f' and on other functions: a quadratic with a
 known minimum, a tolerance that stops early, a step budget, a step size that diverges.
 ``questions(variant)`` builds them for a student's quartic, starts and step sizes
-(autograder.variants); ``QUESTIONS`` are the lecture's.
+(autograder.rubric.variants); ``QUESTIONS`` are the lecture's.
 """
 
 from typing import Any
 
-from autograder.diagnosis import Part, Slip
-from autograder.rubric import ProbeFunction, Question
-from autograder.variants import Variant, variant_for
+from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric.question import ProbeFunction, Question
+from autograder.rubric.variants import Variant, variant_for
 from solutions import optimisation_1d as o1
 
 # The lecture prints f'; f'' is a question, so the Newton–Raphson probes use another function,
@@ -88,7 +88,7 @@ def second_derivative_parts(coefficients: Any) -> tuple[Part, ...]:
 
 
 def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:
-    """Visible checks (autograder.properties), released in selfcheck.json beside the notebook:
+    """Visible checks (autograder.judge.properties), released in selfcheck.json beside the notebook:
     they name the variant's numbers (which the student has), never an answer."""
     x_away, eta_away = variant.numbers["diverge"]
     whose = "the lecture's" if variant.is_lecture else "your"

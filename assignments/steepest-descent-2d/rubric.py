@@ -4,16 +4,16 @@ The rubric (points, form, partial credit) is public; ``expected`` is computed fr
 Steepest descent is judged on its whole path (``project="path"``) on other functions and in
 other dimensions, with a tolerance that stops early, a step budget and a diverging step size.
 ``questions(variant)`` builds them for a student's function, start and step
-(autograder.variants); ``QUESTIONS`` are the lecture's.
+(autograder.rubric.variants); ``QUESTIONS`` are the lecture's.
 """
 
 from typing import Any
 
 import numpy as np
 
-from autograder.diagnosis import Part, Slip
-from autograder.rubric import ProbeFunction, Question
-from autograder.variants import Variant, variant_for
+from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric.question import ProbeFunction, Question
+from autograder.rubric.variants import Variant, variant_for
 from solutions import steepest_descent as sd
 
 LECTURE = variant_for("steepest-descent-2d", None, None).numbers
@@ -90,7 +90,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
 
 
 def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:
-    """Visible checks (autograder.properties), released in selfcheck.json beside the notebook:
+    """Visible checks (autograder.judge.properties), released in selfcheck.json beside the notebook:
     none depends on the variant's answers."""
     return {
         "sd2d-steepest-descent": [

@@ -1,0 +1,409 @@
+"""The command line: a thin click layer over the library (grading, batch, reports, demo)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from autograder import __version__
+from autograder.errors import BackpropKitError, UsageError
+
+if TYPE_CHECKING:  # the CLI imports the library lazily (start-up time)
+    from autograder.results import GradingRun
+
+
+def _echo(text: str, err: bool = False) -> None:
+    """Print for a terminal or a CI log: no control characters, no line starting with ::."""
+    from autograder.grade.batch import terminal_safe
+
+    click.echo(terminal_safe(text), err=err)
+
+
+def _fail(error: BackpropKitError) -> None:
+    _echo(f"backprop-kit: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
+    """(require_sandbox, name) — refuse to run student code unconfined unless told to."""
+    from autograder.run import sandbox
+
+    found = sandbox.detect()
+    if found == "none":
+        if not allow_unsandboxed:
+            raise UsageError(
+                "no sandbox is available on this machine (Landlock needs Linux 5.13+); student "
+                "code could read the course's files. Re-run with --allow-unsandboxed to grade "
+                "anyway; results.json will record \"sandbox\": \"none\".")
+        click.echo("warning: grading WITHOUT a sandbox (--allow-unsandboxed)", err=True)
+        return False, "none"
+    return True, found
+
+
+# The one command for students; every other is the instructor's, and says so in the student
+# kit (which has no reference solutions).
+STUDENT_COMMANDS = ("check", "warm")
+
+
+def has_solutions() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("solutions") is not None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="backprop-kit")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """backprop-kit: grade the optimisation/backpropagation homework, safely and fast."""
+    if ctx.invoked_subcommand not in (*STUDENT_COMMANDS, None) and not has_solutions():
+        _fail(UsageError(
+            f"'{ctx.invoked_subcommand}' is an instructor command: it needs the course's "
+            "reference solutions, which the student kit does not include. Students check "
+            "their work with: backprop-kit check NOTEBOOK.ipynb"))
+
+
+@main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. backprop.")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for results.json, grades.csv, junit.xml and feedback.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Submissions graded in parallel.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Wall-clock seconds one notebook may run.")
+@click.option("--memory", "memory_mb", default=1024, show_default=True,
+              type=click.IntRange(128, 65536), help="Memory limit per notebook, in MB.")
+@click.option("--shard", default=None, metavar="K/N", help="Grade only shard K of N.")
+@click.option("--resume", is_flag=True, help="Keep results an interrupted run already wrote.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 if any submission scores under PCT percent (for a student's CI).")
+@click.option("--allow-unsandboxed", is_flag=True,
+              help="Grade even where no sandbox is available (unsafe; recorded in results).")
+@click.option("--judge-timeout", default=20.0, show_default=True,
+              type=click.FloatRange(0.5, 3600),
+              help="Seconds judging one answer may take; then it is listed for review.")
+@click.option("--gradebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="nbgrader's gradebook.db: join the points graded by hand in formgrader "
+                   "(not graded yet: shown as pending).")
+@click.option("--seed", default=None, metavar="TEXT",
+              help="The course's variant seed (default: c.BackpropKit.variant_seed in the "
+                   "course's nbgrader_config.py); each student is graded against their own "
+                   "numbers. --seed '' grades everyone against the lecture's numbers.")
+def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
+          memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
+          allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
+          seed: str | None) -> None:
+    """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
+    from autograder.run.client import Runner, assignment_plots
+
+    # the runner pre-loads while this process imports sympy and the rubric (two cores)
+    plots = assignment_plots(assignment)
+    early = Runner(plots).start() if jobs == 1 else None
+    from autograder.grade.batch import BatchOptions, run_batch
+    from autograder.grade.grading import ensure_answers_hidden
+    from autograder.grade.submissions import discover
+    from autograder.grade.submissions import shard as take_shard
+    from autograder.report import reports
+    from autograder.run.grader import Settings
+
+    unpacked: list[Path] = []
+    try:
+        from autograder.rubric.course import questions as assignment_questions
+
+        questions = list(assignment_questions(assignment))
+        finishing = []
+        if gradebook is not None:
+            from autograder.grade.gradebook import with_hand_grades
+            from autograder.rubric.course import manual_questions
+
+            if not gradebook.is_file():
+                raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
+            manual = manual_questions(assignment)
+            finishing.append(lambda run: with_hand_grades(run, gradebook, manual))
+        if seed is None:
+            from autograder.rubric.course import variant_seed
+
+            seed = variant_seed()
+        seed = seed or None
+        if seed is not None:
+            from autograder.grade.copying import find_copying
+            from autograder.rubric.course import variant_questions
+
+            finishing.append(lambda run: find_copying(
+                run, lambda key: variant_questions(assignment, key)))
+
+        def finish(run: GradingRun) -> GradingRun:
+            for step in finishing:
+                run = step(run)
+            return run
+
+        require, sandbox_name = _sandbox_policy(allow_unsandboxed)
+        if require:
+            ensure_answers_hidden()
+        out.mkdir(parents=True, exist_ok=True)
+        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked), shard)
+        if not subs:
+            raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
+        run = run_batch(subs, assignment, questions,
+                        Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
+                                 judge_seconds=judge_timeout, preload_plots=plots,
+                                 variant_seed=seed),
+                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
+                        finish=finish)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    finally:
+        if early is not None:
+            early.close()
+        for folder in unpacked:  # unpacked zips never outlive the run
+            shutil.rmtree(folder, ignore_errors=True)
+    _echo(reports.summary_table(run))
+    _echo(f"reports written to {out}")
+    if any(s.status == "error" for s in run.submissions):
+        _echo("backprop-kit: the grader itself failed on some submissions (status error)",
+              err=True)
+        sys.exit(1)
+    if fail_under is not None:
+        low = [s.student for s in run.submissions
+               if s.max_points and 100 * s.points / s.max_points < fail_under]
+        if low:
+            _echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
+            sys.exit(1)
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for the merged results.json, grades.csv, junit.xml and feedback.")
+def merge(folders: tuple[Path, ...], out: Path) -> None:
+    """Join the results of sharded runs (FOLDERS hold results.json) into one set of reports."""
+    from autograder.report import reports
+    from autograder.results import GradingRun
+
+    try:
+        runs = []
+        for folder in folders:
+            path = folder / "results.json"
+            try:
+                runs.append(GradingRun.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, KeyError) as error:
+                raise UsageError(f"{path}: not a results.json of backprop-kit ({error})"
+                                 ) from None
+        merged = GradingRun.merge(runs)
+        if any(s.variant is not None for s in merged.submissions):
+            from autograder.grade.copying import find_copying
+            from autograder.rubric.course import variant_questions
+
+            # copying across shards shows only in the whole class: look again
+            merged = find_copying(merged, lambda key: variant_questions(merged.assignment, key))
+    except (BackpropKitError, ValueError) as error:
+        _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
+        return
+    from autograder.report.classreport import rubric_questions, write_class_report
+
+    reports.write_reports(merged, out)
+    write_class_report([merged], out, rubric_questions)
+    _echo(reports.summary_table(merged))
+
+
+def _read_runs(paths: tuple[Path, ...]) -> list:
+    """The runs in ``paths`` (results.json files or folders), shards of one assignment joined."""
+    from autograder.results import GradingRun
+
+    by_assignment: dict[str, list[GradingRun]] = {}
+    for path in paths:
+        run = GradingRun.read(path)
+        by_assignment.setdefault(run.assignment, []).append(run)
+    return [runs[0] if len(runs) == 1 else GradingRun.merge(runs)
+            for runs in by_assignment.values()]
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for class-report.html and class-report.md.")
+def report(results: tuple[Path, ...], out: Path) -> None:
+    """The class report of RESULTS (results.json files or their folders; several assignments
+    make one page): distributions, item statistics, mistakes, answer groups."""
+    from autograder.report.classreport import (
+        HTML_NAME,
+        MARKDOWN_NAME,
+        rubric_questions,
+        write_class_report,
+    )
+
+    try:
+        runs = _read_runs(results)
+        written = write_class_report(runs, out, rubric_questions)
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    for run in runs:
+        if not run.regradable:
+            click.echo(f"note: {run.assignment}: results schema {run.schema} keeps no answers, "
+                       "so the report has no answer groups", err=True)
+    click.echo(f"class report: {written[HTML_NAME]} (summary: {written[MARKDOWN_NAME]})")
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the regraded results, regrade.csv/.md and every report.")
+@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Answers judged in parallel.")
+@click.option("--all", "everything", is_flag=True,
+              help="Judge every answer again, also those the current rubric already judged.")
+def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
+    """Judge the answers kept in RESULTS again with the current rubric, without running any
+    notebook, and show whose scores changed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.grade.regrade import changes_table, variant_questions, write_regrade
+    from autograder.grade.regrade import regrade as regrade_run
+    from autograder.report.classreport import HTML_NAME, write_class_report
+    from autograder.results import GradingRun
+    from autograder.rubric.course import questions
+
+    try:
+        before = GradingRun.read(results)
+        rubric = list(questions(before.assignment))
+        after = regrade_run(before, rubric, source=str(results), jobs=jobs,
+                            everything=everything,
+                            questions_for=variant_questions(before.assignment))
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the files' fsyncs wait on the disk
+            writing = pool.submit(write_regrade, before, after, out)  # while the page is drawn
+            written = write_class_report([after], out, lambda _: rubric)
+            writing.result()
+    except BackpropKitError as error:
+        _fail(error)
+        return
+    click.echo(changes_table(before, after))
+    click.echo(f"judged again in {after.seconds:.1f} s, reports written in "
+               f"{time.monotonic() - started:.1f} s to {out} "
+               f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Wall-clock seconds the notebook may run.")
+@click.option("--allow-unsandboxed", is_flag=True,
+              help="Run even where no sandbox is available (your own notebook, your machine).")
+def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
+    """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
+    from autograder.run.client import Runner, notebook_plots
+
+    early = Runner(notebook_plots(notebook)).start()  # pre-loads while the checkers import
+    try:
+        from autograder.student.selfcheck import run_selfcheck
+
+        require, _ = _sandbox_policy(allow_unsandboxed)
+        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require,
+                                 runner=early))
+    except BackpropKitError as error:
+        _fail(error)
+    finally:
+        early.close()
+
+
+@main.command()
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Student ids, one a line: with a course seed, the data some questions "
+                   "need per student is written for them.")
+def selfchecks(source: Path, roster: Path | None) -> None:
+    """Rewrite each assignment's selfcheck.json from solutions/ (instructor): with the course
+    seed (c.BackpropKit.variant_seed) for every student's variant."""
+    from autograder.course.release import write_selfchecks
+    from autograder.rubric.course import find_course
+    from autograder.rubric.variants import course_seed
+
+    seed = course_seed(find_course())
+    ids = roster.read_text(encoding="utf-8").split() if roster is not None else []
+    for path in write_selfchecks(source, seed=seed, roster=ids):
+        data = json.loads(path.read_text(encoding="utf-8"))["questions"]
+        empty = [q for q, e in data.items() if "variants" in e and not e["variants"]]
+        click.echo(f"wrote {path}")
+        if empty:
+            _echo(f"warning: {', '.join(empty)} need data per student and no --roster was "
+                  "given: their self-checks say they are unavailable", err=True)
+
+
+@main.command("test-cells")
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def test_cells(source: Path) -> None:
+    """Rewrite every notebook's test cells from the one template (instructor)."""
+    from autograder.course.release import rewrite_test_cells
+
+    for path, changed in rewrite_test_cells(source).items():
+        click.echo(f"{path}: {', '.join(changed) if changed else 'up to date'}")
+
+
+@main.command()
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="Where to put the example submissions and reports (default: a temp folder).")
+@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def demo(out: Path | None, jobs: int, source: Path) -> None:
+    """Make example submissions (right, slips, broken, hostile), grade them, show the table."""
+    from autograder.cli.demo import run_demo
+
+    try:
+        click.echo(run_demo(source, out, jobs))
+    except BackpropKitError as error:
+        _fail(error)
+
+
+@main.command()
+@click.option("--stop", is_flag=True, help="Stop the warm graders of this user.")
+@click.option("--status", is_flag=True, help="List the warm graders of this user.")
+@click.option("--idle", default=15.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
+              help="Minutes without a command after which it ends.")
+def warm(stop: bool, status: bool, idle: float) -> None:
+    """Keep a grader ready in the background, so that later 'grade' and 'check' of this user
+    and this code start at once (each still runs in a process and a sandbox of its own)."""
+    from autograder.cli.warm import client as warm_server
+
+    try:
+        if stop:
+            click.echo(f"stopped {warm_server.stop()} warm grader(s)")
+        elif status:
+            found = warm_server.running()
+            key = warm_server.code_key()
+            for name, pid in found:
+                click.echo(f"pid {pid}: {'this code' if name == key else 'other code'}")
+            click.echo(f"{len(found)} warm grader(s); logs in {warm_server.folder()}")
+        else:
+            pid, log = warm_server.start(idle * 60)
+            click.echo(f"warm grader ready (pid {pid}); 'grade' and 'check' use it until "
+                       f"{idle:g} minutes pass without one. Log: {log}")
+    except OSError as error:
+        _fail(BackpropKitError(f"warm: {error}"))
+
+
+@main.command("student-kit")
+@click.option("--out", "-o", default=Path("dist"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the wheel (not nbgrader's release/ folder).")
+def student_kit(out: Path) -> None:
+    """Build the wheel students install: the checkers, without solutions/."""
+    from autograder.course.studentkit import build
+
+    click.echo(f"wrote {build(out)}")
+
+
+if __name__ == "__main__":
+    main()

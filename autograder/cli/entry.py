@@ -1,0 +1,23 @@
+"""The ``backprop-kit`` console script: ``grade`` and ``check`` go to a warm grader when one of
+this code is running (:mod:`autograder.cli.warm.client`); everything else, and those too
+when none is, to the click command line in this process. Kept light: it must not import click
+first."""
+
+from __future__ import annotations
+
+import sys
+
+
+def run() -> None:
+    from autograder.cli.warm.client import auto_start, run_warm
+
+    argv = sys.argv[1:]
+    code = run_warm(argv)
+    if code is not None:
+        sys.exit(code)
+    from autograder.cli.commands import main
+
+    try:
+        main(args=argv, prog_name="backprop-kit")
+    finally:
+        auto_start(argv)

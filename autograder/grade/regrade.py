@@ -1,0 +1,254 @@
+"""Judge a class's kept answers again with the current rubric, without running any notebook.
+
+``results.json`` (schema 2) keeps each answer exactly as the sandboxed child sent it; this
+module hands that data to the same ``Grader.judge_answer`` that graded it the first time, so a
+new declared slip, changed credit or a corrected reference reaches every student in seconds.
+Nothing a student wrote is executed: the data is rebuilt by ``transport.decode`` as at grading.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from autograder import __version__
+from autograder.errors import ParseError, UsageError
+from autograder.judge import transport
+from autograder.judge.parsing import to_expression
+from autograder.report import reports
+from autograder.results import (
+    GradingRun,
+    QuestionResult,
+    ScoreChange,
+    SubmissionResult,
+    score_changes,
+)
+from autograder.rubric.question import Question, judge_reference
+from autograder.rubric.versions import rubric_version
+from autograder.run.grader import Grader, Judge, Settings
+
+NOT_KEPT = ("{path} was written by an older backprop-kit (results schema {schema}), which kept "
+            "no answers: it cannot be regraded. Grade the submissions again with this version "
+            "(backprop-kit grade); its results.json can then be regraded.")
+
+
+class NotRegradable(UsageError):
+    """The results file holds no answers to judge again."""
+
+
+def _unchanged(question: Question, old: QuestionResult | None) -> QuestionResult:
+    """A question with no kept answer: it stays as it was (ungraded), on the new rubric."""
+    if old is None:
+        return QuestionResult.ungraded(
+            question.id, question.title, question.points,
+            "Not graded: this question was added to the rubric after the notebook ran.")
+    return replace(old, title=question.title, max_points=question.points,
+                   points=min(old.points, question.points))
+
+
+def _names(question: Question) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*question.variables, *question.definitions]))
+
+
+def work_key(question: Question, data: Any) -> str:
+    """Answers the judge cannot tell apart share one judgement: the same data, or (for an
+    expression) the same expression once read, e.g. typed with other spacing. The judge itself
+    reads every answer with this same parser before it looks at it."""
+    if question.kind == "expression":
+        try:
+            return "form:" + sympy.srepr(to_expression(transport.decode(data), _names(question)))
+        except ParseError:
+            pass
+    return "data:" + json.dumps(data, sort_keys=True)
+
+
+_worker: dict[str, Any] = {}
+
+
+QuestionsFor = Callable[[str | None], Sequence[Question]]  # a variant key -> its questions
+
+
+def _start_worker(assignment: str, questions: list[Question], judge: Judge) -> None:
+    _worker["grader"] = Grader(assignment, questions, Settings(), judge=judge)
+    _worker["questions"] = {(q.id, q.variant): q for q in questions}
+
+
+def _judge_item(item: tuple[str, str | None, Any, Any]) -> QuestionResult:
+    qid, variant, data, before = item
+    question = _worker["questions"][(qid, variant)]
+    earlier = {question.follows: before} if question.follows else None
+    return _worker["grader"].judge_answer(question, {"data": data}, earlier)
+
+
+def _judge_all(assignment: str, questions: list[Question], judge: Judge,
+               items: list[tuple[str, str | None, Any, Any]], jobs: int
+               ) -> list[QuestionResult]:
+    if jobs <= 1 or len(items) < 2 * jobs:
+        _start_worker(assignment, questions, judge)
+        return [_judge_item(item) for item in items]
+    if judge is judge_reference:  # build the references once, before the workers fork
+        from autograder.rubric.question import expression_reference
+
+        for q in questions:
+            if q.kind == "expression" and q.expected is not None:
+                expression_reference(q)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
+                             initializer=_start_worker,
+                             initargs=(assignment, questions, judge)) as pool:
+        return list(pool.map(_judge_item, items, chunksize=4))
+
+
+def _stale(old: QuestionResult, version: str | None, everything: bool) -> bool:
+    return everything or old.rubric_version is None or old.rubric_version != version
+
+
+def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = judge_reference,
+            source: str = "results.json", jobs: int = 1, everything: bool = False,
+            questions_for: QuestionsFor | None = None) -> GradingRun:
+    """``run`` judged again: same students, statuses and errors, new points and feedback.
+
+    Only answers judged by another version of their question (``versions.rubric_version``:
+    its rubric, reference or the checker's code) are judged again, unless ``everything``.
+    Each distinct answer is judged once (in ``jobs`` processes), and its verdict given to
+    every student who handed it in. A submission graded against its own variant (its
+    ``variant`` key) is judged by ``questions_for(key)``, the questions of that variant."""
+    if not run.regradable:
+        raise NotRegradable(NOT_KEPT.format(path=source, schema=run.schema))
+    started = time.monotonic()
+    questions = list(questions)
+    versions: dict[tuple[str, str | None], str] = {}
+    everything = everything or judge is not judge_reference
+    work: dict[tuple[str, str | None, str], tuple[str, str | None, Any, Any]] = {}
+    used: dict[tuple[str, str | None], Question] = {}
+    planned = []
+    for sub in run.submissions:
+        old = {q.id: q for q in sub.questions}
+        earlier = {q.id: q.answer for q in sub.questions if q.answer is not None}
+        own = (questions if sub.variant is None or questions_for is None
+               else list(questions_for(sub.variant)))
+        plan: list[QuestionResult | tuple[str, str | None, str]] = []
+        for q in own:
+            prev = old.get(q.id)
+            if prev is None or prev.answer is None:
+                plan.append(_unchanged(q, prev))
+                continue
+            if judge is judge_reference and (q.id, q.variant) not in versions:
+                versions[(q.id, q.variant)] = rubric_version(q)
+            if not _stale(prev, versions.get((q.id, q.variant)), everything):
+                plan.append(prev)  # judged by this very rubric and checker already
+            else:
+                before = earlier.get(q.follows) if q.follows else None
+                key = (q.id, q.variant, work_key(q, prev.answer)
+                       + (" after " + json.dumps(before, sort_keys=True) if q.follows else ""))
+                work.setdefault(key, (q.id, q.variant, prev.answer, before))
+                used.setdefault((q.id, q.variant), q)
+                plan.append(key)
+        planned.append((sub, plan))
+    verdicts = dict(zip(work, _judge_all(run.assignment, list(used.values()) or questions,
+                                         judge, list(work.values()), jobs), strict=True))
+    subs = []
+    for sub, plan in planned:
+        new = [step if isinstance(step, QuestionResult) else _with_answer(verdicts[step], sub)
+               for step in plan]
+        subs.append(replace(sub, questions=tuple(new)))
+    return GradingRun(run.assignment, __version__, tuple(subs), time.monotonic() - started,
+                      run.shard, run.sandbox)
+
+
+def variant_questions(assignment: str) -> QuestionsFor:
+    """The course's questions for each variant key results.json keeps (instructor side)."""
+    from autograder.rubric.course import variant_questions as of_variant
+
+    return lambda key: of_variant(assignment, key)
+
+
+def _with_answer(verdict: QuestionResult, sub: SubmissionResult) -> QuestionResult:
+    """The shared verdict with this student's own answer data, except where the answer could
+    not be judged (the grader keeps no data of those, so that nothing stalls on it again)."""
+    if verdict.error is not None:
+        return replace(verdict, answer=None)
+    return replace(verdict, answer=next(q.answer for q in sub.questions if q.id == verdict.id))
+
+
+def kept_answers(run: GradingRun) -> int:
+    return sum(q.answer is not None for s in run.submissions for q in s.questions)
+
+
+# --- what changed, for people --------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    return reports._num(value)
+
+
+def _label(change: ScoreChange, subs: Sequence[SubmissionResult]) -> str:
+    same = [s for s in subs if s.student == change.student]
+    return change.student if len(same) < 2 else f"{change.student}/{Path(change.source).name}"
+
+
+def changes_table(before: GradingRun, after: GradingRun) -> str:
+    """The students whose scores changed, by how much and on which questions (terminal)."""
+    changes = score_changes(before, after)
+    if not changes:
+        return f"regraded {len(after.submissions)} submissions: no score changed"
+    width = max(7, *(len(reports._plain(_label(c, after.submissions), 30)) for c in changes))
+    header = f"{'student':<{width}} {'before':>8} {'after':>8} {'change':>8}  questions"
+    lines = [header, "-" * len(header)]
+    for c in changes:
+        moved = ", ".join(f"{qid} {_num(b)}→{_num(a)}" for qid, b, a in c.questions)
+        lines.append(f"{reports._plain(_label(c, after.submissions), 30):<{width}} "
+                     f"{_num(c.before):>8} {_num(c.after):>8} {c.delta:>+8.6g}  {moved}")
+    lines.append(f"{len(changes)} of {len(after.submissions)} submissions changed; "
+                 f"class mean {_num(round(before.mean_points, 3))} → "
+                 f"{_num(round(after.mean_points, 3))}")
+    return "\n".join(lines)
+
+
+def changes_csv(before: GradingRun, after: GradingRun) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "source", "before", "after", "change", "questions"])
+    for c in score_changes(before, after):
+        moved = "; ".join(f"{qid} {_num(b)}->{_num(a)}" for qid, b, a in c.questions)
+        writer.writerow([reports._cell(v) for v in
+                         (c.student, c.source, c.before, c.after, c.delta, moved)])
+    return buffer.getvalue()
+
+
+def changes_markdown(before: GradingRun, after: GradingRun) -> str:
+    changes = score_changes(before, after)
+    md = reports._md
+    lines = [f"# Regrade of {md(after.assignment)}", "",
+             f"{len(changes)} of {len(after.submissions)} submissions changed; class mean "
+             f"{_num(round(before.mean_points, 3))} → {_num(round(after.mean_points, 3))} "
+             f"of {_num(round(after.mean_max_points, 3))} points.", ""]
+    if changes:
+        lines += ["| Student | Before | After | Change | Questions |",
+                  "| --- | --- | --- | --- | --- |"]
+        for c in changes:
+            moved = ", ".join(f"{md(qid, cell=True)} {_num(b)}→{_num(a)}"
+                              for qid, b, a in c.questions)
+            lines.append(f"| {md(_label(c, after.submissions), cell=True)} | {_num(c.before)} | "
+                         f"{_num(c.after)} | {c.delta:+.6g} | {moved} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_regrade(before: GradingRun, after: GradingRun, out: Path) -> dict[str, Path]:
+    """Every usual report of the regraded run, plus the changes as CSV and Markdown."""
+    written = reports.write_reports(after, out)
+    for name, text in (("regrade.csv", changes_csv(before, after)),
+                       ("regrade.md", changes_markdown(before, after))):
+        reports.write_atomic(Path(out) / name, text)
+        written[name] = Path(out) / name
+    return written

@@ -1,0 +1,714 @@
+"""The checkers: pure functions from an answer to a CheckResult.
+
+They never print and never raise for a wrong or unreadable answer; only a broken reference
+(an authoring mistake) raises.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+
+import mpmath
+import sympy
+
+from autograder.errors import BackpropKitError, ParseError
+from autograder.judge import sealing
+from autograder.judge.diagnosis import (
+    DEFAULT_CREDIT,
+    Candidate,
+    Part,
+    Slip,
+    candidate_values,
+    candidates,
+    credit_for,
+    diagnose,
+    hint_for,
+    message,
+)
+from autograder.judge.equivalence import N_PUBLIC as N_PUBLIC
+from autograder.judge.equivalence import N_SECRET as N_SECRET
+from autograder.judge.equivalence import (
+    PRECISION,
+    RELEASED_DIGITS,
+    Domain,
+    Frame,
+    Point,
+    Sample,
+    compare,
+    domains_for,
+    public_rng,
+    sample_reference,
+    secret_rng,
+    substitute,
+)
+from autograder.judge.parsing import make_symbol, parse_expression, to_expression
+from autograder.results import CheckResult
+
+__all__ = ["DEFAULT_CREDIT", "ExpressionReference", "Part", "Slip", "check_array",
+           "check_expression", "check_function", "check_number", "judge_expression"]
+
+NOT_RECOGNISED = (
+    "Not correct, and not one of the usual slips. Re-derive it step by step and check each "
+    "factor of the chain."
+)
+NO_VARIABLES = ("Not correct: your answer is a number, but the right answer depends on the "
+                "variables.")
+NOT_REAL = ("Not correct: your answer is not a real number (or is undefined) for some allowed "
+            "values of {names}, where the right answer is defined. Check logarithms, square "
+            "roots and divisions.")
+UNCONFIRMED = "Correct (by evaluation at random points; the symbolic proof ran out of time)."
+
+
+def unreadable(error: ParseError | str) -> CheckResult:
+    message = str(error)
+    return CheckResult.unreadable(f"Your answer could not be read: {message}", error=message)
+
+
+# --- expressions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Points with the reference's values there and the candidates' values."""
+
+    sample: Sample
+    tried: tuple  # (Candidate, values) pairs, in the order they are tried
+
+
+def _points_text(points: Sequence[Point]) -> list[list[str]]:
+    with mpmath.workdps(PRECISION):
+        return [[mpmath.nstr(c, 30) for c in p] for p in points]
+
+
+def _values_text(values: Sequence[mpmath.mpf | None]) -> list[str | None]:
+    with mpmath.workdps(PRECISION):
+        return [None if v is None else mpmath.nstr(v, RELEASED_DIGITS) for v in values]
+
+
+def _read_values(data: Sequence[str | None]) -> tuple:
+    with mpmath.workdps(PRECISION):
+        return tuple(None if v is None else mpmath.mpf(v) for v in data)
+
+
+@dataclass(frozen=True)
+class ExpressionReference:
+    """What an expression answer is judged against.
+
+    On the instructor's side it holds the reference expression and its candidate slips; the
+    grade evaluates them at points drawn from the OS's randomness (once per process), and a
+    symbolic proof decides when sympy finds one. Its ``fingerprint()`` — the values of the
+    reference and of each candidate at fixed public points — is what a student receives: the
+    self-check judges against it and reaches the same verdict on every honest answer, while an
+    answer fitted to it earns nothing in the grade.
+    """
+
+    names: tuple[str, ...]  # names an answer may use
+    symbols: tuple[sympy.Symbol, ...]  # base symbols after definitions, in sample order
+    definitions: Mapping[sympy.Symbol, sympy.Expr]
+    domains: tuple[Domain, ...]
+    expression: sympy.Expr | None = None  # after definitions; None in a fingerprint
+    raw: sympy.Expr | None = None  # as given, defined symbols kept (evaluated in a Frame)
+    found: tuple[Candidate, ...] = ()  # with expressions: instructor side only
+    credit: Mapping[str, float] = field(default_factory=dict)
+    released: Judged | None = None  # a fingerprint's public points and values
+
+    @classmethod
+    def build(
+        cls,
+        expected: Any,
+        variables: Sequence[str] | None = None,
+        definitions: Mapping[str, Any] | None = None,
+        *,
+        domains: Mapping[str, str] | None = None,
+        parts: Sequence[Part] = (),
+        slips: Sequence[Slip] = (),
+        credit: Mapping[str, float] | None = None,
+        hints: Mapping[str, str] | None = None,
+        ratios: Sequence[object] = (),
+    ) -> ExpressionReference:
+        defs_names = list(definitions or {})
+        if variables is None:
+            raw = expected if isinstance(expected, sympy.Basic) else None
+            variables = sorted(str(s) for s in raw.free_symbols) if raw is not None else []
+        names = tuple(dict.fromkeys([*variables, *defs_names]))
+
+        def to_expr(value: Any) -> sympy.Expr:
+            return to_expression(value, names)
+
+        try:
+            defs = {make_symbol(k): to_expr(v) for k, v in (definitions or {}).items()}
+            expr = to_expr(expected)
+            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios)
+        except ParseError as error:
+            raise BackpropKitError(f"the reference answer is not valid: {error}") from error
+        base: set[sympy.Symbol] = set()
+        for name in names:
+            base |= substitute(make_symbol(name), defs).free_symbols
+        base |= substitute(expr, defs).free_symbols
+        symbols = tuple(sorted(base, key=str))
+        try:
+            doms = domains_for(symbols, domains)
+        except ValueError as error:
+            raise BackpropKitError(f"the question's domains are not valid: {error}") from error
+        return cls(names, symbols, defs, doms, substitute(expr, defs), expr, tuple(found),
+                   dict(credit or {}))
+
+    # -- the points ------------------------------------------------------------------------
+
+    def _judged(self, count: int, rng: Any) -> Judged:
+        assert self.raw is not None
+        try:
+            sample = sample_reference(self.raw, self.symbols, self.domains, count, rng,
+                                      self.definitions)
+        except ValueError as error:
+            raise BackpropKitError(f"the reference answer: {error}") from error
+        return Judged(sample, ())
+
+    def _with_candidates(self, judged: Judged) -> Judged:
+        tried = candidate_values(self.found, judged.sample.frame, judged.sample.values)
+        return Judged(judged.sample, tuple(tried))
+
+    @cached_property
+    def public(self) -> Judged:
+        """The fixed public points (self-check): reference values only, candidates lazily."""
+        if self.released is not None:
+            return self.released
+        return self._judged(N_PUBLIC, public_rng(self.names))
+
+    @cached_property
+    def public_full(self) -> Judged:
+        if self.released is not None:
+            return self.released
+        return self._with_candidates(self.public)
+
+    @cached_property
+    def secret(self) -> Judged:
+        """Points drawn from the OS's randomness the first time this process grades."""
+        return self._judged(N_SECRET, secret_rng())
+
+    # -- release ---------------------------------------------------------------------------
+
+    def fingerprint(self) -> dict[str, Any]:
+        """A JSON-able form without any expression: safe to release beside a notebook."""
+        judged = self.public_full
+        return {
+            "variables": list(self.names),
+            "definitions": {str(k): str(v) for k, v in self.definitions.items()},
+            "symbols": [str(s) for s in self.symbols],
+            "points": _points_text(judged.sample.points),
+            "values": _values_text(judged.sample.values),
+            "candidates": [
+                {"mistake": c.mistake, "feedback": c.feedback, "credit": c.credit,
+                 "values": _values_text(v)} for c, v in judged.tried
+            ],
+            "credit": dict(self.credit),
+        }
+
+    @classmethod
+    def from_fingerprint(cls, data: Mapping[str, Any]) -> ExpressionReference:
+        names = tuple(data["variables"])
+        defs = {
+            make_symbol(k): parse_expression(v, names) for k, v in data["definitions"].items()
+        }
+        symbols = tuple(make_symbol(s) for s in data["symbols"])
+        with mpmath.workdps(PRECISION):
+            points = tuple(tuple(mpmath.mpf(c) for c in p) for p in data["points"])
+        sample = Sample(Frame.at(symbols, points, defs), _read_values(data["values"]))
+        tried = tuple((Candidate(c["mistake"], c["feedback"], float(c["credit"])),
+                       _read_values(c["values"])) for c in data.get("candidates", []))
+        return cls(names, symbols, defs, tuple(Domain() for _ in symbols), None, None, (),
+                   dict(data.get("credit", {})), Judged(sample, tried))
+
+
+def judge_expression(
+    answer: Any, reference: ExpressionReference, credit: Mapping[str, float] | None = None
+) -> CheckResult:
+    """Judge ``answer`` (text or sympy): at secret points with a proof against a full
+    reference, at the public points against a released fingerprint."""
+    try:
+        raw = to_expression(answer, reference.names)
+    except ParseError as error:
+        return unreadable(error)
+    secret = reference.expression is not None
+    judged = reference.secret if secret else reference.public_full
+    verdict = compare(raw, reference.raw, judged.sample, reference.domains,
+                      reference.definitions)
+    if verdict.equivalent:
+        feedback = "Correct." if verdict.confirmed or not secret else UNCONFIRMED
+        return CheckResult(correct=True, score=1.0, feedback=feedback,
+                           details={"confirmed": verdict.confirmed if secret else None})
+    if not raw.free_symbols and reference.symbols:
+        return CheckResult.wrong(NO_VARIABLES)
+    found = diagnose(raw, verdict.values, judged.sample.values, judged.sample.frame,
+                     found=reference.found if secret else (),
+                     released=() if secret else judged.tried,
+                     definitions=reference.definitions,
+                     credit={**reference.credit, **(credit or {})})
+    if found is None:
+        if verdict.undefined:
+            return CheckResult.wrong(NOT_REAL.format(
+                names=", ".join(str(s) for s in reference.symbols)))
+        return CheckResult.wrong(NOT_RECOGNISED)
+    details = {"used": found.used} if found.used else {}
+    score = credit_for(found.mistake, credit) if credit and found.mistake in credit else \
+        found.credit
+    return CheckResult.wrong(found.feedback, score=score, mistake=found.mistake, **details)
+
+
+def check_expression(
+    answer: Any,
+    expected: Any,
+    variables: Sequence[str] | None = None,
+    definitions: Mapping[str, Any] | None = None,
+    credit: Mapping[str, float] | None = None,
+    **rubric: Any,
+) -> CheckResult:
+    """Judge a symbolic answer (a string or a sympy expression) against ``expected``.
+
+    ``variables`` are the names an answer may use (default: those of ``expected``);
+    ``definitions`` map a name to its expression, substituted on both sides first.
+    ``credit`` overrides the partial credit given for each diagnosed slip; ``rubric`` takes
+    the question's ``domains``, ``parts``, ``slips``, ``hints`` and ``ratios``.
+    """
+    try:
+        key = (expected, tuple(variables) if variables is not None else None,
+               tuple(sorted((definitions or {}).items())), tuple(sorted((credit or {}).items())),
+               tuple(sorted((k, _frozen(v)) for k, v in rubric.items())))
+        hash(key)
+    except TypeError:
+        reference = ExpressionReference.build(expected, variables, definitions, credit=credit,
+                                              **rubric)
+    else:
+        reference = _cached_reference(key)
+    return judge_expression(answer, reference, credit)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=256)
+def _cached_reference(key: tuple) -> ExpressionReference:
+    """A reference is costly to build (its points, its candidates): build each once per
+    process, as grading does per question; its secret points are drawn once per process."""
+    expected, variables, definitions, credit, rubric = key
+    options = {k: (dict(v) if k in ("domains", "hints") else v) for k, v in rubric}
+    return ExpressionReference.build(expected, variables, dict(definitions),
+                                     credit=dict(credit), **options)
+
+
+# --- numbers and arrays --------------------------------------------------------------------
+
+
+def as_number(value: Any) -> float:
+    """A finite float from a student's value, or ParseError saying what is wrong with it."""
+    if isinstance(value, bool) or value is None:
+        raise ParseError(f"expected a number, got {type(value).__name__}")
+    if isinstance(value, str):
+        text = value.strip().replace("−", "-")
+        if len(text) > 100:
+            raise ParseError("expected a number, got a long text")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ParseError(f"expected a number, got the text {value[:40]!r}") from None
+    elif isinstance(value, numbers.Real) or (
+        isinstance(value, sympy.Basic) and value.is_number and value.is_real
+    ):
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ParseError("expected a real number") from None
+    elif hasattr(value, "shape") and getattr(value, "shape", None) == () and hasattr(
+        value, "dtype"
+    ):
+        return as_number(value.item())
+    else:
+        raise ParseError(f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ParseError(f"expected a finite number, got {number}")
+    return number
+
+
+NUMBER_RATIOS = (-1.0, 2.0, 0.5, -2.0, -0.5)
+
+
+def _ratio_mistake(ratio: float) -> str:
+    return "sign" if ratio == -1.0 else "constant_factor"
+
+
+def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
+    if ratio == -1.0:
+        return message("sign", hint=hint_for(hints, "sign")).replace("expression", "value")
+    words = {2.0: "twice", 0.5: "half", -2.0: "minus twice", -0.5: "minus half"}.get(
+        ratio, f"{ratio:g} times")
+    return message("constant_factor", ratio=f"{words} the right value",
+                   hint=hint_for(hints, "constant_factor"))
+
+
+def _rounded(a: float, b: float) -> bool:
+    """Is ``a`` the reference ``b`` rounded (or cut) to 3–9 significant digits? Fewer digits
+    is not a rounding slip: 0.6 for 0.6047 is simply another number."""
+    if a == b or b == 0:
+        return False
+    for sig in range(3, 10):
+        places = sig - 1 - math.floor(math.log10(abs(b)))
+        for cut in (round(b, places), math.trunc(b * 10**places) / 10**places):
+            if math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15):
+                return True
+    return False
+
+
+ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
+           "results).")
+ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate or final "
+                       "results); this check cannot tell whether a rounded value is close, "
+                       "the grade can.")
+
+
+def _looks_rounded(a: float) -> bool:
+    """Has ``a`` only 3–9 significant digits, as a value typed or rounded by hand has (a
+    computed float has 15 or more)?"""
+    if a == 0 or not math.isfinite(a):
+        return False
+    for sig in range(1, 10):
+        places = sig - 1 - math.floor(math.log10(abs(a)))
+        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
+            return sig >= 3
+    return False
+
+
+@dataclass(frozen=True)
+class ExactTarget:
+    """A reference value the grader holds."""
+
+    value: float
+    rel_tol: float
+    abs_tol: float
+
+    def close(self, a: float, ratio: float = 1.0) -> bool:
+        """Is ``a`` within tolerance of ``ratio`` times the value? (on sealing's grid, so
+        that the self-check's sealed comparison is the same judgement)"""
+        return sealing.close(a / ratio, self.value, self.rel_tol, self.abs_tol)
+
+    def rounded(self, a: float) -> bool:
+        return _rounded(a, self.value)
+
+
+@dataclass(frozen=True)
+class SealedTarget:
+    """A reference value released as hashes (autograder.judge.sealing): it can be recognised, not
+    read, so whether a value is it rounded is told by the value's form alone."""
+
+    hashes: frozenset[str]
+    salt: str
+    rel_tol: float
+    abs_tol: float
+    roundable: bool = True
+
+    def close(self, a: float, ratio: float = 1.0) -> bool:
+        return sealing.matches(a / ratio, self.hashes, self.salt, self.rel_tol, self.abs_tol)
+
+    def rounded(self, a: float) -> bool:
+        return self.roundable and _looks_rounded(a)
+
+
+Target = ExactTarget | SealedTarget
+
+
+@dataclass(frozen=True)
+class NumericReference:
+    """A number's or vector's reference entries and its declared slips' entries, held
+    exactly (grading) or sealed (the self-check): one judgement serves both."""
+
+    entries: tuple[Target, ...]
+    slips: tuple[tuple[Slip, tuple[Target, ...]], ...] = ()
+    confirmed: bool = True  # False when sealed: rounding is judged by form
+    scalar: bool = False  # a number, not a vector of one
+
+    @classmethod
+    def exact(cls, expected: Any, slips: Sequence[Slip], rel_tol: float,
+              abs_tol: float) -> NumericReference:
+        def targets(values: Sequence[float]) -> tuple[Target, ...]:
+            return tuple(ExactTarget(v, rel_tol, abs_tol) for v in values)
+
+        scalar = not _is_sequence(expected)
+        values = [as_number(expected)] if scalar else as_array(expected)
+        return cls(targets(values), tuple(
+            (slip, targets(vals)) for slip in slips
+            if len(vals := (as_array(slip.answer) if _is_sequence(slip.answer)
+                            else [as_number(slip.answer)])) == len(values)), scalar=scalar)
+
+    @classmethod
+    def sealed(cls, data: Mapping[str, Any], question_id: str) -> NumericReference:
+        """From ``sealing.seal_entries``'s released form."""
+        sealing.check_release(data)
+        rel_tol, abs_tol, prefix = data["rel_tol"], data["abs_tol"], data.get("prefix", "")
+
+        roundable = data.get("roundable") or [True] * len(data["entries"])
+
+        def targets(entries: Sequence[Sequence[str]]) -> tuple[Target, ...]:
+            return tuple(SealedTarget(frozenset(h), sealing.salt_for(question_id, i, prefix),
+                                      rel_tol, abs_tol, bool(roundable[i]))
+                         for i, h in enumerate(entries))
+
+        return cls(targets(data["entries"]), tuple(
+            (Slip(s["id"], None, s["feedback"], s["credit"]), targets(s["entries"]))
+            for s in data["slips"]), confirmed=False, scalar=bool(data.get("scalar")))
+
+    @property
+    def rounded_feedback(self) -> str:
+        return ROUNDED if self.confirmed else ROUNDED_UNCONFIRMED
+
+    @property
+    def rounding_details(self) -> dict[str, Any]:
+        """Marks a verdict resting on a rounding the seal could not confirm: its points are
+        not shown (the grade decides them)."""
+        return {} if self.confirmed else {"unconfirmed": True}
+
+
+def _all_close(values: Sequence[float], targets: Sequence[Target], ratio: float = 1.0) -> bool:
+    return all(t.close(a, ratio) for a, t in zip(values, targets, strict=True))
+
+
+def check_number(
+    answer: Any,
+    expected: float | NumericReference,
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-12,
+    credit: Mapping[str, float] | None = None,
+    slips: Sequence[Slip] = (),
+    hints: Mapping[str, str] | None = None,
+    ratios: Sequence[float] = (),
+) -> CheckResult:
+    """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable.
+
+    Partial credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½
+    (or a ratio the question declares), a value rounded too early. ``expected`` is the value
+    or a NumericReference (sealed, for the self-check)."""
+    try:
+        value = as_number(answer)
+    except ParseError as error:
+        return unreadable(error)
+    reference = expected if isinstance(expected, NumericReference) else \
+        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+    (target,) = reference.entries
+    if target.close(value):
+        return CheckResult.right()
+    for slip, (slip_target,) in reference.slips:
+        if slip_target.close(value):
+            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id)
+    for ratio in (*NUMBER_RATIOS, *ratios):
+        if target.close(value, ratio):
+            mistake = _ratio_mistake(ratio)
+            return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                     score=credit_for(mistake, credit), mistake=mistake)
+    if target.rounded(value):
+        return CheckResult.wrong(reference.rounded_feedback, score=credit_for("rounded", credit),
+                                 mistake="rounded", **reference.rounding_details)
+    return CheckResult.wrong("Not correct. Recompute it step by step.")
+
+
+def as_array(value: Any) -> list[float]:
+    """A flat list of finite floats from a list/tuple/array, or ParseError."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise ParseError(f"expected a list of numbers, got {type(value).__name__}")
+    flat: list[float] = []
+    for i, item in enumerate(value):
+        if isinstance(item, (list, tuple)):
+            flat.extend(as_array(item))
+            continue
+        try:
+            flat.append(as_number(item))
+        except ParseError as error:
+            raise ParseError(f"entry {i}: {error.message}") from None
+    return flat
+
+
+def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
+    return ", ".join(labels[i] if labels else f"entry {i}" for i in indices)
+
+
+def check_array(
+    answer: Any,
+    expected: Sequence[float] | NumericReference,
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-9,
+    credit: Mapping[str, float] | None = None,
+    labels: Sequence[str] | None = None,
+    slips: Sequence[Slip] = (),
+    groups: Mapping[str, Sequence[int]] | None = None,
+    hints: Mapping[str, str] | None = None,
+    ratios: Sequence[float] = (),
+) -> CheckResult:
+    """Judge a vector of numbers, entry by entry; names the entries that are off and, where
+    it can tell, why (a declared slip, a group of entries, rounding), never their values.
+
+    A slip of the whole vector (a declared one, the sign, a factor of 2 or ½) is judged as
+    one slip; otherwise each entry earns its share: 1 when right, a slip's credit when it
+    matches that slip's entry, the rounding credit when rounded."""
+    try:
+        values = as_array(answer)
+    except ParseError as error:
+        return unreadable(error)
+    reference = expected if isinstance(expected, NumericReference) else \
+        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+    targets = reference.entries
+    if len(values) != len(targets):
+        return unreadable(f"expected {len(targets)} numbers, got {len(values)}")
+    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.close(a)]
+    if not wrong:
+        return CheckResult.right()
+    for slip, slip_targets in reference.slips:
+        if _all_close(values, slip_targets):
+            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id,
+                                     wrong=wrong)
+    for ratio in (*NUMBER_RATIOS, *ratios):
+        if _all_close(values, targets, ratio):
+            mistake = _ratio_mistake(ratio)
+            return CheckResult.wrong(_ratio_feedback(ratio, hints),
+                                     score=credit_for(mistake, credit), mistake=mistake,
+                                     wrong=wrong)
+    earned = float(len(values) - len(wrong))
+    by_slip: dict[str, list[int]] = {}
+    rounded: list[int] = []
+    other: list[int] = []
+    for i in wrong:
+        match = next((s for s, st in reference.slips if st[i].close(values[i])), None)
+        if match is not None:
+            by_slip.setdefault(match.id, []).append(i)
+            earned += float(match.credit)
+        elif targets[i].rounded(values[i]):
+            rounded.append(i)
+            earned += credit_for("rounded", credit)
+        else:
+            other.append(i)
+    sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]
+    slip_by_id = {s.id: s for s, _ in reference.slips}
+    for slip_id, indices in by_slip.items():
+        sentences.append(f"{_names(indices, labels)}: {slip_by_id[slip_id].feedback}")
+    if rounded:
+        sentences.append(f"{_names(rounded, labels)}: {reference.rounded_feedback}")
+    if other:
+        group = next((name for name, members in (groups or {}).items()
+                      if set(other) <= set(members)), None)
+        where = f" (all in {group})" if group else ""
+        sentences.append(f"Recheck {_names(other, labels)}{where}.")
+    mistake = next(iter(by_slip)) if len(by_slip) == 1 and not other else (
+        "rounded" if rounded and not other and not by_slip else None)
+    return CheckResult.wrong(" ".join(sentences), score=round(earned / len(values), 6),
+                             mistake=mistake, wrong=[int(i) for i in wrong],
+                             **(reference.rounding_details if rounded else {}))
+
+
+# --- functions ---------------------------------------------------------------------------
+
+
+def run_probes(
+    func: Callable[..., Any], probes: Sequence[Sequence[Any]], project: Callable[[Any], Any]
+) -> list[dict[str, Any]]:
+    """Call ``func`` on each probe; record the (projected) output or the error, as data.
+
+    The student's exception and a result the projection cannot use are told apart: the
+    first is the student's error, the second says what was returned instead."""
+    outputs: list[dict[str, Any]] = []
+    for args in probes:
+        try:
+            out = func(*args)
+        except Exception as error:  # noqa: BLE001 -- any exception of student code is data
+            outputs.append({"error": f"raised {type(error).__name__}: {str(error)[:200]}"})
+            continue
+        try:
+            projected = project(out)
+            outputs.append({"value": as_array(projected) if _is_sequence(projected)
+                            else as_number(projected)})
+        except ParseError as error:
+            outputs.append({"error": f"returned {error.message}"})
+        except Exception:  # noqa: BLE001 -- the projection could not read what came back
+            outputs.append({"error": f"returned {_what(out)}, which is not what the "
+                                     "question asks for"})
+    return outputs
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, numbers.Number):
+        return "a single number"
+    return f"a {type(value).__name__}"
+
+
+def _is_sequence(value: Any) -> bool:
+    return hasattr(value, "tolist") and getattr(value, "shape", ()) != () or isinstance(
+        value, (list, tuple)
+    )
+
+
+def compare_outputs(
+    outputs: Sequence[Mapping[str, Any]],
+    expected: Sequence[Mapping[str, Any] | NumericReference],
+    probes: Sequence[Sequence[Any]],
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-9,
+) -> CheckResult:
+    """Score = the share of probes answered right; feedback names the first failing input.
+    ``expected`` holds the reference's outputs, or their sealed form (the self-check)."""
+    if len(outputs) != len(expected):
+        return unreadable(f"expected {len(expected)} results, got {len(outputs)}")
+    passed = 0
+    first_failure = None
+    for args, out, ref in zip(probes, outputs, expected, strict=False):
+        if not isinstance(out, Mapping):
+            verdict = "gave something that is not a result"
+        elif "error" in out:
+            verdict = f"{out['error']}"
+        else:
+            value = ref if isinstance(ref, NumericReference) else ref["value"]
+            scalar = ref.scalar if isinstance(ref, NumericReference) else \
+                not isinstance(value, list)
+            check = (check_number if scalar else check_array)(
+                out.get("value"), value, rel_tol=rel_tol, abs_tol=abs_tol
+            )
+            if check.correct:
+                passed += 1
+                continue
+            verdict = "gave a wrong result"
+        if first_failure is None:
+            first_failure = f"For the input {_describe(args)} your function {verdict}."
+    if passed == len(expected):
+        return CheckResult.right()
+    return CheckResult.wrong(
+        f"{passed} of {len(expected)} test inputs pass. {first_failure}",
+        score=passed / len(expected),
+    )
+
+
+def _describe(args: Sequence[Any]) -> str:
+    parts = [getattr(a, "__name__", None) or repr(a) for a in args]
+    return "(" + ", ".join(p[:40] for p in parts) + ")"
+
+
+def check_function(
+    func: Any,
+    reference: Callable[..., Any],
+    probes: Sequence[Sequence[Any]],
+    project: Callable[[Any], Any] = lambda out: out,
+    rel_tol: float = 1e-6,
+    abs_tol: float = 1e-9,
+) -> CheckResult:
+    """Judge a student's Python function by calling it and ``reference`` on each probe."""
+    if not callable(func):
+        return unreadable(f"expected a function, got {type(func).__name__}")
+    expected = run_probes(reference, probes, project)
+    if any("error" in e for e in expected):
+        raise BackpropKitError(f"the reference function failed on a probe: {expected}")
+    return compare_outputs(run_probes(func, probes, project), expected, probes, rel_tol, abs_tol)

@@ -1,0 +1,1 @@
+"""What people read: results files, feedback pages, the class report and its statistics."""

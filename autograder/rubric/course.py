@@ -1,0 +1,174 @@
+"""The course on disk and its assignments' rubrics (instructor side only).
+
+Each assignment's rubric (questions, points, credit) sits beside its notebook as
+``assignments/<assignment>/rubric.py``, so adding a question touches one folder. A rubric is
+loaded by file path: it is course data, not part of the installed package, and nbgrader keeps it
+out of the release (``CourseDirectory.ignore`` in ``nbgrader_config.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from functools import cache, lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from autograder.errors import BackpropKitError, UsageError
+from autograder.rubric.question import Question
+from autograder.rubric.variants import Variant
+
+CONFIG_FILE = "nbgrader_config.py"
+SOURCE_DIR = "assignments"
+RUBRIC_FILE = "rubric.py"
+
+
+def _is_course(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file() and (folder / SOURCE_DIR).is_dir()
+
+
+def _solutions_root() -> Path | None:
+    try:
+        import solutions
+    except ImportError:
+        return None
+    return Path(solutions.__file__).resolve().parent.parent
+
+
+def find_course(start: Path | None = None, package_root: Path | None = None) -> Path:
+    """The course directory: where ``solutions`` is installed from (``pip install -e`` in the
+    course root), else the first folder above ``start`` (default: cwd) with nbgrader_config.py.
+
+    The hidden ``grade(...)`` runs in the student's kernel with cwd
+    ``autograded/<student>/<assignment>/``, so both ways lead back to the course.
+    """
+    root = package_root if package_root is not None else _solutions_root()
+    if root is not None and _is_course(root):
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_course(folder):
+            return folder
+    raise BackpropKitError(
+        f"no course directory found: neither the installed solutions package ({root}) nor any "
+        f"folder above {here} holds {CONFIG_FILE} and {SOURCE_DIR}/; install backprop-kit "
+        "editable (pip install -e .) from the course root or run from inside the course")
+
+
+def source_dir() -> Path:
+    return find_course() / SOURCE_DIR
+
+
+@cache
+def _load(path: Path) -> ModuleType:
+    name = f"backprop_kit_rubric_{path.parent.name.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover -- a .py path always has one
+        raise BackpropKitError(f"{path}: cannot be loaded as a rubric")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that what it defines pickles by reference
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise BackpropKitError(f"{path}: the rubric failed to load "
+                               f"({type(error).__name__}: {error})") from error
+    if not isinstance(getattr(module, "QUESTIONS", None), tuple) or not all(
+            isinstance(q, Question) for q in module.QUESTIONS):
+        raise BackpropKitError(f"{path}: QUESTIONS must be a tuple of "
+                               "autograder.rubric.question.Question")
+    return module
+
+
+def assignments() -> tuple[str, ...]:
+    """The assignments of the course: the source folders that have a rubric.py."""
+    return tuple(sorted(p.parent.name for p in source_dir().glob(f"*/{RUBRIC_FILE}")))
+
+
+def rubric(assignment: str) -> ModuleType:
+    """The rubric module of ``assignment`` (its QUESTIONS and the constants its notebook uses)."""
+    path = source_dir() / assignment / RUBRIC_FILE
+    if not path.is_file():
+        raise UsageError(f"unknown assignment {assignment!r} (no {path}); choose one of "
+                         f"{', '.join(assignments())}")
+    return rubric_at(path)
+
+
+def rubric_at(path: Path) -> ModuleType:
+    """The rubric module in the file ``path`` (loaded once per process, as :func:`rubric`)."""
+    return _load(path.resolve())
+
+
+def questions(assignment: str, variant: Variant | None = None) -> tuple[Question, ...]:
+    """The questions of ``assignment``; for a student's ``variant``
+    (autograder.rubric.variants) built by the rubric's ``questions(variant)`` with that
+    variant's references, once per variant.
+    No variant, the lecture's, or a rubric without ``questions``: its ``QUESTIONS``."""
+    module = rubric(assignment)
+    if variant is None or variant.is_lecture or not callable(getattr(module, "questions", None)):
+        return module.QUESTIONS
+    if variant.assignment != assignment:
+        raise UsageError(f"a variant of {variant.assignment} cannot serve {assignment}")
+    return _variant_questions(module, variant)
+
+
+@lru_cache(maxsize=1024)
+def _variant_questions(module: ModuleType, variant: Variant) -> tuple[Question, ...]:
+    try:
+        built = tuple(module.questions(variant))
+    except Exception as error:
+        raise BackpropKitError(f"{module.__file__}: questions() failed for the variant "
+                               f"{variant.key} ({type(error).__name__}: {error})") from error
+    lecture = [q.id for q in module.QUESTIONS]
+    if [q.id for q in built] != lecture or not all(isinstance(q, Question) for q in built):
+        raise BackpropKitError(f"{module.__file__}: questions(variant) must give the questions "
+                               f"of QUESTIONS, in order ({', '.join(lecture)})")
+    return tuple(dataclasses.replace(q, variant=variant.key) for q in built)
+
+
+def variant_questions(assignment: str, key: str | None) -> tuple[Question, ...]:
+    """The questions of the variant ``key`` (as results.json keeps it; None: the lecture's)."""
+    from autograder.rubric.variants import variant_from_key
+
+    return questions(assignment, None if key is None else variant_from_key(assignment, key))
+
+
+def variant_seed() -> str | None:
+    """The course's variant seed (``c.BackpropKit.variant_seed`` in nbgrader_config.py)."""
+    from autograder.rubric.variants import VariantError, course_seed
+
+    try:
+        return course_seed(find_course())
+    except VariantError as error:
+        raise UsageError(str(error)) from None
+
+
+def self_checks(assignment: str, variant: Variant | None = None) -> dict[str, Any]:
+    """The visible checks of ``assignment`` (its rubric's ``self_checks(variant)``, else
+    ``SELF_CHECKS``)."""
+    module = rubric(assignment)
+    if variant is not None and callable(getattr(module, "self_checks", None)):
+        return dict(module.self_checks(variant))
+    return dict(getattr(module, "SELF_CHECKS", {}))
+
+
+def manual_questions(assignment: str) -> tuple[Question, ...]:
+    """The hand-graded questions (kind "manual") of ``assignment``: its rubric's ``MANUAL``."""
+    return tuple(getattr(rubric(assignment), "MANUAL", ()))
+
+
+def question(question_id: str) -> Question:
+    for assignment in assignments():
+        for q in questions(assignment):
+            if q.id == question_id:
+                return q
+    raise UsageError(f"unknown question {question_id!r}")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ASSIGNMENTS``, found on first use (a module constant would search at import)."""
+    if name == "ASSIGNMENTS":
+        return assignments()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

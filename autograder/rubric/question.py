@@ -1,0 +1,466 @@
+"""One rubric per question: what is asked, in what form, for how many points, and how to
+judge it. The reference answers themselves live in ``solutions`` (instructor side only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from autograder.errors import BackpropKitError, ParseError
+from autograder.judge import checks, properties, sealing, transport
+from autograder.judge.diagnosis import Part, Slip
+from autograder.judge.parsing import make_symbol, parse_expression
+from autograder.results import CheckResult
+
+KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
+
+
+@dataclass(frozen=True)
+class ProbeFunction:
+    """A function handed to a student's code as a probe input, given as expression text.
+
+    Being plain data, it crosses into the sandboxed student process as JSON. ``components``
+    of length one give a scalar function of ``variables``; longer ones a vector function of
+    one array argument.
+    """
+
+    components: tuple[str, ...]
+    variables: tuple[str, ...]
+    name: str = "f"
+
+    @cached_property
+    def _compiled(self) -> list[Callable[..., float]]:
+        symbols = [make_symbol(v) for v in self.variables]
+        return [
+            sympy.lambdify(symbols, parse_expression(c, self.variables), modules="math")
+            for c in self.components
+        ]
+
+    def __call__(self, *args: Any) -> Any:
+        if len(self.components) == 1 and len(args) == 1 and len(self.variables) > 1:
+            # a scalar function of a vector, such as a loss R(theta)
+            return float(self._compiled[0](*np.asarray(args[0], dtype=float).ravel()))
+        if len(self.components) == 1:
+            return float(self._compiled[0](*args))
+        point = [float(a) for a in np.asarray(args[0], dtype=float).ravel()]
+        return np.array([f(*point) for f in self._compiled])
+
+    @property
+    def __name__(self) -> str:  # shown in feedback about a probe
+        return self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"probe_function": list(self.components), "variables": list(self.variables),
+                "name": self.name}
+
+
+def decode_probe_arg(value: Any) -> Any:
+    if isinstance(value, Mapping) and "probe_function" in value:
+        return ProbeFunction(tuple(value["probe_function"]), tuple(value["variables"]),
+                             value.get("name", "f"))
+    return value
+
+
+def encode_probe_arg(value: Any) -> Any:
+    return value.to_json() if isinstance(value, ProbeFunction) else value
+
+
+# A path whose last iterate is this large (or not finite) has run away.
+DIVERGED = 1e6
+
+
+def _iterates(out: Any) -> np.ndarray:
+    """A returned path as an (iterates, dimension) array, or ParseError saying what came back."""
+    if isinstance(out, (bool, int, float, np.number)):
+        raise ParseError("a single number, expected the list of iterates (the whole path, x0 "
+                         "first)")
+    if np.ndim(out) == 0:
+        raise ParseError(f"a {type(out).__name__}, expected the list of iterates")
+    try:
+        path = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        raise ParseError(f"a {type(out).__name__} that is not a list of iterates") from None
+    if path.ndim == 1:
+        path = path[:, None]
+    if path.ndim != 2 or len(path) == 0:
+        raise ParseError(f"an array of shape {path.shape}, expected one iterate per row")
+    return path
+
+
+def last(out: Any) -> Any:
+    """Project a returned path of iterates on its last iterate."""
+    return _iterates(out)[-1]
+
+
+def path(out: Any) -> list[float]:
+    """Project a returned path on what identifies it: its start, its first step, and either
+    how many iterates it has and where it ends, or -1 if it ran away (where a divergence guard
+    stops is the student's choice). A path that ignores ``tol`` or ``max_iter`` has the wrong
+    length; returning only the last iterate is not a path."""
+    p = _iterates(out)
+    head = [*p[0], *p[min(1, len(p) - 1)]]
+    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > DIVERGED:
+        return [*head, -1.0]
+    return [*head, float(len(p)), *p[-1]]
+
+
+@dataclass(frozen=True)
+class Affine:
+    """Follow-through as data: the answer expected from a student's own earlier answer is
+    ``offset + scale × earlier`` (a descent step θ₀ − η∇R from their own ∇R). Being data, it
+    is released, so the self-check follows through as the grade does; θ₀ and η are no answer.
+    """
+
+    offset: tuple[float, ...]
+    scale: float
+
+    def __call__(self, earlier: Any) -> np.ndarray:
+        return np.asarray(self.offset, dtype=float) + self.scale * np.asarray(
+            earlier, dtype=float).ravel()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"affine": {"offset": list(self.offset), "scale": self.scale}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Affine | None:
+        if not data or "affine" not in data:
+            return None
+        return cls(tuple(float(v) for v in data["affine"]["offset"]),
+                   float(data["affine"]["scale"]))
+
+
+def identity(out: Any) -> Any:
+    return out
+
+
+PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": last,
+                                                "path": path}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One autograded question; ``id`` is the grade_id of its test cell, ``name`` the variable
+    (or function) in the notebook that holds the answer, captured right after the cell whose
+    grade_id is ``id + "-answer"``."""
+
+    id: str
+    name: str
+    kind: str
+    points: float
+    title: str
+    variables: tuple[str, ...] = ()
+    definitions: Mapping[str, str] = field(default_factory=dict)
+    credit: Mapping[str, float] = field(default_factory=dict)
+    rel_tol: float = 1e-6
+    abs_tol: float = 1e-9
+    probes: tuple[tuple[Any, ...], ...] = ()
+    project: str = "identity"
+    labels: tuple[str, ...] = ()
+    expected: Any = None  # the reference: instructor side only, never in a fingerprint
+    # How it is judged (see autograder.judge.diagnosis): where the variables live, the reference's
+    # named parts, the wrong answers students are known to give, hints for the sign and
+    # factor feedback, constant ratios a slip makes besides ±2 and ±½, named groups of
+    # entries (arrays), and follow-through: ``follows`` is the id of an earlier question
+    # whose answer this one is computed from, ``from_earlier`` (instructor side) computes
+    # the expected value from the student's earlier answer, so one slip is charged once.
+    domains: Mapping[str, str] = field(default_factory=dict)
+    parts: tuple[Part, ...] = ()
+    slips: tuple[Slip, ...] = ()
+    hints: Mapping[str, str] = field(default_factory=dict)
+    ratios: tuple[float, ...] = ()
+    groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    follows: str | None = None
+    from_earlier: Callable[[Any], Any] | None = None
+    # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
+    # lecture's. Same id, other variant: another reference, so caches key on both.
+    variant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise BackpropKitError(f"question {self.id}: unknown kind {self.kind!r}")
+        if self.project not in PROJECTIONS:
+            raise BackpropKitError(f"question {self.id}: unknown projection {self.project!r}")
+
+    @property
+    def answer_cell(self) -> str:
+        return f"{self.id}-answer"
+
+    def public(self) -> dict[str, Any]:
+        """What a student may see of the question (no expected value)."""
+        return {
+            "id": self.id, "name": self.name, "kind": self.kind, "points": self.points,
+            "title": self.title, "variables": list(self.variables),
+            "definitions": dict(self.definitions), "credit": dict(self.credit),
+            "probes": [[encode_probe_arg(a) for a in p] for p in self.probes],
+            "project": self.project, "labels": list(self.labels),
+            "domains": dict(self.domains), "hints": dict(self.hints),
+            "groups": {k: list(v) for k, v in self.groups.items()}, "follows": self.follows,
+            "from_earlier": self.from_earlier.to_json()
+            if isinstance(self.from_earlier, Affine) else None,
+        }
+
+    @classmethod
+    def from_public(cls, data: Mapping[str, Any]) -> Question:
+        return cls(
+            id=data["id"], name=data["name"], kind=data["kind"], points=data["points"],
+            title=data["title"], variables=tuple(data["variables"]),
+            definitions=dict(data["definitions"]), credit=dict(data["credit"]),
+            probes=tuple(tuple(decode_probe_arg(a) for a in p) for p in data["probes"]),
+            project=data["project"], labels=tuple(data["labels"]),
+            domains=dict(data.get("domains", {})), hints=dict(data.get("hints", {})),
+            groups={k: tuple(v) for k, v in data.get("groups", {}).items()},
+            follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
+        )
+
+    def without_expected(self) -> Question:
+        """The question as a student may hold it: no reference; follow-through only as
+        data (an Affine)."""
+        return replace(self, expected=None, from_earlier=self.from_earlier
+                       if isinstance(self.from_earlier, Affine) else None)
+
+
+# --- judging -----------------------------------------------------------------------------
+
+_references: dict[tuple[str, str | None], checks.ExpressionReference] = {}
+_expected_outputs: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+
+
+def expression_reference(question: Question) -> checks.ExpressionReference:
+    """The question's reference, built once per process and variant (it is the costly part)."""
+    key = (question.id, question.variant)
+    if key not in _references:
+        _references[key] = checks.ExpressionReference.build(
+            question.expected, question.variables, question.definitions,
+            domains=question.domains, parts=question.parts, slips=question.slips,
+            credit=question.credit, hints=question.hints, ratios=question.ratios,
+        )
+    return _references[key]
+
+
+def expected_outputs(question: Question) -> list[dict[str, Any]]:
+    key = (question.id, question.variant)
+    if key not in _expected_outputs:
+        outputs = checks.run_probes(question.expected, question.probes,
+                                    PROJECTIONS[question.project])
+        if any("error" in o for o in outputs):
+            raise BackpropKitError(f"question {question.id}: reference failed a probe: {outputs}")
+        _expected_outputs[key] = outputs
+    return _expected_outputs[key]
+
+
+def probe_outputs(question: Question, func: Any) -> list[dict[str, Any]] | CheckResult:
+    """Run a student's function on the probes (inside the student's process)."""
+    if not callable(func):
+        return checks.unreadable(f"expected a function, got {type(func).__name__}")
+    return checks.run_probes(func, question.probes, PROJECTIONS[question.project])
+
+
+def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any]] | None = None,
+          earlier: Mapping[str, Any] | None = None) -> CheckResult:
+    """Judge one answer against the question's reference (instructor side).
+
+    For a function question pass either the function as ``answer`` or, when the function ran
+    elsewhere (the sandbox), its probe ``outputs``. ``earlier`` holds the student's answers
+    to earlier questions by id: an answer that is wrong against the reference but right
+    against what follows from the student's own earlier answer earns its points here.
+    """
+    if question.expected is None:
+        raise BackpropKitError(f"question {question.id} has no reference answer here")
+    result = _judge_against(question, answer, question.expected, outputs)
+    return _follow_through(question, answer, result, earlier, outputs)
+
+
+Judge = Callable[..., CheckResult]  # (question, answer, outputs, earlier): judge or a self-check
+
+
+def judge_reference(question: Question, answer: Any, outputs: Any,
+                    earlier: Mapping[str, Any] | None = None) -> CheckResult:
+    """:func:`judge` in the form the grader calls a judge: the grade of record's judge."""
+    return judge(question, answer, outputs=outputs, earlier=earlier)
+
+
+def prepare_references(questions: Sequence[Question]) -> None:
+    """Build the questions' references (secret points, probe outputs): the costly part of the
+    first judgements, done in a thread while the first notebook runs, or by a warm grader's
+    worker before the command comes (:mod:`autograder.cli.warm.server`)."""
+    for question in questions:
+        try:
+            if question.expected is None:
+                continue
+            if question.kind == "expression":
+                expression_reference(question).secret  # noqa: B018 -- draws the points
+            elif question.kind == "function":
+                expected_outputs(question)
+        except Exception:  # noqa: BLE001,S112 -- judging builds it again and says why
+            continue
+
+
+def judge_data(question: Question, data: Any, before: Any = None, judge_with: Judge | None = None
+               ) -> CheckResult:
+    """Judge an answer that arrives as transport data (from the sandboxed child, or kept in
+    results.json): rebuilt here with constructors only, then judged by ``judge_with`` (the
+    reference by default), with ``before``, the data of the earlier answer it follows from."""
+    judge_with = judge_with or judge_reference
+    earlier: dict[str, Any] = {}
+    if before is not None and question.follows:
+        try:
+            earlier[question.follows] = transport.decode(before)
+        except ParseError:
+            pass
+    try:
+        if question.kind == "function":
+            if not isinstance(data, dict) or data.get("type") != "outputs":
+                return checks.unreadable(transport.decode(data) and "expected a function")
+            return judge_with(question, None, data["outputs"], earlier)
+        return judge_with(question, transport.decode(data), None, earlier)
+    except ParseError as error:
+        return checks.unreadable(error)
+
+
+def _follow_through(question: Question, answer: Any, result: CheckResult,
+                    earlier: Mapping[str, Any] | None,
+                    outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
+    """A wrong answer that is right for the student's own earlier answer earns its points."""
+    if result.correct or result.invalid or not question.follows or not question.from_earlier:
+        return result
+    before = (earlier or {}).get(question.follows)
+    if before is None:
+        return result
+    try:
+        own = question.from_earlier(before)
+    except Exception:  # noqa: BLE001 -- an unusable earlier answer: no follow-through
+        return result
+    again = _judge_against(question, answer, own, outputs)
+    if not again.correct:
+        return result
+    return CheckResult(
+        correct=False, score=1.0,
+        feedback="Right for your own earlier answer (follow-through): the slip there is "
+                 "charged there, not again here.",
+        details={"follow_through": question.follows},
+    )
+
+
+def _judge_against(question: Question, answer: Any, expected: Any,
+                   outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
+    if question.kind == "expression":
+        if expected is question.expected:
+            return checks.judge_expression(answer, expression_reference(question),
+                                           question.credit)
+        return checks.check_expression(answer, expected, question.variables,
+                                       question.definitions, question.credit,
+                                       domains=question.domains)
+    if question.kind == "number":
+        return checks.check_number(answer, expected, question.rel_tol, question.abs_tol,
+                                   question.credit, question.slips, question.hints,
+                                   question.ratios)
+    if question.kind == "array":
+        return checks.check_array(answer, expected, question.rel_tol, question.abs_tol,
+                                  question.credit, question.labels or None, question.slips,
+                                  question.groups, question.hints, question.ratios)
+    if outputs is None:
+        got = probe_outputs(question, answer)
+        if isinstance(got, CheckResult):
+            return got
+        outputs = got
+    reference = expected if isinstance(expected, list) else expected_outputs(question)
+    return checks.compare_outputs(outputs, reference, question.probes,
+                                  question.rel_tol, question.abs_tol)
+
+
+def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]:
+    """The released form of a question: public fields, plus what the self-check needs to
+    reach the grade's verdict without the answer being readable: reference values at fixed
+    public points for expressions (the grade judges at secret ones), sealed values
+    (autograder.judge.sealing) for numbers, vectors and a function's outputs on the probes.
+    ``prefix`` salts the seals (by default the question's variant key)."""
+    prefix = question.variant or "" if prefix is None else prefix
+    data = question.public()
+    if question.kind == "expression":
+        data["fingerprint"] = expression_reference(question).fingerprint()
+    elif question.kind in ("number", "array"):
+        values = checks.as_array(question.expected) if question.kind == "array" else \
+            [checks.as_number(question.expected)]
+        data["sealed"] = sealing.seal_entries(question.id, values, question.slips,
+                                              question.rel_tol, question.abs_tol, prefix,
+                                              scalar=question.kind == "number")
+    elif question.kind == "function":
+        data["sealed_outputs"] = [
+            sealing.seal_entries(f"{question.id}/probe{k}", out["value"] if isinstance(
+                out["value"], list) else [out["value"]], (), question.rel_tol,
+                question.abs_tol, prefix, scalar=not isinstance(out["value"], list))
+            for k, out in enumerate(expected_outputs(question))]
+    return data
+
+
+def released_reference(fingerprint: Mapping[str, Any]) -> checks.ExpressionReference:
+    """The reference a released fingerprint stands for, rebuilt once per process: reading its
+    definitions and points is most of a self-check's time."""
+    return _released_reference(json.dumps(fingerprint, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _released_reference(fingerprint: str) -> checks.ExpressionReference:
+    return checks.ExpressionReference.from_fingerprint(json.loads(fingerprint))
+
+
+def _sealed(data: Mapping[str, Any], question_id: str) -> Any:
+    """The sealed reference a released question carries, if any."""
+    if "sealed" in data:
+        return checks.NumericReference.sealed(data["sealed"], question_id)
+    if "sealed_outputs" in data:
+        return [checks.NumericReference.sealed(d, f"{question_id}/probe{k}")
+                for k, d in enumerate(data["sealed_outputs"])]
+    return None
+
+
+def self_check(data: Mapping[str, Any], answer: Any,
+               outputs: Sequence[Mapping[str, Any]] | None = None,
+               names: Mapping[str, Any] | None = None,
+               earlier: Mapping[str, Any] | None = None) -> CheckResult:
+    """The visible check: the grade's judgement against the released fingerprint or sealed
+    values (with follow-through from ``earlier``, the student's answers by question id), else
+    the properties the rubric released (``data["self_check"]``, see autograder.judge.properties),
+    else form only. ``names`` are the notebook's names a property may use."""
+    question = Question.from_public(data)
+    if question.kind == "expression":
+        return checks.judge_expression(answer, released_reference(data["fingerprint"]))
+    try:
+        sealed = _sealed(data, question.id)
+    except (KeyError, TypeError, ValueError) as error:
+        return checks.unreadable(f"the released self-check data is damaged ({error})")
+    if sealed is not None:
+        result = _judge_against(question, answer, sealed, outputs)
+        return _follow_through(question, answer, result, earlier, outputs)
+    try:
+        if question.kind == "number":
+            checks.as_number(answer)
+        elif question.kind == "array":
+            values = checks.as_array(answer)
+            if question.labels and len(values) != len(question.labels):
+                return checks.unreadable(
+                    f"expected {len(question.labels)} numbers, got {len(values)}")
+        else:
+            got = probe_outputs(question, answer) if outputs is None else outputs
+            if isinstance(got, CheckResult):
+                return got
+            errors = [o["error"] for o in got if "error" in o]
+            if errors:
+                return CheckResult.wrong(f"On a test input your function {errors[0]}.")
+            outputs = got
+        verdict = properties.run(data.get("self_check", ()), answer, outputs, names)
+        if verdict is not None:
+            return verdict
+    except ParseError as error:
+        return checks.unreadable(error)
+    return CheckResult(
+        correct=False, score=0.0, feedback="The form is right; its value is judged at grading.",
+        details={"form_only": True},
+    )

@@ -1,0 +1,250 @@
+"""Grade one notebook at a time: run it in the runner's confined child and judge each answer
+here, in this process, with the judge given (the reference's by default; a self-check's for
+``backprop-kit check``). Whatever goes wrong with a submission becomes its result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.judge.memorybox import memorybox
+from autograder.judge.timebox import OutOfTime, timebox
+from autograder.results import CheckResult, QuestionResult, SubmissionResult
+from autograder.rubric.question import (
+    Question,
+    judge_data,
+    judge_reference,
+    prepare_references,
+)
+from autograder.rubric.versions import rubric_version
+from autograder.run.capture import ASSIGNMENT_ENV, SEED_ENV, STUDENT_ENV
+from autograder.run.client import Runner
+from autograder.run.notebooks import (
+    MAX_NOTEBOOK_BYTES,
+    InvalidNotebook,
+    Submission,
+    linked_folder,
+    make_workdir,
+    parse_notebook,
+    plan_job,
+    read_regular,
+)
+
+JUDGE_MEMORY_BYTES = 2 << 30  # more address space one answer's judging may take
+
+Judge = Callable[[Question, Any, Any, Mapping[str, Any]], CheckResult]
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout: float = 60.0
+    memory_mb: int = 1024
+    require_sandbox: bool = True
+    scratch: Path | None = None  # where working folders are made (default: the system tmp)
+    confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
+    judge_seconds: float = 20.0  # wall-clock bound on judging one answer
+    preload_plots: bool = True  # the runner pre-loads matplotlib (the assignment plots)
+    variant_seed: str | None = None  # the course seed: each notebook runs with its numbers
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def variant_env(assignment: str, student: str, seed: str | None) -> dict[str, str]:
+    """What the notebook learns of whose it is: the submission folder's student and the
+    course seed (see autograder.student.myvariant), never what the notebook itself claims."""
+    return {ASSIGNMENT_ENV: assignment, STUDENT_ENV: student, SEED_ENV: seed or ""}
+
+
+class Grader:
+    """Grades submissions of one assignment; caches verdicts on identical answers."""
+
+    def __init__(self, assignment: str, questions: Sequence[Question], settings: Settings,
+                 judge: Judge = judge_reference, runner: Runner | None = None,
+                 prepare: Callable[[], None] | None = None,
+                 job_env: Callable[[Submission], dict[str, str]] | None = None) -> None:
+        self.assignment = assignment
+        # whose numbers the notebook runs with: by default the submission folder's student
+        self.job_env = job_env or (lambda sub: variant_env(assignment, sub.student,
+                                                           settings.variant_seed))
+        self.questions = list(questions)
+        self.settings = settings
+        self.judge = judge
+        self.runner = runner or Runner(settings.preload_plots)
+        self._verdicts: dict[tuple[str, str | None, str], CheckResult] = {}
+        self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
+        # (question id, variant) -> rubric_version, kept with results
+        self._versions: dict[tuple[str, str | None], str] = {}
+        self.warm_runner = False  # set for a batch: the runner warms up during the first
+        # what judging needs built, built while the first notebook runs: the references by
+        # default; a judge of its own brings its own preparation or none
+        self._preparation: Callable[[Sequence[Question]], None] | None = (
+            (lambda _questions: prepare()) if prepare is not None
+            else prepare_references if judge is judge_reference else None)
+
+    def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
+        """The runner's reply; the first time, the references are built meanwhile (the reply
+        is awaited outside the interpreter's lock, so the two overlap)."""
+        if self._preparation is None:
+            return self.runner.run(request)
+        preparing = threading.Thread(target=self._preparation, args=(questions,),
+                                     name="bpk-prepare", daemon=True)
+        self._preparation = None
+        preparing.start()
+        try:
+            return self.runner.run(request)
+        finally:
+            # judging starts with the references built (bounded: a rubric whose reference
+            # never finishes is then judged, and listed for review, within the timebox)
+            preparing.join(self.settings.judge_seconds * max(len(self.questions), 1))
+
+    def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
+                     earlier: Mapping[str, Any] | None = None) -> QuestionResult:
+        """Rebuild one answer from the child's data and judge it, here in the grader, within
+        ``judge_seconds``; an answer that cannot be judged is listed for review.
+
+        ``earlier`` maps earlier questions' ids to the data of the student's answers, for
+        questions judged with follow-through."""
+        ungraded = QuestionResult.ungraded
+        if message is None:
+            return ungraded(question.id, question.title, question.points,
+                            f"Not graded: the notebook stopped before `{question.name}` "
+                            "was defined.")
+        if message.get("missing"):
+            return ungraded(question.id, question.title, question.points,
+                            f"Not answered: `{question.name}` is not defined after its cell ran.")
+        data = message.get("data")
+        before = (earlier or {}).get(question.follows) if question.follows else None
+        try:
+            key = (question.id, question.variant, json.dumps([data, before], sort_keys=True))
+        except (ValueError, TypeError, RecursionError):
+            return ungraded(question.id, question.title, question.points,
+                            "Not graded: the answer's data is malformed.")
+        if key in self._unjudged:
+            return self._unjudged[key]
+        if key not in self._verdicts:
+            try:
+                with timebox(self.settings.judge_seconds), memorybox(JUDGE_MEMORY_BYTES):
+                    self._verdicts[key] = judge_data(question, data, before, self.judge)
+            except OutOfTime:
+                self._unjudged[key] = _for_review(
+                    question, "could not be judged in time "
+                    f"({self.settings.judge_seconds:g} s); listed for review")
+                return self._unjudged[key]
+            except Exception as error:  # noqa: BLE001 -- one answer never stops the batch
+                self._unjudged[key] = _for_review(
+                    question, f"could not be judged ({type(error).__name__}); listed for review")
+                return self._unjudged[key]
+        version = (question.id, question.variant)
+        if version not in self._versions:
+            self._versions[version] = rubric_version(question)
+        return QuestionResult.from_check(question.id, question.title, question.points,
+                                         self._verdicts[key], answer=data,
+                                         rubric_version=self._versions[version])
+
+    def grade(self, sub: Submission) -> SubmissionResult:
+        """Grade one submission; whatever goes wrong becomes its result, never an exception."""
+        started = time.monotonic()
+        try:
+            return self._grade(sub, started)
+        except InvalidNotebook as error:
+            return failed_result(sub, self.assignment, self.questions, "invalid", str(error),
+                                 time.monotonic() - started)
+        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
+            return failed_result(sub, self.assignment, self.questions, "error",
+                                 f"grader error on {sub.notebook.name}: "
+                                 f"{type(error).__name__}: {error}",
+                                 time.monotonic() - started)
+
+    def _grade(self, sub: Submission, started: float) -> SubmissionResult:
+        if sub.problem is not None:
+            raise InvalidNotebook(sub.problem)
+        linked = linked_folder(sub)
+        if linked is not None:
+            raise InvalidNotebook(f"{linked.name} is a symbolic link, which is not graded")
+        try:
+            raw = read_regular(sub.notebook, MAX_NOTEBOOK_BYTES)
+        except OSError as error:
+            raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
+                                  ) from None
+        nb = parse_notebook(sub.notebook.name, raw)
+        variant, questions = self.questions_for(sub.student)
+        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions, self.job_env(sub)),
+                                      self.settings.scratch)
+        try:
+            reply = self._run({
+                "workdir": str(workdir), "timeout": self.settings.timeout,
+                "limits": {"memory_bytes": self.settings.memory_mb << 20,
+                           "cpu_seconds": int(self.settings.timeout) + 5},
+                "require_sandbox": self.settings.require_sandbox,
+                "confine": self.settings.confine,
+                **({"warm": True} if self.warm_runner else {}),
+            }, questions)
+            self.warm_runner = False
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        answers = reply.get("answers", {})
+        if not isinstance(answers, dict):
+            answers = {}
+        by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
+                        ).get("data") for q in questions}
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id) for q in questions)
+        errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
+        status = reply.get("status", "error")
+        if status == "timeout":
+            errors += (f"The notebook ran longer than {self.settings.timeout:g} s and was "
+                       "stopped; answers defined before that were graded.",)
+        return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
+                                status, errors, str(reply.get("sandbox", "none")),
+                                round(time.monotonic() - started, 4), variant,
+                                self.id_mismatch(nb, sub.student))
+
+    def questions_for(self, student: str) -> tuple[str | None, Sequence[Question]]:
+        """The variant key and the questions a student's notebook is judged by: the folder's
+        student's variant under a course seed, else the lecture's."""
+        seed = self.settings.variant_seed
+        if seed is None:
+            return None, self.questions
+        from autograder.rubric.course import questions
+        from autograder.rubric.variants import variant_for
+
+        variant = variant_for(self.assignment, student, seed)
+        return variant.key, questions(self.assignment, variant)
+
+    def id_mismatch(self, nb: Mapping[str, Any], student: str) -> str | None:
+        """Why the id the notebook was made for is not its folder's student's, if it is not."""
+        if self.settings.variant_seed is None:
+            return None
+        from autograder.rubric.variants import normalise_id, typed_student_id
+
+        typed = typed_student_id(nb)
+        if typed is None or normalise_id(typed) == normalise_id(student):
+            return None
+        return (f"The notebook says STUDENT_ID = {typed!r}, but it was submitted as "
+                f"{student!r}: graded against the variant of {student!r}.")
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def _for_review(question: Question, why: str) -> QuestionResult:
+    result = QuestionResult.ungraded(question.id, question.title, question.points,
+                                     f"Not graded: the answer {why}.")
+    # the answer data is not kept: what could not be judged in time would stall the class
+    # report's grouping and a regrade the same way
+    return dataclasses.replace(result, review=f"The answer {why}.")
+
+
+def failed_result(sub: Submission, assignment: str, questions: Sequence[Question], status: str,
+                  error: str, seconds: float = 0.0) -> SubmissionResult:
+    """A submission that could not be run: every question ungraded, saying why."""
+    results = tuple(QuestionResult.ungraded(q.id, q.title, q.points, f"Not graded: {error}")
+                    for q in questions)
+    return SubmissionResult(sub.student, assignment, str(sub.notebook), results, status,
+                            (error,), "none", round(seconds, 4))

@@ -1,0 +1,621 @@
+"""The runner: a pre-loaded template process that starts one confined child per submission.
+
+It is started as its own isolated interpreter (``python -I -m autograder.run.runner``, in a private
+working directory) before anything of the instructor's is imported. It only ever receives
+small requests (a workdir, limits, a timeout). Each goes to a disposable supervisor forked in
+advance (a *standby*: its namespaces made, its child forked and waiting, while the previous
+notebook runs), which hands the request to the child, reads the child's pipe, writes the reply
+to the grader and exits. So the template never holds a notebook, an answer or a result, and a
+child's memory holds nothing of another submission. The child reads its job (the cells) from
+a file the grader left in its workdir, gets a scrubbed environment, its own namespaces,
+resource limits and the sandbox, says which sandbox it got before any student code runs, then
+runs the cells.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# The modules a released notebook's setup cell imports (public paths, kept for every notebook
+# handed out): pre-loaded by name, as numpy and sympy are.
+NOTEBOOK_IMPORTS = ("autograder.notebook", "autograder.myvariant", "autograder.variants")
+MAX_REPLY_BYTES = 4 << 20
+DONE = b'{"done": true}\n'  # the last line capture.run_job emits
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _set_subreaper() -> None:
+    """Orphans of a child (a student's fork that outlived it) come back to us to be killed."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def kill_descendants() -> int:
+    """SIGKILL every process below us and reap it; returns how many there were."""
+    killed = 0
+    for _ in range(100):
+        kids = _children(os.getpid())
+        if not kids:
+            break
+        for kid in kids:
+            try:
+                os.kill(kid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for kid in kids:
+            try:
+                os.waitpid(kid, 0)
+            except ChildProcessError:
+                pass
+    return killed
+
+
+def scrubbed_env(workdir: Path) -> dict[str, str]:
+    tmp = str(workdir / ".tmp")
+    return {
+        "PATH": "/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": tmp, "TEMP": tmp, "TMP": tmp,
+        "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": tmp, "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+    }
+
+
+def _hide_instructor_paths() -> None:
+    """Drop import paths outside the Python installation (an editable install's source tree)."""
+    keep = [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p
+                                          or p.startswith(sys.base_prefix))]
+    sys.path[:] = keep
+    for name in list(sys.modules):
+        if name == "solutions" or name.startswith("solutions."):
+            del sys.modules[name]
+
+
+JOB_FILE = ".bpk-job.json"  # the grader writes the job here; the child reads and removes it
+MAX_JOB_BYTES = 64 << 20
+MAX_DEPTH = 100  # a message nested deeper is dropped (it could crash json.dumps downstream)
+_TOO_DEEP = "\0too deep"  # stands for a line nested past what the JSON parser's stack holds
+REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine",
+                          "warm"})
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWUSER = 0x10000000
+_SIGNAL_BASE = 128  # the namespace's init reports "killed by signal N" as exit code 128 + N
+
+
+def _read_job(workdir: Path) -> Any:
+    """The job the grader left in the workdir: only a regular file, read once, then removed."""
+    from autograder.run import capture
+
+    fd = os.open(workdir / JOB_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOB_BYTES:
+            raise OSError(f"{JOB_FILE} is not a regular file of at most {MAX_JOB_BYTES} bytes")
+        data = b""
+        while chunk := os.read(fd, 1 << 20):
+            data += chunk
+    finally:
+        os.close(fd)
+    os.unlink(workdir / JOB_FILE)
+    return capture.Job.from_json(json.loads(data))
+
+
+def _read_request(fd: int) -> dict[str, Any] | None:
+    """The request a standby's child waits for (None: the runner ended first)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        data += chunk
+    os.close(fd)
+    return json.loads(data)
+
+
+def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
+           cap_id: int) -> None:
+    """In the forked child: wait for the request, read the job, confine, say so, then run the
+    student's cells.
+
+    The sandbox line is the first thing on the pipe, written before any student code runs;
+    the supervisor trusts only that first line. Never returns."""
+    from autograder.run import capture, sandbox
+
+    code = 0
+    try:
+        request = _read_request(request_fd)
+        if request is None:
+            os._exit(0)
+        emit = capture.pipe_emitter(write_fd)
+        workdir = Path(request["workdir"])
+        os.setsid()
+        job = _read_job(workdir)
+        (workdir / ".tmp").mkdir(exist_ok=True)
+        out = os.open(workdir / ".output", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                      0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, 1 << 16)
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update(scrubbed_env(workdir))
+        _hide_instructor_paths()
+        limits = sandbox.Limits(**request.get("limits", {}))
+        host_pid = int(os.readlink("/proc/self")) if os.path.isdir("/proc/self") else os.getpid()
+        try:
+            applied = (sandbox.confine(workdir, limits=limits, require=request["require_sandbox"],
+                                       namespaces=namespaces, process_cap_id=cap_id)
+                       if request.get("confine", True) else "none")
+        except sandbox.SandboxUnavailable as error:
+            emit({"sandbox_error": str(error), "pid": host_pid})
+            os._exit(3)
+        emit({"sandbox": applied, "pid": host_pid})
+        capture.run_job(job, shell, emit)
+    except BaseException:  # noqa: BLE001 -- whatever happens, the child must not return
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _new_namespaces() -> list[str]:
+    """Give the children of this (disposable) supervisor their own IPC and PID namespaces:
+    as root directly, otherwise inside a new user namespace where the system allows one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for flags in (_CLONE_NEWIPC | _CLONE_NEWPID,
+                  _CLONE_NEWUSER | _CLONE_NEWIPC | _CLONE_NEWPID):
+        if libc.unshare(ctypes.c_int(flags)) == 0:
+            return ["ipcns", "pidns"]
+    if libc.unshare(ctypes.c_int(_CLONE_NEWIPC)) == 0:
+        return ["ipcns"]
+    return []
+
+
+def _init(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
+          cap_id: int) -> None:
+    """PID 1 of the new PID namespace: start the student's process (PID 2, so that signals
+    reach it as usual), reap orphans, and exit with its status; the kernel then kills every
+    process left in the namespace. Never returns."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        child = os.fork()
+        if child == 0:
+            _child(request_fd, shell, write_fd, namespaces, cap_id)
+        os.close(write_fd)
+        os.close(request_fd)
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == child:
+                code = (_SIGNAL_BASE + os.WTERMSIG(status) if os.WIFSIGNALED(status)
+                        else min(os.waitstatus_to_exitcode(status), 127))
+                break
+    except BaseException:  # noqa: BLE001
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def _workdir_usage(workdir: str) -> tuple[int, int]:
+    """Bytes and files beneath ``workdir`` (for the write cap where no tmpfs could be used)."""
+    size = files = 0
+    for top, dirs, names in os.walk(workdir):
+        for name in names + dirs:
+            try:
+                size += os.lstat(os.path.join(top, name)).st_blocks * 512
+            except OSError:
+                continue
+            files += 1
+    return size, files
+
+
+def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
+    """In a supervisor, before its request: new namespaces and the child (behind their
+    init), waiting for the request. Returns (pid, the child's pipe, the request pipe,
+    namespaces)."""
+    _set_subreaper()
+    namespaces = _new_namespaces()
+    read_fd, write_fd = os.pipe()
+    request_r, request_w = os.pipe()
+    me = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        os.close(request_w)
+        if "pidns" in namespaces:
+            _init(request_r, shell, write_fd, namespaces, me)
+        _child(request_r, shell, write_fd, namespaces, me)
+    os.close(write_fd)
+    os.close(request_r)
+    return pid, read_fd, request_w, namespaces
+
+
+def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[str]]
+              ) -> dict[str, Any]:
+    """In a disposable fork of the runner (a standby): hand the request to the confined child
+    it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
+    write cap, kill what it left behind."""
+    from autograder.run import sandbox
+
+    started = time.monotonic()
+    pid, read_fd, request_w, namespaces = started_child
+    me = os.getpid()
+    try:
+        os.write(request_w, (json.dumps(request) + "\n").encode())
+    except OSError:
+        pass  # the child is gone: its pipe says how
+    os.close(request_w)
+    limits = sandbox.Limits(**request.get("limits", {}))
+    deadline = started + float(request["timeout"])
+    chunks: list[bytes] = []
+    size = 0
+    status = None
+    notes: list[str] = []
+    watched = None  # the write cap, watched from here when the child has no tmpfs of its own
+    next_watch = started + 0.2
+    while True:
+        now = time.monotonic()
+        remaining = deadline - now
+        if remaining <= 0:
+            status = "timeout"
+            break
+        if watched is None and chunks and b"\n" in chunks[0] and b"+tmpfs" not in chunks[0]:
+            watched = str(request["workdir"])
+        if watched is not None and now >= next_watch:
+            next_watch = now + 0.2
+            used, files = _workdir_usage(watched)
+            if used > limits.disk_bytes or files > limits.disk_files:
+                status = "crashed"
+                notes.append(f"stopped: the notebook wrote more than {limits.disk_bytes >> 20} MB"
+                             f" or {limits.disk_files} files")
+                break
+        ready, _, _ = select.select([read_fd], [], [], min(remaining, 0.2))
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            status = "crashed"
+            break
+        chunks.append(chunk)
+        if DONE in b"".join(chunks[-2:]):  # the line may straddle two reads
+            break  # finished: whatever it left running may still hold the pipe open
+    os.close(read_fd)
+    raw = b"".join(chunks)
+    ended = None
+    if status is None and DONE not in raw:  # the pipe closed: let the process say how it ended
+        until = time.monotonic() + 1.0
+        while ended is None and time.monotonic() < until:
+            reaped, wait_status = os.waitpid(pid, os.WNOHANG)
+            ended = wait_status if reaped else None
+            time.sleep(0 if reaped else 0.01)
+    main_pid = _first_message(raw).get("pid")
+    tree = _descendants(me)
+    for victim in tree:  # the namespace's init first: its end kills the rest for good
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_status = ended if ended is not None else os.waitpid(pid, 0)[1]
+    if "pidns" in namespaces and os.WIFEXITED(wait_status):  # the init relays the status
+        code = os.WEXITSTATUS(wait_status)
+        wait_status = code - _SIGNAL_BASE if code > _SIGNAL_BASE else code << 8
+    leftovers = len([p for p in tree if p not in (pid, main_pid)])
+    kill_descendants()
+    sandbox.release_process_cap(me)
+    reply = _reply(raw, status, wait_status, leftovers, time.monotonic() - started)
+    reply["errors"] += notes
+    return reply
+
+
+def _depth(value: Any) -> int:
+    """How deeply a decoded JSON value nests (without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            todo += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            todo += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def _messages(raw: bytes) -> Iterator[dict[str, Any]]:
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            message = json.loads(line)
+        except RecursionError:  # nested past what the parser's stack holds: too deep
+            message = {_TOO_DEEP: True}
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            yield message
+
+
+def _first_message(raw: bytes) -> dict[str, Any]:
+    return next(_messages(raw[:raw.find(b"\n") + 1] if b"\n" in raw else b""), {})
+
+
+def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, seconds: float
+           ) -> dict[str, Any]:
+    """What the child said. Its first line (written before student code ran) settles the
+    sandbox or the sandbox error; any later such line is student code and is ignored."""
+    answers: dict[str, Any] = {}
+    errors: list[str] = []
+    sandbox_used = "none"
+    done = False
+    deep = False
+    for index, message in enumerate(_messages(raw)):
+        if index == 0:
+            if "sandbox" in message:
+                sandbox_used = str(message["sandbox"])[:200]
+            elif "sandbox_error" in message:
+                errors.append(f"sandbox: {str(message['sandbox_error'])[:500]}")
+                status = "error"
+            continue
+        if "sandbox" in message or "sandbox_error" in message:
+            continue
+        if message.get(_TOO_DEEP) is True or _depth(message) > MAX_DEPTH:
+            deep = True
+            continue
+        if "answer" in message and isinstance(message["answer"], str):
+            answers.setdefault(message["answer"], message)
+        elif "cell_error" in message:
+            errors.append(f"{message['cell_error']}: {message.get('error', '')}"[:400])
+        elif message.get("done"):
+            done = True
+    if deep:
+        errors.append(f"a message from the notebook was nested more than {MAX_DEPTH} deep "
+                      "and was ignored")
+    if status is None:
+        if os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGXCPU:
+            status = "timeout"
+        elif not done:
+            status = "crashed"
+        elif any("MemoryError" in e for e in errors):
+            status = "memory"
+        else:
+            status = "graded"
+    if status == "crashed":
+        how = (f"signal {signal.Signals(os.WTERMSIG(wait_status)).name}"
+               if os.WIFSIGNALED(wait_status)
+               else f"exit code {os.waitstatus_to_exitcode(wait_status)}")
+        errors.append(f"the notebook's process ended before it finished ({how})")
+    if leftovers:
+        errors.append(f"killed {leftovers} process(es) the notebook left running")
+    return {"status": status, "answers": answers, "errors": errors, "sandbox": sandbox_used,
+            "seconds": round(seconds, 4)}
+
+
+def _warm_up(plots: bool) -> None:
+    """The first use of sympy's calculus, printing and lambdify, and matplotlib's first figure,
+    import modules and fill caches (about 0.1 s in a child): pay it once here rather than in
+    every child. Nothing of the instructor's is computed here, so a child's memory holds no
+    answer. Done after the first request is served (see :func:`main`)."""
+    import numpy
+    import sympy
+
+    if plots and "matplotlib.pyplot" in sys.modules:
+        plt = sys.modules["matplotlib.pyplot"]
+        figure, axes = plt.subplots()
+        axes.plot([0.0, 1.0], [1.0, 0.0], label="warm-up")
+        axes.set_xlabel("x")
+        axes.legend()
+        figure.canvas.draw()
+        plt.close("all")
+
+    x, y = sympy.symbols("x y")
+    expr = sympy.diff((y - x) ** 2 * sympy.exp(-x) / (1 + sympy.exp(-x)), x)
+    sympy.simplify(expr)
+    sympy.sstr(expr)
+    sympy.latex(expr)
+    sympy.solve(x**2 - 1, x)
+    sympy.lambdify(x, expr.subs(y, 1), "numpy")(numpy.linspace(0.0, 1.0, 3))
+    numpy.linalg.norm(numpy.ones(3))
+
+
+def preload(plots: bool = True) -> Any:
+    """Import what notebooks use, once, so that each fork starts warm. matplotlib (the largest
+    import) only when the assignment plots: a notebook that imports it anyway still can."""
+    import numpy  # noqa: F401
+    import sympy  # noqa: F401
+
+    # What the released notebooks import, by the public names they use (the checks, the
+    # student's numbers); the confined child cannot read the package's files itself. The
+    # runner uses none of them: it only fills the module cache every fork inherits.
+    for name in NOTEBOOK_IMPORTS:
+        importlib.import_module(name)
+    from autograder.run import capture, sandbox  # noqa: F401
+
+    if plots:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        except ImportError:
+            pass
+    return capture.make_shell()
+
+
+def _warm(plots: bool) -> None:
+    """Warm the caches once (see :func:`_warm_up`), then freeze the GC: a child's collections
+    then leave the shared pages unwritten."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    try:
+        _warm_up(plots)
+    except Exception:  # noqa: BLE001,S110 -- only a speed-up
+        pass
+    gc.collect()
+    gc.freeze()
+
+
+_warmed = False
+
+
+class _Standby:
+    """A supervisor forked in advance: its namespaces made and its child forked, both
+    waiting for a request, so that a batch's next notebook starts while this one runs (on
+    the other core). Only the request handed to it ever reaches it."""
+
+    def __init__(self, shell: Any, replies: int) -> None:
+        inbox_r, self.inbox = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.inbox)
+            _standby(inbox_r, replies, shell)
+        os.close(inbox_r)
+
+    def hand(self, line: str) -> bool:
+        """Give it its request (one small line: a single write); False if it is gone."""
+        data = line.encode()
+        try:
+            return os.write(self.inbox, data) == len(data)
+        except OSError:
+            return False
+        finally:
+            os.close(self.inbox)
+
+    def end(self) -> None:
+        """End a standby that got no request: it reads the end of its inbox and exits, its
+        child with it."""
+        os.close(self.inbox)
+        os.waitpid(self.pid, 0)
+
+
+def _standby(inbox: int, replies: int, shell: Any) -> None:
+    """A standby supervisor: start the child, wait for the request, supervise, reply; a
+    runner that ends first ends it. Never returns."""
+    code = 0
+    try:
+        low, high = sorted((inbox, replies))
+        os.closerange(3, low)  # keep only what it needs
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, 1 << 16)
+        child = _start_child(shell)
+        request = _read_request(inbox)
+        if request is None:
+            kill_descendants()
+            os._exit(0)
+        try:
+            reply = supervise(request, child)
+        except Exception as error:  # noqa: BLE001 -- report, never return into the loop
+            reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
+        _write_line(replies, reply)
+    except BaseException:  # noqa: BLE001
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool = True
+           ) -> _Standby:
+    """Hand one request to the standby supervisor (it writes the reply itself, so this
+    process never holds anything of a submission), start the next standby, and wait for
+    this one. Only small requests are accepted. A request with ``"warm": true`` (the first
+    of a batch) has this process warm its caches while that child runs, on the other core."""
+    request = json.loads(line)
+    if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
+        raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
+    message = json.dumps(request) + "\n"  # one line, whatever the grader's line ended with
+    active = standby
+    if not active.hand(message):
+        os.waitpid(active.pid, 0)
+        active = _Standby(shell, replies)
+        active.hand(message)
+    if request.get("warm") is True:
+        _warm(plots)
+    following = _Standby(shell, replies)  # prepares while this one runs
+    _, status = os.waitpid(active.pid, 0)
+    if status != 0:
+        _write_line(replies, _error_reply(f"the supervisor ended with status {status}"))
+    return following
+
+
+def _error_reply(error: str) -> dict[str, Any]:
+    return {"status": "error", "answers": {}, "errors": [f"runner: {error}"], "sandbox": "none",
+            "seconds": 0.0}
+
+
+def _write_line(fd: int, message: dict[str, Any]) -> None:
+    view = memoryview((json.dumps(message) + "\n").encode())
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def main() -> None:
+    """Serve requests, one JSON line in, one JSON line out, until stdin closes."""
+    _set_subreaper()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.dup(1)
+    os.dup2(2, 1)  # nothing else may write on the reply channel
+    plots = "--no-plots" not in sys.argv[1:]
+    shell = preload(plots)
+    if "--warm-first" in sys.argv[1:]:  # a warm grader's spare: no command is waiting yet
+        _warm(plots)
+    try:
+        _write_line(replies, {"ready": True})
+    except BrokenPipeError:  # the grader went away while this pre-loaded
+        return
+    standby = _Standby(shell, replies)
+    for line in sys.stdin:
+        try:
+            standby = _serve(line, standby, shell, replies, plots)
+        except Exception as error:  # noqa: BLE001 -- report, keep serving
+            _write_line(replies, _error_reply(str(error)))
+        # Not before the first request (a single notebook, ``grade`` of one or ``check``, is
+        # not kept waiting for caches it never reuses), at the latest after it.
+        if not _warmed:
+            _warm(plots)
+            standby.end()  # the next standby is forked from the warm runner
+            standby = _Standby(shell, replies)
+    standby.end()
+
+
+if __name__ == "__main__":
+    main()

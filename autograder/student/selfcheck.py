@@ -1,0 +1,102 @@
+"""``backprop-kit check``: a student's own run of the visible checks, in the sandbox.
+
+It needs no reference answers: only the ``selfcheck.json`` released beside the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from autograder.errors import UsageError
+from autograder.results import CheckResult
+from autograder.rubric.question import Question, released_reference, self_check
+from autograder.run.client import Runner
+from autograder.run.grader import Grader, Settings, variant_env
+from autograder.run.notebooks import Submission
+from autograder.student.released import SELFCHECK_FILE
+
+
+def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]) -> Any:
+    """The student's variant, worked out here as the notebook's first cell does: the
+    JupyterHub user, else the id typed in the notebook (read, never run)."""
+    from autograder.rubric.variants import typed_student_id, variant_for
+    from autograder.run.notebooks import read_notebook
+
+    student = os.environ.get("JUPYTERHUB_USER") or typed_student_id(read_notebook(notebook))
+    return variant_for(assignment, student, released.get("variant_seed") or None)
+
+
+def for_variant(data: dict[str, Any], variant: Any) -> dict[str, Any]:
+    """Each question's released data for ``variant``; a stand-in saying so where there is
+    none (data per student, for a student not on the roster it was made for)."""
+    from autograder.student.myvariant import released_entry
+
+    out = {}
+    for qid, entry in data.items():
+        found = released_entry(entry, variant)
+        out[qid] = dict(found) if found is not None else {
+            "id": qid, "name": entry["name"], "kind": entry["kind"], "points": entry["points"],
+            "title": qid, "variables": [], "definitions": {}, "credit": {}, "probes": [],
+            "project": "identity", "labels": [], "unavailable": True}
+    return out
+
+
+def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    path = folder / SELFCHECK_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["assignment"], data["questions"], data
+    except (OSError, ValueError, KeyError) as error:
+        raise UsageError(f"{path}: the released self-check file is missing or damaged "
+                         f"({error}); fetch the assignment again") from None
+
+
+def prepare_references(data: dict[str, Any]) -> None:
+    """Read the released fingerprints (most of a self-check's time): while the notebook runs,
+    or in a warm grader's worker before the command comes (:mod:`autograder.cli.warm.server`)."""
+    for question in data.values():
+        try:
+            if question.get("kind") == "expression":
+                released_reference(question["fingerprint"])
+        except Exception:  # noqa: BLE001,S112 -- the check reads it again and says why
+            continue
+
+
+def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
+                  runner: Runner | None = None) -> str:
+    """Run the notebook in the sandbox and render each visible check's verdict."""
+    assignment, data, released = load(notebook.parent)
+    variant = my_variant_outside(notebook, assignment, released)
+    data = for_variant(data, variant)
+    questions = [Question.from_public(d) for d in data.values()]
+
+    def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
+        if data[question.id].get("unavailable"):
+            return CheckResult.wrong(f"Self-check unavailable: {SELFCHECK_FILE} has no data "
+                                     "for your numbers of this question.")
+        return self_check(data[question.id], answer, outputs, earlier=earlier)
+
+    env = variant_env(variant.assignment, variant.student_id or "", released.get("variant_seed"))
+    grader = Grader(assignment, questions, Settings(timeout=timeout,
+                                                    require_sandbox=require_sandbox), judge,
+                    runner=runner, prepare=lambda: prepare_references(data),
+                    job_env=lambda sub: env)
+    try:
+        result = grader.grade(Submission(notebook.stem, notebook,
+                                         None))
+    finally:
+        grader.close()
+    lines = [f"Self-check of {notebook.name} ({assignment}); hidden tests decide the grade."]
+    for q, r in zip(questions, result.questions, strict=False):
+        if r.error:
+            verdict = r.error
+        elif r.correct:
+            verdict = f"right - {r.points:g}/{r.max_points:g}"
+        else:
+            verdict = r.feedback
+        lines.append(f"  {q.title} [{q.id}]: {verdict}")
+    lines += [f"  note: {e}" for e in result.errors]
+    return "\n".join(lines)
