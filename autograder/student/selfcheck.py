@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from autograder.errors import UsageError
+from autograder.errors import BackpropKitError, UsageError
 from autograder.results import CheckResult
 from autograder.rubric.question import Question, released_reference, self_check
 from autograder.run.client import Runner
@@ -23,9 +23,14 @@ def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]
     """The student's variant, worked out here as the notebook's first cell does: the
     JupyterHub user, else the id typed in the notebook (read, never run)."""
     from autograder.rubric.variants import typed_student_id, variant_for
-    from autograder.run.notebooks import read_notebook
+    from autograder.run.notebooks import InvalidNotebook, read_notebook
 
-    student = os.environ.get("JUPYTERHUB_USER") or typed_student_id(read_notebook(notebook))
+    student = os.environ.get("JUPYTERHUB_USER")
+    if not student:
+        try:
+            student = typed_student_id(read_notebook(notebook))
+        except InvalidNotebook as error:  # said plainly, not as a traceback
+            raise BackpropKitError(f"{notebook}: {error}") from None
     return variant_for(assignment, student, released.get("variant_seed") or None)
 
 
