@@ -181,6 +181,11 @@ class Question:
     # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
     # lecture's. Same id, other variant: another reference, so caches key on both.
     variant: str | None = None
+    # The rubric file it was loaded from, by identity and content (path, device and inode,
+    # sha256 of the bytes that ran; set by autograder.rubric.course): the reference caches
+    # key on it, so two rubrics with the same question ids never share a reference. Not
+    # part of what the question asks (nor of its version): moving a course re-judges nothing.
+    origin: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -228,13 +233,26 @@ class Question:
 
 # --- judging -----------------------------------------------------------------------------
 
-_references: dict[tuple[str, str | None], checks.ExpressionReference] = {}
-_expected_outputs: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+_references: dict[tuple[Any, ...], checks.ExpressionReference] = {}
+_expected_outputs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_held: dict[int, Question] = {}  # questions keyed by identity, kept so no id is reused
+
+
+def cache_key(question: Question) -> tuple[Any, ...]:
+    """What a question's cached reference is found by: the rubric file it came from (by
+    identity and content), its id and its variant; a question built elsewhere (no rubric
+    file) by the object itself. Never by id and variant alone: two rubrics with the same
+    question ids (a course and its copy of last year, in one warm grader) must not meet."""
+    if question.origin is not None:
+        return (question.origin, question.id, question.variant)
+    _held.setdefault(id(question), question)
+    return ("object", id(question), question.id, question.variant)
 
 
 def expression_reference(question: Question) -> checks.ExpressionReference:
-    """The question's reference, built once per process and variant (it is the costly part)."""
-    key = (question.id, question.variant)
+    """The question's reference, built once per process, rubric and variant (it is the costly
+    part)."""
+    key = cache_key(question)
     if key not in _references:
         _references[key] = checks.ExpressionReference.build(
             question.expected, question.variables, question.definitions,
@@ -245,7 +263,7 @@ def expression_reference(question: Question) -> checks.ExpressionReference:
 
 
 def expected_outputs(question: Question) -> list[dict[str, Any]]:
-    key = (question.id, question.variant)
+    key = cache_key(question)
     if key not in _expected_outputs:
         outputs = checks.run_probes(question.expected, question.probes,
                                     PROJECTIONS[question.project])

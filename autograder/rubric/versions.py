@@ -67,7 +67,7 @@ def _stable(value: Any) -> Any:
 def rubric_version(question: Question) -> str:
     """The version of ``question`` as the grader judges it (instructor side)."""
     fields = {f.name: _stable(getattr(question, f.name)) for f in dataclasses.fields(question)
-              if f.name != "expected"}
+              if f.name not in ("expected", "origin")}  # where it was loaded from: not content
     if question.kind == "function" and callable(question.expected):
         fields["expected"] = expected_outputs(question)  # all the judge uses of a function
     else:
