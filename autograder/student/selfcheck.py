@@ -22,7 +22,7 @@ from autograder.student.released import SELFCHECK_FILE
 def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]) -> Any:
     """The student's variant, worked out here as the notebook's first cell does: the
     JupyterHub user, else the id typed in the notebook (read, never run)."""
-    from autograder.rubric.variants import typed_student_id, variant_for
+    from autograder.rubric.variants import VariantError, typed_student_id, variant_for
     from autograder.run.notebooks import InvalidNotebook, read_notebook
 
     student = os.environ.get("JUPYTERHUB_USER")
@@ -31,7 +31,10 @@ def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]
             student = typed_student_id(read_notebook(notebook))
         except InvalidNotebook as error:  # said plainly, not as a traceback
             raise BackpropKitError(f"{notebook}: {error}") from None
-    return variant_for(assignment, student, released.get("variant_seed") or None)
+    try:
+        return variant_for(assignment, student, released.get("variant_seed") or None)
+    except VariantError as error:
+        raise BackpropKitError(f"{notebook.parent / SELFCHECK_FILE}: {error}") from None
 
 
 def for_variant(data: dict[str, Any], variant: Any) -> dict[str, Any]:
