@@ -96,10 +96,13 @@ def main(ctx: click.Context) -> None:
               help="The course's variant seed (default: c.BackpropKit.variant_seed in the "
                    "course's nbgrader_config.py); each student is graded against their own "
                    "numbers. --seed '' grades everyone against the lecture's numbers.")
+@click.option("--student", default=None, metavar="ID",
+              help="Whose notebook a single NOTEBOOK.ipynb is, where its path does not say "
+                   "(nbgrader's submitted/<student>/<assignment>/ does).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
           allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
-          seed: str | None) -> None:
+          seed: str | None, student: str | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder.run.client import Runner, assignment_plots
 
@@ -148,7 +151,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         if require:
             ensure_answers_hidden()
         out.mkdir(parents=True, exist_ok=True)
-        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked), shard)
+        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked,
+                                       student=student), shard)
         if not subs:
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
