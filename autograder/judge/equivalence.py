@@ -529,7 +529,7 @@ def _rational_function(current: sympy.Expr) -> str:
     """'nonzero', 'zero' or 'unknown' for a rational function of independent symbols: it is
     identically zero exactly when every coefficient of its numerator is, and those are
     constants (all are looked at in value before any is given to a proof)."""
-    numerator = sympy.numer(sympy.together(sympy.cancel(current)))
+    numerator = sympy.numer(sympy.together(current))
     symbols = sorted(numerator.free_symbols, key=str)
     if not symbols:
         return _constant(numerator)
@@ -555,10 +555,12 @@ def _attempt(diff: sympy.Expr, steps: Sequence[Callable[[sympy.Expr], sympy.Expr
             return "zero"
         if current.is_number:
             verdict = _constant(current)
-            if verdict != "unknown":
-                return verdict
-    if independent and current.is_rational_function():
-        return _rational_function(current)
+        elif independent and current.is_rational_function():
+            verdict = _rational_function(current)
+        else:
+            continue
+        if verdict != "unknown":
+            return verdict
     return "unknown"
 
 
