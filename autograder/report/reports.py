@@ -364,7 +364,7 @@ def feedback_markdown(sub: SubmissionResult, course: str | None = None,
         lines += [_md(_status_sentence(sub)), ""]
         lines += [f"- {_md(e)}" for e in sub.errors]
         lines += [""] if sub.errors else []
-    lines += ["| Question | Your answer, as read | Points | Feedback |",
+    lines += ["| Question | Answer, as read | Points | Feedback |",
               "| --- | --- | --- | --- |"]
     for q in sub.questions:
         sign, words = MARKS[mark(q)]
