@@ -162,7 +162,8 @@ def _variant_questions(module: ModuleType, variant: Variant) -> tuple[Question, 
     if [q.id for q in built] != lecture or not all(isinstance(q, Question) for q in built):
         raise BackpropKitError(f"{module.__file__}: questions(variant) must give the questions "
                                f"of QUESTIONS, in order ({', '.join(lecture)})")
-    return tuple(dataclasses.replace(q, variant=variant.key, origin=module.RUBRIC_ORIGIN)
+    return tuple(dataclasses.replace(q, variant=variant.key,
+                                     origin=getattr(module, "RUBRIC_ORIGIN", None))
                  for q in built)
 
 

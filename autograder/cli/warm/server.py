@@ -219,9 +219,9 @@ def _released(path: Path) -> tuple[list[Any], dict[str, Any]] | None:
     return read[0], data["questions"]
 
 
-def _released_folder(folder: Path) -> bool:
-    """An assignment as released: a folder with a notebook and a plausible selfcheck.json
-    (a course's ``assignments/<name>/`` is one too)."""
+def _released_folder(folder: Path) -> tuple[list[Any], dict[str, Any]] | None:
+    """An assignment as released, a folder with a notebook and a plausible selfcheck.json (a
+    course's ``assignments/<name>/`` is one too): that file's stamp and questions, else None."""
     from autograder.student.released import SELFCHECK_FILE
 
     try:
@@ -229,15 +229,15 @@ def _released_folder(folder: Path) -> bool:
             notebook = any(e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False)
                            for _, e in zip(range(1000), entries, strict=False))
     except OSError:
-        return False
-    return notebook and _released(folder / SELFCHECK_FILE) is not None
+        return None
+    return _released(folder / SELFCHECK_FILE) if notebook else None
 
 
 def _course_hint(hint: dict[str, str]) -> bool:
     """Whether a hint names course files (what a worker may prepare)."""
     if "rubric" in hint:
         return _course_rubric(Path(hint["rubric"]))
-    return _released_folder(Path(hint["selfcheck"]))
+    return _released_folder(Path(hint["selfcheck"])) is not None
 
 
 class _CommandCame(BaseException):  # noqa: N818 -- reads as what happened
@@ -246,10 +246,13 @@ class _CommandCame(BaseException):  # noqa: N818 -- reads as what happened
 
 _preparing = False  # a worker is preparing hints (where _CommandCame may be raised)
 _command_waiting = False  # the server has told it a command is waiting
+_server_pid = 0  # the server's own pid: it is never told (and its forks must not inherit it)
 
 
 def _on_command(*_: Any) -> None:
     global _command_waiting
+    if os.getpid() == _server_pid:
+        return
     _command_waiting = True
     if _preparing:
         raise _CommandCame()
@@ -268,10 +271,7 @@ def _prepare_hint(hint: dict[str, str], stamps: list[list[Any]]) -> bool:
         stamps.append(_stamp(path))
         question.prepare_references(course.rubric_at(path).QUESTIONS)
         return True
-    folder = Path(hint["selfcheck"])
-    if not _released_folder(folder):
-        return False
-    released = _released(folder / selfcheck.SELFCHECK_FILE)
+    released = _released_folder(Path(hint["selfcheck"]))
     if released is None:
         return False
     stamps.append(released[0])
@@ -279,31 +279,26 @@ def _prepare_hint(hint: dict[str, str], stamps: list[list[Any]]) -> bool:
     return True
 
 
-def _prepare_hints(hints_path: Path, stamps: list[list[Any]],
+def _prepare_hints(hints_path: Path, stamps: list[list[Any]], dropped: list[dict[str, str]],
                    seconds: float = HINT_SECONDS) -> None:
     """Prepare each hint within ``seconds``; one that is no course file (any more), failed or
-    ran out of time is dropped from the hints. A command arriving (:class:`_CommandCame`)
-    stops it where it is; what was read is in ``stamps`` either way."""
+    ran out of time goes into ``dropped``. A command arriving (:class:`_CommandCame`) stops
+    it where it is; what was read is in ``stamps`` either way."""
     from autograder.judge.timebox import timebox
 
-    dropped = []
-    try:
-        for hint in _read_hints(hints_path):
-            began = time.monotonic()
-            try:
-                with timebox(seconds):
-                    prepared = _prepare_hint(hint, stamps)
-            except Exception:  # noqa: BLE001 -- OutOfTime, or the command loads it and says
-                prepared = False
-            took = time.monotonic() - began
-            if not prepared or took >= seconds:  # (judging swallows OutOfTime: the clock tells)
-                dropped.append(hint)
-                why = "ran out of time" if took >= seconds else "failed or is no course file"
-                _log(hints_path.with_suffix(".log"),
-                     f"hint dropped ({why}, {took:.1f} s): {next(iter(hint.values()))[:200]}")
-    finally:
-        if dropped:
-            _drop_hints(hints_path, dropped)
+    for hint in _read_hints(hints_path):
+        began = time.monotonic()
+        try:
+            with timebox(seconds):
+                prepared = _prepare_hint(hint, stamps)
+        except Exception:  # noqa: BLE001 -- OutOfTime, or the command loads it and says why
+            prepared = False
+        took = time.monotonic() - began
+        if not prepared or took >= seconds:  # (judging swallows OutOfTime: the clock tells)
+            dropped.append(hint)
+            why = "ran out of time" if took >= seconds else "failed or is no course file"
+            _log(hints_path.with_suffix(".log"),
+                 f"hint dropped ({why}, {took:.1f} s): {next(iter(hint.values()))[:200]}")
 
 
 def _prepare_command(hints_path: Path) -> tuple[list[list[Any]], float | None]:
@@ -331,17 +326,21 @@ def _prepare_command(hints_path: Path) -> tuple[list[list[Any]], float | None]:
     waiter = threading.Thread(target=wait_for_runner, name="bpk-runner-ready", daemon=True)
     waiter.start()
     stamps: list[list[Any]] = []
+    dropped: list[dict[str, str]] = []
     try:
         _preparing = True
         if _command_waiting:  # told before it began
             raise _CommandCame()
-        _prepare_hints(hints_path, stamps)
+        _prepare_hints(hints_path, stamps, dropped)
         _preparing = False
     except _CommandCame:
+        _preparing = False
         _log(hints_path.with_suffix(".log"), f"a command came: preparing stopped after "
              f"{time.monotonic() - began:.1f} s, {len(stamps)} course file(s) read")
     finally:
         _preparing = False
+    if dropped:
+        _drop_hints(hints_path, dropped)
     waiter.join()
     if not started:
         raise RuntimeError("the worker's runner did not start")
@@ -537,7 +536,7 @@ class _Server:
             # when the worker was forked (a fresh worker's would start only now); twice the
             # usual start and it is stuck: never longer than a cold start would take.
             worker.stop_preparing()
-            wait = worker.forked + 2 * self.runner_seconds + 1 - time.monotonic()
+            wait = max(worker.forked + 2 * self.runner_seconds + 1 - time.monotonic(), 1.0)
         if not worker.wait_ready(wait) or not _fresh(worker.stamps or []):
             self.log(f"the ready worker {worker.pid} is of no use (a course file changed, or "
                      "it was not ready in time): a fresh one serves")
@@ -686,6 +685,7 @@ def serve(idle: float = IDLE_SECONDS) -> None:
     """The server's main: import, listen, keep a worker ready, serve until idle."""
     import gc
 
+    global _server_pid
     key = code_key()
     server = _Server(key, idle)
     server.log("starting")
@@ -699,6 +699,7 @@ def serve(idle: float = IDLE_SECONDS) -> None:
     # so that a worker told at once (a command arriving as it is forked) has it already. The
     # server itself is never sent one. (A handler, not SIG_IGN, which the runner and the
     # notebooks it starts would inherit.)
+    _server_pid = os.getpid()
     signal.signal(signal.SIGUSR1, _on_command)
     try:
         server.serve()
