@@ -124,8 +124,8 @@ def source_of(cell: Mapping[str, Any]) -> str:
 # --- the real commands -----------------------------------------------------------------------
 
 def parse_check(text: str, ids: Sequence[str]) -> dict[str, str]:
-    """``backprop-kit check``'s verdict per question id (``  title [id]: verdict``; a verdict
-    may run over several lines)."""
+    """``backprop-kit check``'s verdict per question id (``  title [id]: verdict [p of m
+    points]``; a verdict may run over several lines; the total and notes end them)."""
     verdicts: dict[str, str] = {}
     current = None
     for line in text.splitlines()[1:]:
@@ -133,7 +133,9 @@ def parse_check(text: str, ids: Sequence[str]) -> dict[str, str]:
         if found:
             current = max(found, key=len)
             verdicts[current] = line.split(f"[{current}]: ", 1)[1].strip()
-        elif current is not None and not line.startswith("  note: "):
+        elif line.startswith(("Total:", "  note: ", "  ask your instructor")):
+            current = None
+        elif current is not None:
             verdicts[current] += " " + line.strip()
     return verdicts
 
@@ -178,22 +180,23 @@ def names_internal(text: str, hidden: set[str]) -> list[str]:
 
 
 def agreement(grade: Mapping[str, Any], verdict: str | None) -> str | None:
-    """Why the self-check's verdict differs from the grade's, or None."""
+    """Why the self-check's verdict differs from the grade's (points, feedback), or None."""
     if verdict is None:
         return "the self-check printed no verdict for this question"
     if CANNOT_TELL.search(verdict):
         return None
-    right = re.fullmatch(r"right - ([\d.]+)/([\d.]+)", verdict)
+    shown = re.fullmatch(r"(.*) \[([\d.e+-]+) of ([\d.e+-]+) points\]", verdict, re.S)
+    if not shown:
+        return f"the self-check's verdict shows no points: {verdict!r}"
+    feedback, earned = shown[1], float(shown[2])
+    if abs(earned - grade["points"]) > 1e-4 * max(1.0, grade["max_points"]):
+        return (f"the self-check gives {earned:g} points ({feedback!r}), the grade "
+                f"{grade['points']:g} ({grade['feedback']!r})")
     if grade["correct"]:
-        if not right:
-            return f"the grade says right, the self-check: {verdict!r}"
-        if abs(float(right[1]) - grade["points"]) > EPS:
-            return f"the self-check gives {right[1]} points, the grade {grade['points']}"
-        return None
-    if right:
-        return f"the self-check says right, the grade gives {grade['points']} ({grade['feedback']!r})"
-    if " ".join(verdict.split()) != " ".join(str(grade["feedback"]).split()):
-        return f"the self-check says {verdict!r}, the grade {grade['feedback']!r}"
+        return None  # right with the same points; a note on how it was proved may differ
+    said = {" ".join(str(grade.get(k)).split()) for k in ("feedback", "error") if grade.get(k)}
+    if " ".join(feedback.split()) not in said:
+        return f"the self-check says {feedback!r}, the grade {grade['feedback']!r}"
     return None
 
 
