@@ -18,6 +18,8 @@ and by kind is written to ``test-artifacts/mistakes-summary.md`` (and ``.json``)
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
 import re
 import subprocess
@@ -367,6 +369,40 @@ def test_packing_keeps_each_question_once_and_reads_apart() -> None:
             for a in nb:
                 for b in nb:
                     assert a is b or not reads(a) & changes(b, by_id), (a["id"], b["id"])
+
+
+def bound_names(code: str) -> set[str]:
+    """The names a piece of code binds (assignments, loops, defs, imports, parameters)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return out
+
+
+def test_row_code_binds_the_answer_and_uses_only_the_notebook_names() -> None:
+    """A renamed answer or notebook variable shows here, before anything is graded."""
+    for assignment in DATA["assignments"]:
+        by_id = rubric(assignment)
+        nb = examples.as_student_copy(examples.load(ROOT / "assignments", assignment))
+        known = set(dir(builtins)) | {n for c in nb["cells"] if c["cell_type"] == "code"
+                                      for n in bound_names(source_of(c))}
+        for row in (r for r in ROWS if r["assignment"] == assignment):
+            for qid, spec in specs(row):
+                code = cell_code(spec, by_id[qid])
+                own = bound_names(code)
+                assert by_id[qid].name in own, \
+                    f"{row['id']}: the cell does not define {by_id[qid].name} ({qid})"
+                used = {n.id for n in ast.walk(ast.parse(code))
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                assert used <= own | known, \
+                    f"{row['id']}: {sorted(used - own - known)} are not names of the notebook"
 
 
 def _param(row: Mapping[str, Any]) -> Any:
