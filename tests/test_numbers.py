@@ -86,7 +86,8 @@ def test_a_set_in_another_order() -> None:
     half = judge(q, [high, 7.0])  # one minimum found, in the other slot
     assert half.score == pytest.approx(0.375)
     assert check_array([2.0, 1.0], [1.0, 2.0], as_set=True).correct  # a set has no order
-    assert check_array([2.0, 1.0], [1.0, 2.0]).mistake == "entry_order"  # labelled ones do
+    assert check_array([2.0, 1.0], [1.0, 2.0]).score == 0.0  # two labelled entries: no order
+    assert check_array([4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0]).mistake == "entry_order"
 
 
 # --- slips and follow-through ---------------------------------------------------------------

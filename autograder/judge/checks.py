@@ -678,6 +678,7 @@ def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
 
 
 MAX_SET = 6  # entries of a set answer tried in every order
+MIN_ORDERED = 4  # a labelled vector's entries in another order: from this many entries on
 
 
 def _in_order(values: Sequence[float], targets: Sequence[Target]) -> list[float] | None:
@@ -736,7 +737,9 @@ def check_array(
     if result.correct:
         return result
     if not as_set:
-        return _other_order(values, reference, credit, labels) or result
+        reordered = _other_order(values, reference, credit, labels)
+        return reordered if reordered is not None and reordered.score > result.score \
+            else result
     placed = _in_order(values, reference.entries)
     if placed is None:
         return result
@@ -758,9 +761,13 @@ def _other_order(values: Sequence[float], reference: NumericReference,
                  credit: Mapping[str, float] | None, labels: Sequence[str] | None
                  ) -> CheckResult | None:
     """Every entry right, in another order than the labels' (∇R with the output layer first):
-    the ``entry_order`` credit. Found by matching entries to places (augmenting paths)."""
+    the ``entry_order`` credit. Found by matching entries to places (augmenting paths). Not
+    for fewer than four entries, where another order is as likely another answer (the other
+    minimum (0, 1) of (1, 0))."""
     targets = reference.entries
     n = len(values)
+    if n < MIN_ORDERED:
+        return None
     fits: list[list[int]] = []
     for a in values:  # an entry that is nowhere right ends it (a wrong vector costs little)
         fits.append([j for j in range(n) if targets[j].right(a)])
