@@ -24,17 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from autograder.results import CheckResult
 from autograder.rubric import question as rubric
 from autograder.student.kernel import namespace as _namespace
 from autograder.student.kernel import shell as _shell
 from autograder.student.released import (  # noqa: F401 -- re-exported for the test cells
     SELFCHECK_FILE,
     CheckFailed,
+    entry_for,
     load_released,
     load_selfchecks,
     selfcheck_candidates,
+    unavailable_feedback,
 )
+from autograder.student.verdict import render
 
 NOT_ANSWERED = "not answered yet — run the cell above"
 _MISSING = object()
@@ -181,15 +183,6 @@ def show_answer(data: dict[str, Any], answer: Any) -> None:
     display({"text/plain": text, "text/latex": f"$\\displaystyle {latex}$"}, raw=True)
 
 
-def render(result: CheckResult, points: float, prefix: str) -> str:
-    earned = result.score * points
-    if result.details.get("form_only"):
-        return f"{prefix}: {result.feedback} (This check does not say whether it is right.)"
-    if result.details.get("unconfirmed"):
-        return f"{prefix}: {result.feedback} (The grade decides the points.)"
-    return f"{prefix}: {result.feedback} [{earned:g} of {points:g} points]"
-
-
 # --- the test cells' two calls -----------------------------------------------------------
 
 _graded: dict[str, tuple[int, float]] = {}  # question id -> (cell, points) of the last grade()
@@ -206,7 +199,8 @@ def check(question_id: str, *answer: Any) -> float | None:
     if not answer and _graded.get(question_id, (None,))[0] == _tracker.cell:
         return _graded[question_id][1]
     try:
-        data = load_selfchecks()[question_id]
+        released = load_selfchecks()
+        data = _for_my_variant(question_id, released[question_id])
     except CheckFailed:
         if answer:
             return None
@@ -214,14 +208,13 @@ def check(question_id: str, *answer: Any) -> float | None:
     except KeyError:
         raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no question "
                           f"{question_id!r}; download the assignment again.") from None
-    data = _for_my_variant(data)
     value = answer[0] if answer else read_answer(data["name"])
     if value is _MISSING:
         raise CheckFailed(f"{data['name']}: {NOT_ANSWERED}.")
     show_answer(data, value)
     earlier = {}
     if data.get("follows"):  # follow-through, as the grade does
-        before = read_answer(load_selfchecks().get(data["follows"], {}).get("name", ""))
+        before = read_answer(released.get(data["follows"], {}).get("name", ""))
         if before is not _MISSING:
             earlier[data["follows"]] = before
     try:
@@ -244,18 +237,16 @@ def check(question_id: str, *answer: Any) -> float | None:
     raise CheckFailed(message)
 
 
-def _for_my_variant(entry: dict[str, Any]) -> dict[str, Any]:
+def _for_my_variant(question_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     """A question's released data for this notebook's variant (see autograder.student.myvariant)."""
     if "variants" not in entry:
         return entry
-    from autograder.student.myvariant import TYPED_NAME, current, released_entry
+    from autograder.student.myvariant import TYPED_NAME, current
 
-    found = released_entry(entry, current(_namespace().get(TYPED_NAME)))
-    if found is None:
-        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no data for your "
-                          f"numbers of {entry['id']!r}; ask your instructor for an updated "
-                          "one. Hidden tests still grade your answer.")
-    return dict(found)
+    found = entry_for(question_id, entry, current(_namespace().get(TYPED_NAME)))
+    if found.get("unavailable"):
+        raise CheckFailed(unavailable_feedback(found["title"]))
+    return found
 
 
 def graded_question(question_id: str) -> Any:
@@ -267,9 +258,7 @@ def graded_question(question_id: str) -> Any:
     for assignment in course.assignments():
         if any(q.id == question_id for q in course.questions(assignment)):
             variant = grading_variant(assignment, _namespace().get(TYPED_NAME))
-            if variant.is_lecture:
-                return course.question(question_id)
-            return next(q for q in course.questions(assignment, variant=variant)
+            return next(q for q in course.questions(assignment, variant)
                         if q.id == question_id)
     return course.question(question_id)  # says the question is unknown
 
