@@ -110,9 +110,9 @@ def unavailable_feedback(title: str) -> str:
     """What a student without released data for their numbers is told (an id missing from the
     roster the instructor made the file with): who can mend it, and that the grade is not
     affected."""
-    return (f"Self-check unavailable for {title}: {SELFCHECK_FILE} has no data for your "
-            "numbers (your id may be missing from the roster it was made with); ask your "
-            "instructor for an updated one. Hidden tests still grade your answer.")
+    return (f"Self-check unavailable for your numbers of {title}: {SELFCHECK_FILE} was made "
+            "before your id was on the course's roster. Ask your instructor for an updated "
+            f"{SELFCHECK_FILE}; hidden tests still grade your answer.")
 
 
 def entry_for(qid: str, entry: Mapping[str, Any], variant: Any) -> dict[str, Any]:

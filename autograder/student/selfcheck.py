@@ -1,9 +1,6 @@
 """``backprop-kit check``: a student's own run of the visible checks, in the sandbox.
 
-It needs no reference answers: only the ``selfcheck.json`` released beside the notebook. It
-goes the notebook's own way through the released data (:mod:`autograder.student.released`),
-whose numbers (:mod:`autograder.student.myvariant`) and how a verdict reads
-(:mod:`autograder.student.verdict`); only the notebook runs in the sandbox.
+It needs no reference answers: only the ``selfcheck.json`` released beside the notebook.
 """
 
 from __future__ import annotations
@@ -23,11 +20,11 @@ from autograder.student.released import (
     load_released,
     unavailable_feedback,
 )
-from autograder.student.verdict import render
 
 
 def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(assignment, questions, all of it) from the ``selfcheck.json`` in ``folder``."""
+    """(assignment, questions, all of it) from the ``selfcheck.json`` in ``folder``: read the
+    notebook's own way (:mod:`autograder.student.released`)."""
     try:
         data = load_released(folder)
     except CheckFailed as error:
@@ -54,21 +51,21 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
 
     assignment, entries, released = load(notebook.parent)
     try:
-        raw = read_notebook(notebook)
         variant, note = variant_of(assignment, released.get("variant_seed") or None,
-                                   typed_student_id(raw))
+                                   typed_student_id(read_notebook(notebook)))
     except (CheckFailed, InvalidNotebook) as error:
         raise UsageError(f"{notebook.name}: {error}") from None
     data = {qid: entry_for(qid, entry, variant) for qid, entry in entries.items()}
     questions = [Question.from_public(d) for d in data.values()]
+
     verdicts: dict[str, CheckResult] = {}
 
     def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
-        entry = data[question.id]
-        if entry.get("unavailable"):
-            result = CheckResult.wrong(unavailable_feedback(entry["title"]))
+        if data[question.id].get("unavailable"):
+            result = CheckResult.wrong(unavailable_feedback(question.title), form_only=True,
+                                       unavailable=True)
         else:
-            result = self_check(entry, answer, outputs, earlier=earlier)
+            result = self_check(data[question.id], answer, outputs, earlier=earlier)
         verdicts[question.id] = result
         return result
 
@@ -78,15 +75,44 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
                     runner=runner, prepare=lambda: prepare_references(data),
                     job_env=lambda sub: env)
     try:
-        result = grader.grade(Submission(notebook.stem, notebook, None))
+        result = grader.grade(Submission(notebook.stem, notebook,
+                                         None))
     finally:
         grader.close()
-    lines = [f"Self-check of {notebook.name} ({assignment}); hidden tests decide the grade."]
-    if note:
-        lines.append(f"  {note}")
-    for q, r in zip(questions, result.questions, strict=False):
-        verdict = r.error if r.error or q.id not in verdicts else \
-            render(verdicts[q.id], q.points)
-        lines.append(f"  {q.title} [{q.id}]: {verdict}")
-    lines += [f"  note: {e}" for e in result.errors]
+    return selfcheck_report(notebook.name, assignment, questions, result.questions,
+                            verdicts, (*([note] if note else []), *result.errors))
+
+
+def selfcheck_report(name: str, assignment: str, questions: list[Question],
+                     results: Any, verdicts: dict[str, CheckResult], errors: Any) -> str:
+    """What ``backprop-kit check`` prints: each verdict as the notebook shows it, with its
+    points, then the total the self-checks can confirm."""
+    from autograder.rubric.shown import counts, render
+
+    lines = [f"Self-check of {name} ({assignment}); hidden tests decide the grade."]
+    earned = possible = undecided = 0.0
+    unavailable = []
+    for q, r in zip(questions, results, strict=False):
+        verdict = verdicts.get(q.id)
+        if r.error or verdict is None:
+            text = f"{r.error or r.feedback} [0 of {q.points:g} points]"
+            possible += q.points
+        else:
+            text = render(verdict, q.points, "").removeprefix(": ")
+            if counts(verdict):
+                earned += verdict.score * q.points
+                possible += q.points
+            else:
+                undecided += q.points
+            if verdict.details.get("unavailable"):
+                unavailable.append(q.title)
+        lines.append(f"  {q.title} [{q.id}]: {text}")
+    total = f"Total: {earned:g} of {possible:g} points"
+    if undecided:
+        total += f"; {undecided:g} more points this check cannot tell (the grade decides)"
+    lines.append(total)
+    if unavailable:
+        lines.append(f"  ask your instructor: your id is not on the roster the self-checks of "
+                     f"{', '.join(unavailable)} were made for")
+    lines += [f"  note: {e}" for e in errors]
     return "\n".join(lines)
