@@ -38,6 +38,7 @@ DEFAULT_CREDIT: dict[str, float] = {
     "term_not_differentiated": 0.5,
     "sigma_prime_unsquared": 0.5,
     "sigma_one_plus": 0.5,
+    "order": 1.0,  # a set's entries in another order (a question that asks an order sets less)
 }
 # One term of a polynomial off by these (the power rule's factor brought down wrongly or twice)
 TERM_RATIOS = (3, 4, sympy.Rational(1, 3), sympy.Rational(1, 4), sympy.Rational(3, 2),
@@ -112,6 +113,9 @@ class Slip:
     answer: object
     feedback: str
     credit: float = 0.0
+    # False: judged by the grade only, never sealed into the release (a number a student
+    # could bracket, such as the loss one training step short)
+    released: bool = True
 
 
 @dataclass(frozen=True)
