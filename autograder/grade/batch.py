@@ -153,7 +153,7 @@ def _one_line(student: str) -> str:
 def run_batch(
     subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
     options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
-    runner: Runner | None = None,
+    runner: Runner | list[Runner] | None = None,
     finish: Callable[[GradingRun], GradingRun] | None = None,
 ) -> GradingRun:
     """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
