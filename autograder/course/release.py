@@ -6,7 +6,7 @@ or a slip, not enough to read the answer off.
 
 With a course seed (per-student variants, ``autograder.rubric.variants``) a question's released data
 may differ between variants. It is then released for every variant, keyed by the fields of the
-variant it depends on (``autograder.student.myvariant.variant_key``): found by comparing the
+variant it depends on (``autograder.student.released.variant_key``): found by comparing the
 questions of many variants, so a rubric declares nothing. A field with few values (which weight to
 differentiate) keys a handful of entries for the whole class; data that differs with fields of
 many values (the coefficients of a test function) is released per student, for the roster.
@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.rubric.question import Question, fingerprint
-from autograder.student.myvariant import PER_STUDENT, variant_key
-from autograder.student.released import SELFCHECK_FILE
+from autograder.student.released import PER_STUDENT, SELFCHECK_FILE, variant_key
 
 SAMPLE_IDS = tuple(f"sample-{i:03d}" for i in range(48))  # ids that find the variants' keys
 MIN_PER_VALUE = 3  # a field is a key only if each of its values comes up this often
@@ -107,7 +106,8 @@ def selfcheck_data(assignment: str, seed: str | None = None,
             questions[first.id] = next(iter(released.values()))
         else:
             questions[first.id] = {"id": first.id, "name": first.name, "kind": first.kind,
-                                   "points": first.points, "variant_fields": fields,
+                                   "points": first.points, "title": first.title,
+                                   "variant_fields": fields,
                                    "variants": dict(sorted(released.items()))}
     return {
         "assignment": assignment,
@@ -147,11 +147,12 @@ ABOUT_CHECKS = """\
 ### What the checks and `nbgrader validate` tell you — and what they do not
 
 - **A check cell** shows your answer as it was read (a formula as mathematics), then its
-  verdict. If your answer is missing, cannot be read or is found wrong, the check cell stops
-  with a short message in red: fix the answer cell, run it, then run the check again. If the
-  answer cell itself stopped with an error, the check says *not answered yet — run the cell
-  above*: it never judges a value left over from an earlier run. *Run All* stops at the first
-  such cell; *Run Selected Cell and All Below* goes on from there.
+  verdict. If your answer is missing, cannot be read or is found wrong, the check cell shows
+  a short message in red and the notebook goes on (*Run All* shows every verdict): fix the
+  answer cell, run it, then run the check again. If the answer cell itself stopped with an
+  error, the check says *not answered yet — run the cell above*: it never judges a value left
+  over from an earlier run. *Run All* stops at the first such cell; *Run Selected Cell and
+  All Below* goes on from there.
 - **`nbgrader validate`** (or *Validate* in the Assignments tab) runs your whole notebook from a
   fresh kernel and lists every check cell that fails. *Success! Your notebook passes all the
   tests.* means that every self-check passed — no more.

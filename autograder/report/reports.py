@@ -18,9 +18,21 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePath
+from pathlib import Path
 
-from autograder.report import pages
+from autograder.report import (
+    lms,  # the gradebooks' import formats, beside grades.csv
+    pages,
+)
+from autograder.report.text import (
+    NEWLINES,
+    cell,
+    labelled,
+    md,
+    num,
+    percent,
+    plain,
+)
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 
 # --- files ---------------------------------------------------------------------------------
@@ -107,35 +119,6 @@ def safe_name(key: str) -> str:
     return f"{cleaned[:_MAX_NAME - _HASH_LEN - 1]}-{digest}"
 
 
-def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
-    """Each submission with a unique label: the student, or ``student/notebook`` when a
-    student has several results (the shape of ``Submission.key``), numbered if still equal."""
-    counts: dict[str, int] = {}
-    for sub in run.submissions:
-        counts[sub.student] = counts.get(sub.student, 0) + 1
-    labels: list[str] = []
-    seen: set[str] = set()
-    for sub in run.submissions:
-        label = sub.student
-        if counts[sub.student] > 1:
-            label = f"{sub.student}/{PurePath(sub.source).name}"
-        base, n = label, 2
-        while label in seen:
-            label, n = f"{base} #{n}", n + 1
-        seen.add(label)
-        labels.append(label)
-    return list(zip(labels, run.submissions, strict=True))
-
-
-# --- numbers and words shared by the reports ---------------------------------------------
-
-
-def _num(value: float) -> str:
-    """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
-    value = round(float(value), 6)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
 def _question_note(q: QuestionResult) -> str:
     """The feedback sentence, plus the error when it adds something: plain words, no internal
     labels (the mistake's name is in results.json, the sentence already says it)."""
@@ -147,13 +130,30 @@ def _question_note(q: QuestionResult) -> str:
 
 def _points(q: QuestionResult) -> str:
     """A question's points as shown to people: ``2/3``, or ``pending/3`` until hand-graded."""
-    return f"{'pending' if q.pending else _num(q.points)}/{_num(q.max_points)}"
+    return f"{'pending' if q.pending else num(q.points)}/{num(q.max_points)}"
 
 
 def _total(sub: SubmissionResult) -> str:
     pending = sum(q.max_points for q in sub.questions if q.pending)
-    extra = f" ({_num(pending)} pending, graded by hand)" if pending else ""
-    return f"Total: {_num(sub.points)} / {_num(sub.max_points)} points{extra}"
+    extra = f", {num(pending)} pending, graded by hand" if pending else ""
+    share = percent(sub)
+    inside = ", ".join(p for p in (share, extra.removeprefix(", ")) if p)
+    return (f"Total: {num(sub.points)} / {num(sub.max_points)} points"
+            + (f" ({inside})" if inside else ""))
+
+
+# What a question's points were, in words and a sign, so that it reads without colour.
+MARKS = {"full": ("✓", "full marks"), "partial": ("◐", "partial credit"),
+         "none": ("✗", "no points"), "pending": ("…", "pending")}
+
+
+def mark(q: QuestionResult) -> str:
+    """``full``, ``partial``, ``none`` or ``pending`` (keys of :data:`MARKS`)."""
+    if q.pending:
+        return "pending"
+    if q.full_marks:
+        return "full"
+    return "partial" if q.points > 0 else "none"
 
 
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -239,19 +239,6 @@ def gradescope_results(sub: SubmissionResult) -> dict:
 
 # --- grades.csv ----------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers stay
-    numbers (written as ``2``, ``1.5``) so the gradebook can sum them."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _num(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _question_ids(run: GradingRun) -> list[str]:
     """Every question id in the run, in order of first appearance."""
     ids: dict[str, None] = {}
@@ -266,12 +253,12 @@ def csv_gradebook(run: GradingRun) -> str:
     ids = _question_ids(run)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_cell(c) for c in ["student", *ids, "total", "max", "status"]])
-    for label, sub in _labelled(run):
+    writer.writerow([cell(c) for c in ["student", *ids, "total", "max", "status"]])
+    for label, sub in labelled(run):
         points = {q.id: "pending" if q.pending else q.points for q in sub.questions}
         row: list[object] = [label, *(points.get(i, "") for i in ids),
                              sub.points, sub.max_points, sub.status]
-        writer.writerow([_cell(c) for c in row])
+        writer.writerow([cell(c) for c in row])
     return buffer.getvalue()
 
 
@@ -290,7 +277,7 @@ def junit_xml(run: GradingRun) -> str:
     notebook could not be graded normally."""
     root = ET.Element("testsuites", name=_x(run.assignment))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for label, sub in _labelled(run):
+    for label, sub in labelled(run):
         suite = ET.SubElement(root, "testsuite", name=_x(label))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for q in sub.questions:
@@ -328,40 +315,51 @@ def junit_xml(run: GradingRun) -> str:
 
 # --- feedback pages ------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#])")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+def _heading(sub: SubmissionResult, course: str | None) -> str:
+    return f"{course}: {sub.assignment}" if course else sub.assignment
 
 
-def _md(text: str, *, cell: bool = False) -> str:
-    """Markdown-inert text: no links, HTML or table breaks from what a student wrote."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return _NEWLINES.sub("<br>" if cell else " ", escaped)
+def _answer_text(q: QuestionResult) -> str:
+    """The answer as it was read, one line of plain text ('' when none was kept)."""
+    if q.code:
+        return q.code
+    return q.shown or ""
 
 
-def feedback_markdown(sub: SubmissionResult) -> str:
+def feedback_markdown(sub: SubmissionResult, course: str | None = None,
+                      date: str | None = None) -> str:
     """The student's feedback page as Markdown (for a repository or an LMS comment)."""
-    lines = [f"# {_md(sub.student)}: {_md(sub.assignment)}", "",
-             f"**{_total(sub)}**", ""]
+    lines = [f"# {md(_heading(sub, course))}", "",
+             f"Feedback for **{md(sub.student)}**" + (f", graded {md(date)}" if date else ""),
+             "", f"**{_total(sub)}**", ""]
     if sub.status != "graded":
-        lines += [_md(_status_sentence(sub)), ""]
-        lines += [f"- {_md(e)}" for e in sub.errors]
+        lines += [md(_status_sentence(sub)), ""]
+        lines += [f"- {md(e)}" for e in sub.errors]
         lines += [""] if sub.errors else []
-    lines += ["| Question | Points | Feedback |", "| --- | --- | --- |"]
-    lines += [f"| {_md(q.title, cell=True)} | {_points(q)} | "
-              f"{_md(_question_note(q), cell=True)} |" for q in sub.questions]
+    lines += ["| Question | Answer, as read | Points | Feedback |",
+              "| --- | --- | --- | --- |"]
+    for q in sub.questions:
+        sign, words = MARKS[mark(q)]
+        answer = _answer_text(q)
+        lines.append(f"| {md(q.title, cell=True)} | "
+                     f"{md(answer, cell=True) if answer else '–'} | "
+                     f"{sign} {_points(q)} ({words}) | {md(_question_note(q), cell=True)} |")
     return "\n".join(lines) + "\n"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;padding:0 1em}"
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4em;"
         "text-align:left;vertical-align:top}.status{background:#fff3cd;padding:.6em}"
-        ".full{color:#1a7f37}.partial{color:#b35900}.pending{color:#555;font-style:italic}")
+        ".full{color:#1a7f37}.partial{color:#9a6700}.none{color:#cf222e;font-weight:bold}"
+        ".pending{color:#555;font-style:italic}.mark{white-space:nowrap}"
+        "pre{margin:0;white-space:pre-wrap;font-size:.85em;max-height:20em;overflow:auto}"
+        "math{font-size:1.15em}.muted{color:#555}")
 
 
 def _pieces(text: str) -> list[list[tuple[bool, str]]]:
     """``text`` as lines of (is code, piece): `name` becomes code, no literal backticks."""
     lines = []
-    for line in _NEWLINES.split(text):
+    for line in NEWLINES.split(text):
         pieces, at = [], 0
         for match in _CODE.finditer(line):
             pieces += [(False, line[at:match.start()]), (True, match.group(1))]
@@ -371,14 +369,29 @@ def _pieces(text: str) -> list[list[tuple[bool, str]]]:
     return lines
 
 
-def feedback_html(sub: SubmissionResult) -> str:
-    """The student's feedback page as one self-contained HTML file (no scripts, no links),
-    from ``templates/feedback.html.j2``."""
-    rows = [{"title": q.title, "points": _points(q), "note": _pieces(_question_note(q)),
-             "css": "full" if q.full_marks else "pending" if q.pending else "partial"}
-            for q in sub.questions]
+def _answer_html(q: QuestionResult) -> dict[str, object]:
+    """How the page shows the answer: MathML that passed the allow-list (a formula), the
+    answer cell's code, or the plain text as read."""
+    from markupsafe import Markup
+
+    from autograder.rubric.shown import safe_mathml
+
+    maths = safe_mathml(q.mathml)
+    return {"mathml": Markup(maths) if maths else None, "code": q.code, "text": q.shown}
+
+
+def feedback_html(sub: SubmissionResult, course: str | None = None,
+                  date: str | None = None) -> str:
+    """The student's feedback page as one self-contained HTML file (no scripts, no links, no
+    network: formulas in MathML), from ``templates/feedback.html.j2``."""
+    rows = []
+    for q in sub.questions:
+        sign, words = MARKS[mark(q)]
+        rows.append({"title": q.title, "points": _points(q), "note": _pieces(_question_note(q)),
+                     "css": mark(q), "sign": sign, "words": words, "answer": _answer_html(q)})
     return pages.render(
         "feedback.html.j2", student=sub.student, assignment=sub.assignment, css=_CSS,
+        heading=_heading(sub, course), date=date or "",
         total=_total(sub), status=_status_sentence(sub) if sub.status != "graded" else "",
         errors=list(sub.errors), rows=rows) + "\n"
 
@@ -389,37 +402,55 @@ _NAME_WIDTH = 24
 _DETAIL_WIDTH = 44
 
 
-def _plain(text: str, width: int) -> str:
-    """One terminal-safe line: no escape sequences or line breaks, cut to ``width``."""
-    flat = "".join(ch if ch.isprintable() else "?" for ch in _NEWLINES.sub(" ", text))
-    return flat if len(flat) <= width else flat[:width - 1] + "…"
-
-
 def summary_table(run: GradingRun) -> str:
     """A compact table for the terminal, one line per submission, and the class totals."""
-    pairs = sorted(_labelled(run), key=lambda p: (p[1].student, p[0]))
+    pairs = sorted(labelled(run), key=lambda p: (p[1].student, p[0]))
     header = f"{'student':<{_NAME_WIDTH}} {'status':<8} {'points':>11}  questions"
     lines = [header, "-" * len(header)]
     for label, sub in pairs:
         if sub.status != "graded" and sub.errors:
             detail = sub.errors[0]
         else:
-            detail = " ".join("p" if q.pending else _num(q.points) for q in sub.questions)
-        score = f"{_num(sub.points)}/{_num(sub.max_points)}"
-        lines.append(f"{_plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
-                     f"{score:>11}  {_plain(detail, _DETAIL_WIDTH)}")
+            detail = " ".join("p" if q.pending else num(q.points) for q in sub.questions)
+        score = f"{num(sub.points)}/{num(sub.max_points)}"
+        lines.append(f"{plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
+                     f"{score:>11}  {plain(detail, _DETAIL_WIDTH)}")
     count, mean, mean_max = len(run.submissions), run.mean_points, run.mean_max_points
-    not_graded = run.not_graded
+    graded, not_graded = len(run.graded), run.not_graded
     percent = f" ({100 * mean / mean_max:.0f}%)" if mean_max else ""
-    lines.append(f"{count} submission{'s' if count != 1 else ''}, mean {_num(round(mean, 2))}/"
-                 f"{_num(round(mean_max, 2))}{percent}, {not_graded} not graded")
+    average = (f"mean {num(round(mean, 2))}/{num(round(mean_max, 2))}{percent} of the "
+               f"{graded} graded" if graded else "none graded")
+    lines.append(f"{count} submission{'s' if count != 1 else ''}, {average}, "
+                 f"{not_graded} not graded (counted apart)")
+    notes = [f"  {plain(label, _NAME_WIDTH)}: {plain(sub.variant_mismatch, 200)}"
+             for label, sub in pairs if sub.variant_mismatch]
+    if notes:
+        lines += ["whose notebook (the folder names the student; the typed id differs):", *notes]
+    tampered = [f"  {plain(label, _NAME_WIDTH)}: {plain('; '.join(sub.suspicious), 300)}"
+                for label, sub in pairs if sub.suspicious]
+    if tampered:
+        lines += ["suspicious (code that tampers; the sandbox kept it harmless):", *tampered]
     return "\n".join(lines)
 
 
 # --- everything at once --------------------------------------------------------------------
 
 
-def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
+def today() -> str:
+    """The date a report is written, as people read it (ISO, UTC)."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+def course_name() -> str | None:
+    from autograder.rubric.course import course_id
+
+    return course_id()
+
+
+def write_reports(run: GradingRun, out: Path, course: str | None = None,
+                  date: str | None = None) -> dict[str, Path]:
     """Write every report of ``run`` into ``out``, each file atomically; return them by name
     (a path relative to ``out``, e.g. ``feedback/alice.html``).
 
@@ -427,6 +458,8 @@ def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
     share the file system's journal commits (measured: 14 ms a file one by one, 1.4 ms with 16
     threads; 1,000 students make 3,000 files)."""
     out = Path(out)
+    course = course if course is not None else course_name()
+    date = date or today()
     written: dict[str, Path] = {}
     texts: dict[Path, str] = {}
 
@@ -438,12 +471,15 @@ def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
     put("results.json", results_json(run))
     put("grades.csv", csv_gradebook(run))
     put("junit.xml", junit_xml(run))
-    for label, sub in _labelled(run):
+
+    put("canvas.csv", lms.canvas_csv(run))
+    put("moodle.csv", lms.moodle_csv(run))
+    for label, sub in labelled(run):
         name = safe_name(label)
         put(f"gradescope/{name}.json",
             json.dumps(gradescope_results(sub), indent=1, ensure_ascii=True) + "\n")
-        put(f"feedback/{name}.md", feedback_markdown(sub))
-        put(f"feedback/{name}.html", feedback_html(sub))
+        put(f"feedback/{name}.md", feedback_markdown(sub, course, date))
+        put(f"feedback/{name}.html", feedback_html(sub, course, date))
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         list(pool.map(write_atomic, texts, texts.values()))
     return written
