@@ -163,6 +163,7 @@ class SubmissionResult:
         data["questions"] = [q.to_dict() for q in self.questions]
         data["errors"] = list(self.errors)
         data["copying"] = [dict(c) for c in self.copying]
+        data["suspicious"] = list(self.suspicious)
         data["points"] = self.points
         data["max_points"] = self.max_points
         return data

@@ -14,6 +14,7 @@ import pytest
 from autograder.run import sandbox
 from autograder.run.capture import Cell, Job
 from autograder.run.client import Runner
+from autograder.run.protocol import Reply, Request
 from autograder.run.runner import JOB_FILE
 
 CELLS = [
@@ -45,20 +46,19 @@ CELLS = [
 
 
 @pytest.fixture(scope="module")
-def reply() -> dict:
+def reply() -> Reply:
     runner = Runner()
     workdir = Path(tempfile.mkdtemp(prefix="bpk-test-"))
     (workdir / JOB_FILE).write_text(json.dumps(Job(tuple(CELLS)).to_json()))
     try:
-        return runner.run({"workdir": str(workdir), "timeout": 30,
-                           "limits": {"memory_bytes": 1 << 30},
-                           "require_sandbox": sandbox.detect() != "none"})
+        return runner.run(Request(str(workdir), 30, {"memory_bytes": 1 << 30},
+                                  sandbox.detect() != "none"))
     finally:
         runner.close()
 
 
-def text(reply: dict, name: str) -> object:
-    data = reply["answers"][name]["data"]
+def text(reply: Reply, name: str) -> object:
+    data = reply.answers[name]["data"]
     return data.get("text", data.get("value"))
 
 
@@ -68,13 +68,13 @@ def test_future_imports_hold_across_cells(reply) -> None:
 
 def test_ipython_builtins_and_display(reply) -> None:
     assert text(reply, "shell_name") == "InteractiveShell"
-    assert not any("q-display" in e for e in reply["errors"])
+    assert not any("q-display" in e for e in reply.errors)
 
 
 def test_an_error_ends_its_cell_only(reply) -> None:
     assert text(reply, "before") == "ran"
     assert text(reply, "after_error") == "next cell ran"
-    assert [e for e in reply["errors"] if e.startswith("q-error")] == [
+    assert [e for e in reply.errors if e.startswith("q-error")] == [
         "q-error: ValueError: boom"]
 
 
@@ -83,11 +83,11 @@ def test_a_pasted_prompt_is_stripped_as_ipython_does(reply) -> None:
 
 
 def test_magics_run_and_post_execute_hooks_run_after_each_cell(reply) -> None:
-    assert not any(e.startswith(("magic", "register")) for e in reply["errors"])
+    assert not any(e.startswith(("magic", "register")) for e in reply.errors)
     assert text(reply, "open_during") == 1
     assert text(reply, "open_after") == 0
 
 
 def test_one_line_cells_and_the_run_ends(reply) -> None:
     assert text(reply, "one_line") == "ok"
-    assert reply["status"] == "graded", reply["errors"]
+    assert reply.status == "graded", reply.errors
