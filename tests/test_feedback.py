@@ -162,3 +162,9 @@ def test_a_notebook_outside_nbgrader_layout_is_not_delivered(tmp_path: Path,
                                             "source": str(tmp_path / "loose.ipynb")})
     done = deliver_feedback(GradingRun(run.assignment, run.version, (moved,)), tmp_path / "fb")
     assert not done.pages and "layout" in done.skipped[0]
+
+
+def test_the_class_report_shows_function_and_array_answers_as_code(graded: dict) -> None:
+    report = (graded["out"] / "class-report.md").read_text(encoding="utf-8")
+    section = report.split("(backprop-gradient): answer groups")[1].split("###")[0]
+    assert "def nudges(" in section  # the answer cell's code, not its values
