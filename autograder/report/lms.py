@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 
-from autograder.report.reports import _cell, _labelled, _num, _percent
+from autograder.report.text import _cell, _labelled, _num, _percent
 from autograder.results import GradingRun, SubmissionResult
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

@@ -18,9 +18,10 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePath
+from pathlib import Path
 
-from autograder.report import pages
+from autograder.report import lms, pages
+from autograder.report.text import _cell, _labelled, _num, _percent  # noqa: F401 -- shared
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 
 # --- files ---------------------------------------------------------------------------------
@@ -107,33 +108,7 @@ def safe_name(key: str) -> str:
     return f"{cleaned[:_MAX_NAME - _HASH_LEN - 1]}-{digest}"
 
 
-def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
-    """Each submission with a unique label: the student, or ``student/notebook`` when a
-    student has several results (the shape of ``Submission.key``), numbered if still equal."""
-    counts: dict[str, int] = {}
-    for sub in run.submissions:
-        counts[sub.student] = counts.get(sub.student, 0) + 1
-    labels: list[str] = []
-    seen: set[str] = set()
-    for sub in run.submissions:
-        label = sub.student
-        if counts[sub.student] > 1:
-            label = f"{sub.student}/{PurePath(sub.source).name}"
-        base, n = label, 2
-        while label in seen:
-            label, n = f"{base} #{n}", n + 1
-        seen.add(label)
-        labels.append(label)
-    return list(zip(labels, run.submissions, strict=True))
-
-
 # --- numbers and words shared by the reports ---------------------------------------------
-
-
-def _num(value: float) -> str:
-    """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
-    value = round(float(value), 6)
-    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _question_note(q: QuestionResult) -> str:
@@ -148,14 +123,6 @@ def _question_note(q: QuestionResult) -> str:
 def _points(q: QuestionResult) -> str:
     """A question's points as shown to people: ``2/3``, or ``pending/3`` until hand-graded."""
     return f"{'pending' if q.pending else _num(q.points)}/{_num(q.max_points)}"
-
-
-def _percent(sub: SubmissionResult) -> str:
-    """The total as a percentage of the maximum, as a gradebook shows it (``92%``)."""
-    if not sub.max_points:
-        return ""
-    value = round(100 * sub.points / sub.max_points, 1)
-    return f"{_num(value)}%"
 
 
 def _total(sub: SubmissionResult) -> str:
@@ -243,19 +210,6 @@ def gradescope_results(sub: SubmissionResult) -> dict:
 
 
 # --- grades.csv ----------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers stay
-    numbers (written as ``2``, ``1.5``) so the gradebook can sum them."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _num(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
 
 def _question_ids(run: GradingRun) -> list[str]:
     """Every question id in the run, in order of first appearance."""
@@ -505,8 +459,6 @@ def write_reports(run: GradingRun, out: Path, course: str | None = None,
     put("results.json", results_json(run))
     put("grades.csv", csv_gradebook(run))
     put("junit.xml", junit_xml(run))
-    from autograder.report import lms  # the gradebooks' import formats, beside grades.csv
-
     put("canvas.csv", lms.canvas_csv(run))
     put("moodle.csv", lms.moodle_csv(run))
     for label, sub in _labelled(run):
