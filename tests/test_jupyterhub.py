@@ -126,6 +126,8 @@ class Hub:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
+        except OSError:  # not listening yet
+            return 0
 
 
 def _make_user(name: str, home: Path) -> None:
