@@ -116,7 +116,8 @@ def test_a_served_grade_and_check_give_what_the_cold_commands_give(server) -> No
     cold_check = _run(["check", notebook], {**env, "BACKPROP_KIT_WARM": "0"}, base)
     assert served_check.returncode == cold_check.returncode == 0, served_check.stderr
     assert served_check.stdout == cold_check.stdout
-    assert served_check.stdout.count(" right - ") == len(questions("backprop"))
+    assert served_check.stdout.count(": Correct. [") == len(questions("backprop"))
+    assert f"Total: {FULL:g} of {FULL:g} points" in served_check.stdout
     assert _log(server).count(f"check {notebook}") == 1
 
 
