@@ -1,16 +1,37 @@
-"""Small pieces every report shares (the results files, the feedback pages, the gradebooks'
-import formats, the class report): points as people write them, a student's label, a
-spreadsheet-safe cell. Apart from :mod:`reports` so that the formats beside it can use them
-without importing it."""
+"""Text for people, shared by every report: points as people write them, a total as a
+percentage, each submission's unique label, and values made inert for spreadsheets, Markdown
+and terminals (nothing a student wrote becomes a formula, a link or an escape sequence)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from autograder.results import GradingRun, SubmissionResult
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
+
+MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#])")
+NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+
+def num(value: float) -> str:
+    """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
+    value = round(float(value), 6)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def percent(sub: SubmissionResult) -> str:
+    """The total as a percentage of the maximum, as a gradebook shows it (``92%``)."""
+    if not sub.max_points:
+        return ""
+    value = round(100 * sub.points / sub.max_points, 1)
+    return f"{num(value)}%"
+
+
+def labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
     """Each submission with a unique label: the student, or ``student/notebook`` when a
     student has several results (the shape of ``Submission.key``), numbered if still equal."""
     counts: dict[str, int] = {}
@@ -30,28 +51,26 @@ def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
     return list(zip(labels, run.submissions, strict=True))
 
 
-def _num(value: float) -> str:
-    """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
-    value = round(float(value), 6)
-    return str(int(value)) if value.is_integer() else repr(value)
+# --- numbers and words shared by the reports ---------------------------------------------
 
 
-def _percent(sub: SubmissionResult) -> str:
-    """The total as a percentage of the maximum, as a gradebook shows it (``92%``)."""
-    if not sub.max_points:
-        return ""
-    value = round(100 * sub.points / sub.max_points, 1)
-    return f"{_num(value)}%"
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
+def cell(value: object) -> object:
     """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers stay
     numbers (written as ``2``, ``1.5``) so the gradebook can sum them."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _num(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return num(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def md(text: str, *, cell: bool = False) -> str:
+    """Markdown-inert text: no links, HTML or table breaks from what a student wrote."""
+    escaped = MD_SPECIAL.sub(r"\\\1", text)
+    return NEWLINES.sub("<br>" if cell else " ", escaped)
+
+
+def plain(text: str, width: int) -> str:
+    """One terminal-safe line: no escape sequences or line breaks, cut to ``width``."""
+    flat = "".join(ch if ch.isprintable() else "?" for ch in NEWLINES.sub(" ", text))
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
