@@ -6,16 +6,24 @@ inline backend's). One real runner, one sandboxed child for all of it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from autograder.course import examples
+from autograder.rubric.course import questions
 from autograder.run import sandbox
 from autograder.run.capture import Cell, Job
 from autograder.run.client import Runner
 from autograder.run.protocol import Reply, Request
 from autograder.run.runner import JOB_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+KIT = Path(sys.executable).parent / "backprop-kit"  # the console script, as users run it
 
 CELLS = [
     # a __future__ import in one cell holds for the next (IPython's compiler keeps it)
@@ -42,6 +50,17 @@ CELLS = [
     Cell("open_after = len(plt.get_fignums())\nw = 3\n", "q-closed", ("open_after",)),
     # a one-line cell goes through IPython (which may read it as an automagic)
     Cell("one_line = 'ok'", "q-one", ("one_line",)),
+    # `%matplotlib inline`, as students write it: the rest of its cell runs, and each figure is
+    # shown at the end of its cell, as in Jupyter (the displays are recorded, the hook above gone)
+    Cell("get_ipython().events.unregister('post_execute', hook)\nshown = []\n"
+         "publish = get_ipython().display_pub.publish\n"
+         "get_ipython().display_pub.publish = lambda data, **kw: (shown.append(sorted(data)),"
+         " publish(data, **kw))\n", "record"),
+    Cell("%matplotlib inline\nfig2, ax2 = plt.subplots()\nax2.plot([3, 1, 2])\n"
+         "inline_cell = 'ran to its end'\n", "q-inline", ("inline_cell",)),
+    Cell("figure_lines = len(fig2.axes[0].lines)\n"
+         "shown_png = sum('image/png' in data for data in shown)\n", "q-shown",
+         ("figure_lines", "shown_png")),
 ]
 
 
@@ -88,6 +107,44 @@ def test_magics_run_and_post_execute_hooks_run_after_each_cell(reply) -> None:
     assert text(reply, "open_after") == 0
 
 
+def test_matplotlib_inline_runs_its_cell_and_shows_the_figure(reply) -> None:
+    """A plain IPython shell has no GUI event loop to start: ``%matplotlib inline`` raised
+    NotImplementedError there and stopped its cell (answers defined after it were lost)."""
+    assert not any(e.startswith(("record", "q-inline", "q-shown")) for e in reply.errors), (
+        reply.errors)
+    assert text(reply, "inline_cell") == "ran to its end"
+    assert text(reply, "figure_lines") == 1  # the student's figure, drawn
+    assert text(reply, "shown_png") == 1  # and shown as a picture after its cell, once
+
+
 def test_one_line_cells_and_the_run_ends(reply) -> None:
     assert text(reply, "one_line") == "ok"
     assert reply.status == "graded", reply.errors
+
+
+def test_a_notebook_with_matplotlib_inline_is_graded_to_its_end(tmp_path: Path) -> None:
+    """``%matplotlib inline`` where students put it, atop their first cell and atop the plot
+    that the hand-graded question discusses: the real ``backprop-kit grade`` runs both cells to
+    their end (the first one defines ``check``, ``f`` and the student's numbers), so every
+    answer is graded as it would be without the magic, and no cell stopped."""
+    assignment = "steepest-descent-2d"
+    nb = examples.as_student_copy(examples.load(ROOT / "assignments", assignment))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    plot = next(c for c in code if "ax.contour(" in "".join(c["source"]))
+    for cell in (code[0], plot):
+        cell["source"] = "%matplotlib inline\n" + "".join(cell["source"])
+    folder = tmp_path / "submitted" / "student-1" / assignment
+    folder.mkdir(parents=True)
+    (folder / f"{assignment}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    env = {**os.environ, "BACKPROP_KIT_WARM": "0",
+           "PATH": f"{KIT.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    unsafe = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
+    done = subprocess.run([str(KIT), "grade", "submitted", "-a", assignment, "-o", "out",
+                           "-j", "1", *unsafe], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (graded,) = json.loads((tmp_path / "out" / "results.json").read_text())["submissions"]
+    assert graded["status"] == "graded" and graded["errors"] == [], graded["errors"]
+    points = {q["id"]: q["points"] for q in graded["questions"]}
+    full = {q.id: q.points for q in questions(assignment)}
+    assert points == pytest.approx(full)

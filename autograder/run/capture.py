@@ -80,8 +80,16 @@ def make_shell() -> Any:
     config.InteractiveShell.xmode = "Minimal"
     config.InteractiveShell.colors = "NoColor"
     shell = InteractiveShell.instance(config=config)
+    shell.enable_gui = _no_event_loop  # `%matplotlib inline` asks for one (see below)
     shell.run_cell("pass", store_history=False, silent=True)
     return shell
+
+
+def _no_event_loop(gui: str | None = None) -> None:
+    """The shell's ``enable_gui``: a grading shell starts no GUI event loop. ``%matplotlib
+    inline`` (and ``%matplotlib`` alone) switch the backend, register the inline backend's
+    showing of figures after each cell, then ask the shell for the event loop of ``gui``;
+    the plain shell raised NotImplementedError, which stopped the student's cell there."""
 
 
 def _plain_code(shell: Any, source: str) -> Any:
