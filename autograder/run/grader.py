@@ -227,9 +227,12 @@ class Grader:
     def id_mismatch(self, nb: Mapping[str, Any], student: str) -> str | None:
         """Why the id the notebook was made for is not its folder's student's, if it is not:
         the grade is the folder's student's (with a seed, against their numbers)."""
-        from autograder.rubric.variants import normalise_id, typed_student_id
+        from autograder.rubric.variants import TYPED_NAME, normalise_id, typed_student_id
 
-        typed = typed_student_id(nb)
+        # only the cells that can name it are parsed (a name that is not ASCII can still be
+        # it once Python normalises it): about 3 ms less a backprop notebook
+        typed = typed_student_id({"cells": [c for c in nb.get("cells", []) if isinstance(c, Mapping)
+                                            and _may_name(c.get("source", ""), TYPED_NAME)]})
         if typed is None or normalise_id(typed) == normalise_id(student):
             return None
         graded = (f"graded against the variant of {student!r}"
@@ -291,3 +294,9 @@ def failed_result(sub: Submission, assignment: str, questions: Sequence[Question
                     for q in questions)
     return SubmissionResult(sub.student, assignment, str(sub.notebook), results, status,
                             (error,), "none", round(seconds, 4))
+
+
+def _may_name(source: Any, name: str) -> bool:
+    """Whether a cell's source (text or lines) can hold the identifier ``name`` (ASCII)."""
+    text = "".join(source) if isinstance(source, list) else str(source)
+    return name in text or not text.isascii()
