@@ -48,8 +48,14 @@ CELLS = [
     Cell("fig, ax = plt.subplots()\nax.plot([1, 2])\nopen_during = len(plt.get_fignums())\n",
          "q-plot", ("open_during",)),
     Cell("open_after = len(plt.get_fignums())\nw = 3\n", "q-closed", ("open_after",)),
-    # a one-line cell goes through IPython (which may read it as an automagic)
+    # a one-line cell of plain Python is run directly too (IPython prefilters it to itself)
     Cell("one_line = 'ok'", "q-one", ("one_line",)),
+    # ... and a one-line automagic (valid Python: a bare name) stays one: `automagic` alone
+    # turns automagic off; a shell that ran it as Python would raise NameError
+    Cell("automagic", "toggle"),
+    Cell("automagic_after = str(get_ipython().automagic)\nv = 1\n", "q-automagic",
+         ("automagic_after",)),
+    Cell("%automagic on\n", "restore"),
     # `%matplotlib inline`, as students write it: the rest of its cell runs, and each figure is
     # shown at the end of its cell, as in Jupyter (the displays are recorded, the hook above gone)
     Cell("get_ipython().events.unregister('post_execute', hook)\nshown = []\n"
@@ -119,6 +125,8 @@ def test_matplotlib_inline_runs_its_cell_and_shows_the_figure(reply) -> None:
 
 def test_one_line_cells_and_the_run_ends(reply) -> None:
     assert text(reply, "one_line") == "ok"
+    assert not any(e.startswith(("toggle", "restore")) for e in reply.errors), reply.errors
+    assert text(reply, "automagic_after") == "False"
     assert reply.status == "graded", reply.errors
 
 

@@ -94,20 +94,26 @@ def _no_event_loop(gui: str | None = None) -> None:
 
 def _plain_code(shell: Any, source: str) -> Any:
     """The cell compiled as IPython would run it, when IPython would run it unchanged: plain
-    Python of more than one line (a one-line cell may be an automagic such as ``whos``) that
-    IPython's clean-up transforms (leading blank lines and indent, pasted prompts) leave as it
-    is, with no extension's transformers. Its other transforms (magics, ``!`` escapes,
-    ``help?``) only apply to what is not Python. Else None: IPython's own path."""
+    Python that IPython's clean-up transforms (leading blank lines and indent, pasted prompts)
+    leave as it is, with no extension's transformers, and, for a one-line cell, that IPython's
+    prefilter leaves as it is too (an automagic such as ``whos``, an autocall). Its other
+    transforms (magics, ``!`` escapes, ``help?``) only apply to what is not Python. Else None:
+    IPython's own path."""
     if shell.input_transformers_post or shell.ast_transformers:
         return None
     lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
-    if len(lines) < 2:
+    if not lines:
         return None
     cleaned = list(lines)
     for transform in shell.input_transformers_cleanup:
         cleaned = transform(cleaned)
     if cleaned != lines:
         return None
+    if len(lines) == 1:  # IPython prefilters a one-line cell (only those)
+        line = lines[0].rstrip("\n")
+        with shell.builtin_trap:
+            if not line.strip() or shell.prefilter_manager.prefilter_lines(line) != line:
+                return None
     name = shell.compile.cache(source, shell.execution_count, raw_code=source)
     try:  # with the shell's compiler: a cell's `from __future__` holds for later cells
         return shell.compile(source, name, "exec")
