@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from autograder.errors import BackpropKitError
@@ -75,13 +76,16 @@ class Runner:
         self._wait_ready()
         return self
 
-    def run(self, request: Request) -> Reply:
-        """Send one request (a workdir, limits, a timeout) and return the reply."""
+    def run(self, request: Request, meanwhile: Callable[[], None] | None = None) -> Reply:
+        """Send one request (a workdir, limits, a timeout) and return the reply; ``meanwhile``
+        is done while the notebook runs."""
         proc = self._wait_ready()
         assert proc.stdin is not None and proc.stdout is not None
         try:
             proc.stdin.write(request.line())
             proc.stdin.flush()
+            if meanwhile is not None:
+                meanwhile()
             return Reply.read(proc.stdout.readline())
         except (OSError, ValueError) as error:
             self.close()

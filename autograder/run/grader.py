@@ -85,23 +85,32 @@ class Grader:
         # (question id, variant) -> rubric_version, kept with results
         self._versions: dict[tuple[str, str | None], str] = {}
         self.warm_runner = False  # set for a batch: the runner warms up during the first
+        self._leftover: Path | None = None  # the last notebook's working folder
         # what judging needs built, built while the first notebook runs: the references by
         # default; a judge of its own brings its own preparation or none
         self._preparation: Callable[[Sequence[Question]], None] | None = (
             (lambda _questions: prepare()) if prepare is not None
             else prepare_references if judge is judge_reference else None)
 
+    def _remove_leftover(self) -> None:
+        """Remove the last notebook's working folder: done while the next one runs, since
+        removing a folder the child's sandbox mounted on waits for the kernel (about 5 ms a
+        folder here, at -j 1 a wait of the whole command)."""
+        if self._leftover is not None:
+            shutil.rmtree(self._leftover, ignore_errors=True)
+            self._leftover = None
+
     def _run(self, request: Request, questions: Sequence[Question]) -> Reply:
         """The runner's reply; the first time, the references are built meanwhile (the reply
         is awaited outside the interpreter's lock, so the two overlap)."""
         if self._preparation is None:
-            return self.runner.run(request)
+            return self.runner.run(request, meanwhile=self._remove_leftover)
         preparing = threading.Thread(target=self._preparation, args=(questions,),
                                      name="bpk-prepare", daemon=True)
         self._preparation = None
         preparing.start()
         try:
-            return self.runner.run(request)
+            return self.runner.run(request, meanwhile=self._remove_leftover)
         finally:
             # judging starts with the references built (bounded: a rubric whose reference
             # never finishes is then judged, and listed for review, within the timebox)
@@ -197,7 +206,8 @@ class Grader:
                 questions)
             self.warm_runner = False
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._remove_leftover()  # (an error before the request was sent)
+            self._leftover = workdir  # removed while the next notebook runs, or at close
         answers = reply.answers
         by_id = {q.id: answers.get(q.name, {}).get("data") for q in questions}
         results = tuple(self.judge_answer(q, answers.get(q.name), by_id, code.get(q.name))
@@ -241,6 +251,7 @@ class Grader:
                 f"{student!r}: {graded}.")
 
     def close(self) -> None:
+        self._remove_leftover()
         self.runner.close()
 
 
