@@ -30,8 +30,8 @@ from autograder.rubric.course import questions
 from autograder.rubric.variants import Variant, variant_for
 from solutions import optimisation_1d as o1
 from solutions import steepest_descent as sd
-from tests.latex_formulas import math_segments
 from tests.latex_formulas import formulas as latex_formulas
+from tests.latex_formulas import math_segments
 from tests.test_release_gives_nothing_away import key, space, swaps
 from tests.test_variant_solvable import SAMPLE_IDS, SEED
 
