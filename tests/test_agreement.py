@@ -33,8 +33,14 @@ EQUIVALENT = {
 # Slips diagnosis finds on the student's own answer (a symbol in place of another, an extra
 # factor), by question.
 STUDENT_SIDE = {
-    "backprop-dR-dw12": ["-2*(y - a1_2)*a1_1", "-2*(y - a1_2)*a2_1*w12_2"],
-    "backprop-dR-dw12-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1"],
+    "backprop-dR-dw12": ["-2*(y - a1_2)*a1_1", "-2*(y - a1_2)*a2_1*w12_2",
+                         "-2*(y - a1_2)*w12_2"],
+    "backprop-dR-dw12-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1",
+                                "-2*(y - a1_2)*w11_2*cos(z1_1)*x2"],
+    # issue 23: one wrong term of a sum, matched on the student's own terms
+    "sd2d-df-dx1": ["4*x1^3*x2^2 + 2*(x1 - 1)*(x2 - 1)^3", "4*x1^3*x2^2 + 17"],
+    "opt1d-second-derivative": ["36*x^2 + 30*x - 41"],
+    "opt1d-newton-update": ["x - 7", "x"],
 }
 
 

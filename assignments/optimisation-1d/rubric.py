@@ -55,8 +55,10 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("opt1d-newton-update", "newton_update", "expression", 1,
                  "The Newton–Raphson update", ("x", "d1", "d2"),
                  expected=o1.newton_update_general(),
+                 # the step is the method: without it (or with another in its place) the
+                 # update is worth nothing; its sign or factor slips are named below
                  parts=(Part("the current point x", "x"),
-                        Part("the Newton step −f′(x)/f″(x)", "-d1/d2")),
+                        Part("the Newton step −f′(x)/f″(x)", "-d1/d2", credit=0.0)),
                  slips=(Slip("newton_inverted", "x - d2/d1",
                              "f′ and f″ are the wrong way round: the step divides f′(x) by "
                              "f″(x).", 0.25),

@@ -21,7 +21,9 @@ from autograder.judge import sealing
 from autograder.judge.diagnosis import (
     DEFAULT_CREDIT,
     Candidate,
+    Named,
     Part,
+    PartValues,
     Slip,
     candidate_values,
     candidates,
@@ -29,6 +31,8 @@ from autograder.judge.diagnosis import (
     diagnose,
     hint_for,
     message,
+    part_values,
+    structure,
 )
 from autograder.judge.equivalence import N_PUBLIC as N_PUBLIC
 from autograder.judge.equivalence import N_SECRET as N_SECRET
@@ -78,6 +82,7 @@ class Judged:
 
     sample: Sample
     tried: tuple  # (Candidate, values) pairs, in the order they are tried
+    parts: tuple[PartValues, ...] = ()  # the reference's parts there (one_part_wrong)
 
 
 def _points_text(points: Sequence[Point]) -> list[list[str]]:
@@ -116,6 +121,8 @@ class ExpressionReference:
     found: tuple[Candidate, ...] = ()  # with expressions: instructor side only
     credit: Mapping[str, float] = field(default_factory=dict)
     released: Judged | None = None  # a fingerprint's public points and values
+    kind: str = "atom"  # how the reference is built: 'sum', 'product' or 'atom'
+    named: tuple[Named, ...] = ()  # its parts, with expressions: instructor side only
 
     @classmethod
     def build(
@@ -143,7 +150,9 @@ class ExpressionReference:
         try:
             defs = {make_symbol(k): to_expr(v) for k, v in (definitions or {}).items()}
             expr = to_expr(expected)
-            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios)
+            kind, named = structure(expr, to_expr, parts)
+            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios,
+                               shape=(kind, named))
         except ParseError as error:
             raise BackpropKitError(f"the reference answer is not valid: {error}") from error
         base: set[sympy.Symbol] = set()
@@ -156,7 +165,7 @@ class ExpressionReference:
         except ValueError as error:
             raise BackpropKitError(f"the question's domains are not valid: {error}") from error
         return cls(names, symbols, defs, doms, substitute(expr, defs), expr, tuple(found),
-                   dict(credit or {}))
+                   dict(credit or {}), kind=kind, named=tuple(named))
 
     # -- the points ------------------------------------------------------------------------
 
@@ -167,11 +176,12 @@ class ExpressionReference:
                                       self.definitions)
         except ValueError as error:
             raise BackpropKitError(f"the reference answer: {error}") from error
-        return Judged(sample, ())
+        return Judged(sample, (), part_values(self.kind, self.named, sample.frame,
+                                              self.credit))
 
     def _with_candidates(self, judged: Judged) -> Judged:
         tried = candidate_values(self.found, judged.sample.frame, judged.sample.values)
-        return Judged(judged.sample, tuple(tried))
+        return Judged(judged.sample, tuple(tried), judged.parts)
 
     @cached_property
     def public(self) -> Judged:
@@ -207,6 +217,9 @@ class ExpressionReference:
                  "values": _values_text(v)} for c, v in judged.tried
             ],
             "credit": dict(self.credit),
+            "shape": {"kind": self.kind, "parts": [
+                {"name": p.name, "credit": p.credit, "values": _values_text(p.values)}
+                for p in judged.parts]},
         }
 
     @classmethod
@@ -221,8 +234,12 @@ class ExpressionReference:
         sample = Sample(Frame.at(symbols, points, defs), _read_values(data["values"]))
         tried = tuple((Candidate(c["mistake"], c["feedback"], float(c["credit"])),
                        _read_values(c["values"])) for c in data.get("candidates", []))
+        shape = data.get("shape") or {}
+        parts = tuple(PartValues(p["name"], _read_values(p["values"]), float(p["credit"]))
+                      for p in shape.get("parts", ()))
         return cls(names, symbols, defs, tuple(Domain() for _ in symbols), None, None, (),
-                   dict(data.get("credit", {})), Judged(sample, tried))
+                   dict(data.get("credit", {})), Judged(sample, tried, parts),
+                   kind=shape.get("kind", "atom"))
 
 
 def judge_expression(
@@ -248,7 +265,8 @@ def judge_expression(
                      found=reference.found if secret else (),
                      released=() if secret else judged.tried,
                      definitions=reference.definitions,
-                     credit={**reference.credit, **(credit or {})})
+                     credit={**reference.credit, **(credit or {})},
+                     shape=(reference.kind, judged.parts))
     if found is None:
         if verdict.undefined:
             return CheckResult.wrong(NOT_REAL.format(
