@@ -14,7 +14,6 @@ from autograder.rubric import variants as vr
 from autograder.rubric.variants import course_seed, student_key, variant_for
 from solutions import network as nw
 from solutions import optimisation_1d as o1
-from solutions import steepest_descent as sd
 
 SEED = "test-seed-2026"
 IDS = [f"student{i:03d}" for i in range(200)]
@@ -101,19 +100,18 @@ def test_1d_variants_have_two_minima_reached_and_a_step_that_diverges() -> None:
             assert abs(12 * c4 * x**2 + 6 * c3 * x + 2 * c2) >= 1, (sid, x, n)
 
 
-def test_2d_variants_reach_the_minimum_beside_their_start() -> None:
-    for sid in IDS[:100]:
+def test_2d_variants_start_beside_the_minimum_they_approach() -> None:
+    """The graded start lies beside one minimum and the second start beside the other; where
+    each path ends, and that the answers spread, is in tests/test_variant_claims.py."""
+    for sid in IDS:
         n = variant_for("steepest-descent-2d", sid, SEED).numbers
-        alpha, beta, c1, c2 = n["f2"]
+        _, _, c1, c2 = n["f2"]
+        minima = (np.array([c1, 0.0]), np.array([0.0, c2]))
 
-        def grad(p, alpha=alpha, beta=beta, c1=c1, c2=c2):
-            a, b = p
-            return np.array([4 * alpha * a**3 * b**2 + 2 * beta * (a - c1) * (b - c2) ** 4,
-                             2 * alpha * a**4 * b + 4 * beta * (a - c1) ** 2 * (b - c2) ** 3])
+        def nearest(p, minima=minima):
+            return min(range(2), key=lambda i: float(np.linalg.norm(np.array(p) - minima[i])))
 
-        path = sd.steepest_descent(grad, n["start"], n["eta"])
-        assert len(path) < 10_000, (sid, n)
-        assert path[-1] == pytest.approx([c1, 0.0], abs=1e-6), (sid, n)
+        assert nearest(n["start"]) != nearest(n["second_start"]), (sid, n)
 
 
 def test_backprop_variants_step_downhill_and_train() -> None:
