@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
-from autograder.rubric.question import Affine, ProbeFunction, Question, precision
+from autograder.rubric.question import Affine, ProbeFunction, Question
 from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
@@ -92,8 +92,8 @@ HIDDEN_LAYER, HIDDEN_DEFINITIONS = hidden_node(CHAIN_NODE)
 SECOND_HIDDEN, SECOND_DEFINITIONS = hidden_node(2)
 CHAIN_PARTS, W22_PARTS = chain_parts(CHAIN_NODE, CHAIN_INPUT), chain_parts(2, 2)
 LINK_DR_DA, LINK_DA_DA, LINK_DA_DZ, LINK_DZ_DW = nw.chain_links(CHAIN_NODE, CHAIN_INPUT)
-DIGITS = 6  # the significant digits the notebook asks of every computed number
-SIGMA_PRIME = ("sigma'",)  # where σ′ is what is asked, σ′ itself is no answer
+DIGITS = 4  # the significant digits the notebook asks of every computed number
+SIGMA_PRIME = ("sigma'",)  # question 1c asks for σ′: σ′ itself is no answer there
 
 
 def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, ...]:
@@ -170,8 +170,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=link_dz,
                  slips=(Slip("sigma_itself", f"1/(1 + exp(-z{j}_1))",
                              f"That is σ({pretty(f'z{j}_1')}) itself, not its derivative.",
-                             0.0),),
-                 refused_functions=SIGMA_PRIME),
+                             0.0),)),
         Question("backprop-link-dz-dw", f"dz{j}_1_dw{j}{k}_1", "expression", 0.5,
                  f"Link 4: ∂{pretty(f'z{j}_1')}/∂{pretty(w)}",
                  (f"w{j}1_1", f"w{j}2_1", f"b{j}_1", "x1", "x2"), expected=link_dw),
@@ -196,21 +195,21 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-gradient", "grad_R", "array", 3,
                  "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
                  expected=total, slips=gradient_slips(theta, data),
-                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS, **precision(DIGITS)),
+                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS, digits=DIGITS),
         Question("backprop-step", "theta_new", "array", 1,
                  f"One steepest descent step (η = {eta})", labels=nw.PARAM_NAMES,
                  expected=nw.steepest_descent_step(theta, data, eta),
                  slips=(Slip("uphill", (theta + eta * total).tolist(),
                              "You stepped uphill: steepest descent subtracts η∇R.", 0.5),),
                  follows="backprop-gradient",
-                 from_earlier=step_from(theta, eta), **precision(DIGITS)),
+                 from_earlier=step_from(theta, eta), digits=DIGITS),
         Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
                  labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
                  expected=er.misprint_flags()),
         Question("backprop-training", "final_loss", "number", 2,
                  f"The loss after {train_steps} steps (η = {train_eta})",
                  expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
-                 **precision(DIGITS)),
+                 digits=DIGITS),
     )
 
 

@@ -61,13 +61,6 @@ class ProbeFunction:
                 "name": self.name}
 
 
-def precision(digits: int) -> dict[str, Any]:
-    """Rubric data for a number graded to ``digits`` significant digits, as its notebook
-    states: ``digits`` for the grade to read, and the tolerance that lets every value rounding
-    to the reference's digits pass (half a unit in the last digit, relative)."""
-    return {"digits": digits, "rel_tol": 0.5 * 10.0 ** (1 - digits)}
-
-
 def decode_probe_arg(value: Any) -> Any:
     if isinstance(value, Mapping) and "probe_function" in value:
         return ProbeFunction(tuple(value["probe_function"]), tuple(value["variables"]),
