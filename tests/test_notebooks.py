@@ -343,7 +343,8 @@ def test_leak_detection_works() -> None:
 HEADING = re.compile(r"^### Question (\d+) \((\d+(?:\.\d+)?) points?(?:, graded by hand)?\)",
                      re.M)
 PART = re.compile(r"\*\*\(([a-z])\) \((\d+(?:\.\d+)?) points?\)\*\*")
-DIGITS = re.compile(r"(\d+) significant digits")
+PRECISION = re.compile(r"(\d+) (significant digits|decimals)")
+PRECISION_WORDS = {"significant digits": "significant", "decimals": "decimals"}
 
 
 def _header_points(nb: Any) -> list[float]:
@@ -383,19 +384,18 @@ def test_header_table_headings_and_nbgrader_agree_on_every_point(assignment: str
 
 @params
 def test_the_text_states_the_precision_each_number_is_graded_to(assignment: str) -> None:
-    """A number graded to N significant digits is asked for with "N significant digits" in
-    its task, and no task states a precision its question does not grade."""
+    """A number graded to a precision (the rubric's ``precision``: 4 significant digits, 6
+    decimals) is asked for with exactly those words in its task, and no task states a
+    precision its question does not grade."""
     nb = load(assignment)
     by_answer = {q.answer_cell: q for q in questions(assignment)}
-    told: list[int] = []
+    told: list[tuple[str, int]] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            told += [int(n) for n in DIGITS.findall(cell.source)]
+            told += [(PRECISION_WORDS[kind], int(n)) for n, kind in PRECISION.findall(cell.source)]
         q = by_answer.get(meta(cell).get("grade_id", ""))
         if q is None:
             continue
-        if q.digits is None:
-            assert not told, f"{q.id}: the text states {told} significant digits"
-        else:
-            assert told == [q.digits], f"{q.id}: graded to {q.digits} digits, text says {told}"
+        stated = [tuple(q.precision)] if q.precision else []
+        assert told == stated, f"{q.id}: graded to {stated}, the text says {told}"
         told = []

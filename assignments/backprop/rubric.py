@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
-from autograder.rubric.question import Affine, ProbeFunction, Question
+from autograder.rubric.question import Affine, ProbeFunction, Question, Through
 from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
@@ -92,7 +92,6 @@ HIDDEN_LAYER, HIDDEN_DEFINITIONS = hidden_node(CHAIN_NODE)
 SECOND_HIDDEN, SECOND_DEFINITIONS = hidden_node(2)
 CHAIN_PARTS, W22_PARTS = chain_parts(CHAIN_NODE, CHAIN_INPUT), chain_parts(2, 2)
 LINK_DR_DA, LINK_DA_DA, LINK_DA_DZ, LINK_DZ_DW = nw.chain_links(CHAIN_NODE, CHAIN_INPUT)
-DIGITS = 4  # the significant digits the notebook asks of every computed number
 SIGMA_PRIME = ("sigma'",)  # question 1c asks for σ′: σ′ itself is no answer there
 
 
@@ -101,8 +100,10 @@ def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, .
     per_obs = [nw.gradient(theta, obs) for obs in data]
     total = nw.total_gradient(theta, data)
     return (
+        # with two observations the mean and the ½ convention give the same vector
         Slip("mean_not_sum", (total / len(data)).tolist(),
-             "That is the mean over the observations; R sums them.", 0.5),
+             "That is half of ∇R: the mean over the observations, or the gradient of "
+             "½(y − a₁⁽²⁾)² — this R sums the observations' (y − a₁⁽²⁾)², with no ½.", 0.5),
         Slip("one_observation", per_obs[0].tolist(),
              "That is the gradient of observation 1 only; R sums both observations.", 0.5),
         Slip("one_observation", per_obs[1].tolist(),
@@ -111,6 +112,68 @@ def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, .
              nw.total_gradient(theta, data, activation_slope=sg.sigmoid).tolist(),
              "The hidden nodes' links use σ(z) where σ′(z) belongs.", 0.5),
     )
+
+
+def slipped_directions(data: Any) -> dict[str, Any]:
+    """What each slip of ∇R (gradient_slips, by id and order) computes in place of ∇R at any
+    θ: a training run built on it (solutions.network.train's ``direction``)."""
+    return {
+        "mean_not_sum": lambda th, d: nw.total_gradient(th, d) / len(d),
+        "one_observation": (lambda th, d: nw.gradient(th, d[0]),
+                            lambda th, d: nw.gradient(th, d[1])),
+        "sigma_for_sigma_prime": lambda th, d: nw.total_gradient(th, d,
+                                                                 activation_slope=sg.sigmoid),
+    }
+
+
+def training_through(theta: Any, data: Any, eta: float, steps: int) -> Through:
+    """Follow-through from ∇R to the training run: a student whose ∇R shows a slip and who
+    trains with it gets the final loss that slip makes (computed, not typed)."""
+    directions = slipped_directions(data)
+    cases = []
+    for slip in gradient_slips(theta, data):
+        found = directions[slip.id]
+        if isinstance(found, tuple):  # one direction per observation, in the slips' order
+            k = sum(1 for c in cases if c[0] == slip.id)
+            found = found[k]
+        final = float(nw.train(theta, data, eta, steps, found)[1][-1])
+        cases.append((slip.id, slip.answer, final))
+    return Through("backprop-gradient", tuple(cases))
+
+
+def off_by_one_step(theta: Any, data: Any, eta: float, steps: int) -> tuple[Slip, ...]:
+    """The final loss one step short or one step long: a loop off by one (grade only — a
+    number a student could bracket is never sealed into the release)."""
+    losses = nw.train(theta, data, eta, steps + 1)[1]
+    return (
+        Slip("one_step_short", float(losses[steps - 1]),
+             f"That is the loss after {steps - 1} steps, one step short of {steps}: check "
+             "where your loop starts and ends.", 0.75, released=False),
+        Slip("one_step_long", float(losses[steps + 1]),
+             f"That is the loss after {steps + 1} steps, one step more than {steps}: check "
+             "where your loop starts and ends.", 0.75, released=False),
+    )
+
+
+def bias_input_slips(j: int) -> tuple[Slip, ...]:
+    """∂R/∂b_j^(1) with an input multiplied in, as for a weight: the bias's link is 1."""
+    chain = f"-2*(y - a1_2)*w1{j}_2*exp(-z{j}_1)*(1 + exp(-z{j}_1))^(-2)"
+    return tuple(Slip("bias_input", f"{chain}*x{k}",
+                      f"∂{pretty(f'z{j}_1')}/∂{pretty(f'b{j}_1')} is 1: a bias multiplies no "
+                      "input.", 0.5) for k in (1, 2))
+
+
+def step_slips(theta: Any, total: Any, eta: float, train_eta: float) -> tuple[Slip, ...]:
+    """Wrong vectors a step is handed in as: only the change −η∇R, or the training run's
+    step size (grade only: they are vectors of the answer's own kind, never sealed)."""
+    slips = [Slip("only_the_step", (-eta * total).tolist(),
+                  "That is the change −η∇R only: the new parameters are θ₀ plus it.", 0.3,
+                  released=False)]
+    if train_eta != eta:
+        slips.append(Slip("wrong_step_size", (theta - train_eta * total).tolist(),
+                          "That step uses the training run's step size, not this question's "
+                          "η.", 0.3, released=False))
+    return tuple(slips)
 
 
 def step_from(theta: Any, eta: float) -> Affine:
@@ -185,7 +248,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-dR-db2-layer1", f"dR_db{j2}_1", "expression", 2,
                  f"∂R/∂{pretty(b2)} (one observation; not in the lecture)",
                  second, second_defs, expected=nw.compact_partial(b2),
-                 parts=chain_parts(j2, None), hints=LOSS_HINTS),
+                 parts=chain_parts(j2, None), hints=LOSS_HINTS,
+                 slips=bias_input_slips(j2)),
         Question("backprop-finite-difference", "finite_difference", "function", 2,
                  "Central differences of any loss",
                  probes=((_bowl, [0.0, 1.0]),  # visible: the gradient is (-2, 6)
@@ -195,21 +259,25 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-gradient", "grad_R", "array", 3,
                  "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
                  expected=total, slips=gradient_slips(theta, data),
-                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS, digits=DIGITS),
+                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS,
+                 precision=("decimals", 6)),  # the text asks for 6 decimals
         Question("backprop-step", "theta_new", "array", 1,
                  f"One steepest descent step (η = {eta})", labels=nw.PARAM_NAMES,
                  expected=nw.steepest_descent_step(theta, data, eta),
                  slips=(Slip("uphill", (theta + eta * total).tolist(),
-                             "You stepped uphill: steepest descent subtracts η∇R.", 0.5),),
+                             "You stepped uphill: steepest descent subtracts η∇R.", 0.5),
+                        *step_slips(theta, total, eta, train_eta)),
                  follows="backprop-gradient",
-                 from_earlier=step_from(theta, eta), digits=DIGITS),
+                 from_earlier=step_from(theta, eta)),
         Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
                  labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
                  expected=er.misprint_flags()),
         Question("backprop-training", "final_loss", "number", 2,
                  f"The loss after {train_steps} steps (η = {train_eta})",
                  expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
-                 digits=DIGITS),
+                 slips=off_by_one_step(theta, data, train_eta, train_steps),
+                 through=(training_through(theta, data, train_eta, train_steps),),
+                 precision=("significant", 4)),  # the text asks for 4 significant digits
     )
 
 

@@ -6,8 +6,10 @@ They never print and never raise for a wrong or unreadable answer; only a broken
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -250,7 +252,7 @@ def judge_expression(
     try:
         raw = to_expression(answer, reference.names)
     except ParseError as error:
-        return unreadable(error)
+        return _renamed(answer, reference, credit) or unreadable(error)
     secret = reference.expression is not None
     judged = reference.secret if secret else reference.public_full
     verdict = compare(raw, reference.raw, judged.sample, reference.domains,
@@ -276,6 +278,40 @@ def judge_expression(
     score = credit_for(found.mistake, credit) if credit and found.mistake in credit else \
         found.credit
     return CheckResult.wrong(found.feedback, score=score, mistake=found.mistake, **details)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,15}")
+
+
+def _renamed(answer: Any, reference: ExpressionReference,
+             credit: Mapping[str, float] | None) -> CheckResult | None:
+    """An answer written in one symbol the question does not define (σ′ in v where the link
+    is in z₁⁽¹⁾): right when read in one of the question's own symbols, it earns the
+    ``wrong_name`` credit and is told so; anything else stays unreadable. Only our parser
+    reads it, with that one name allowed besides the question's."""
+    if not isinstance(answer, str) or len(answer) > 2000:
+        return None
+    known = set(reference.names)
+    for name in list(dict.fromkeys(_IDENTIFIER.findall(answer)))[:8]:
+        if name in known:
+            continue
+        try:
+            expr = parse_expression(answer, [*reference.names, name])
+        except ParseError:
+            continue
+        stranger = [s for s in expr.free_symbols if s.name == name]
+        if len(stranger) != 1:
+            return None
+        for meant in reference.names:
+            if make_symbol(meant) in expr.free_symbols:
+                continue
+            read = judge_expression(expr.xreplace({stranger[0]: make_symbol(meant)}), reference)
+            if read.correct:
+                return CheckResult.wrong(message("wrong_name", used=name, meant=meant),
+                                         score=credit_for("wrong_name", credit),
+                                         mistake="wrong_name")
+        return None
+    return None
 
 
 def check_expression(
@@ -373,17 +409,48 @@ def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
                    hint=hint_for(hints, "constant_factor"))
 
 
-def _rounded(a: float, b: float) -> bool:
-    """Is ``a`` the reference ``b`` rounded (or cut) to 3–9 significant digits? Fewer digits
-    is not a rounding slip: 0.6 for 0.6047 is simply another number."""
-    if a == b or b == 0:
+Precision = tuple[str, int]  # ("significant", k) or ("decimals", d): what the text states
+
+
+def _cut_to(a: float, b: float, places: int) -> bool:
+    """Is ``a`` the value ``b`` rounded, or cut off, to ``places`` decimals?"""
+    scale = 10.0 ** places
+    return any(math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15)
+               for cut in (round(b, places), math.trunc(b * scale) / scale))
+
+
+def _places(b: float, significant: int) -> int:
+    """The decimals that keep ``significant`` digits of ``b``."""
+    return significant - 1 - math.floor(math.log10(abs(b)))
+
+
+def within_precision(a: float, b: float, precision: Precision | None) -> bool:
+    """Is ``a`` the reference ``b`` given to the precision the question states (or finer),
+    rounded or cut off? Then it is right: the precision the text states is the precision
+    graded ("about 4 significant digits": −2.620 for −2.61961)."""
+    if precision is None or b == 0 or a == b:
         return False
-    for sig in range(3, 10):
-        places = sig - 1 - math.floor(math.log10(abs(b)))
-        for cut in (round(b, places), math.trunc(b * 10**places) / 10**places):
-            if math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15):
-                return True
-    return False
+    how, count = precision
+    places = count if how == "decimals" else _places(b, count)
+    return any(_cut_to(a, b, p) for p in range(places, places + 10))
+
+
+def _rounded(a: float, b: float) -> bool:
+    """Is ``a`` the reference ``b`` rounded (or cut) to 2–9 significant digits, as it shows
+    them? One digit is not a rounding slip: 0.6 for 0.6047 is simply another number (and a
+    guess among nine), and so is 0.4 for 0.404 (the form is what the self-check sees too)."""
+    if a == b or b == 0 or not _looks_rounded(a):
+        return False
+    return any(_cut_to(a, b, _places(b, sig)) for sig in range(2, 10))
+
+
+def _decimals(values: Sequence[float]) -> int | None:
+    """The fewest decimals (1–9) that show every value exactly: what a vector rounded to d
+    decimals looks like."""
+    for d in range(1, 10):
+        if all(math.isclose(v, round(v, d), rel_tol=1e-12, abs_tol=1e-15) for v in values):
+            return d
+    return None
 
 
 ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
@@ -393,15 +460,33 @@ ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate 
                        "the grade can.")
 
 
+def _digits(a: float) -> int:
+    """How many significant digits ``a`` shows (up to 16)."""
+    if a == 0 or not math.isfinite(a):
+        return 0
+    for sig in range(1, 16):
+        places = sig - 1 - math.floor(math.log10(abs(a)))
+        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
+            return sig
+    return 16
+
+
+def rounding_credit(a: float, credit: Mapping[str, float] | None) -> float:
+    """What a rounded value earns: more when it keeps 4 significant digits or more (a step
+    rounded to 4 decimals) than when it keeps 2 or 3 — judged by the digits it shows, which
+    the self-check sees as the grade does."""
+    return credit_for("rounded_fine" if _digits(a) >= 4 else "rounded", credit)
+
+
 def _looks_rounded(a: float) -> bool:
-    """Has ``a`` only 3–9 significant digits, as a value typed or rounded by hand has (a
+    """Has ``a`` only 2–9 significant digits, as a value typed or rounded by hand has (a
     computed float has 15 or more)?"""
     if a == 0 or not math.isfinite(a):
         return False
     for sig in range(1, 10):
         places = sig - 1 - math.floor(math.log10(abs(a)))
         if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
-            return sig >= 3
+            return sig >= 2
     return False
 
 
@@ -412,14 +497,22 @@ class ExactTarget:
     value: float
     rel_tol: float
     abs_tol: float
+    precision: Precision | None = None
 
     def close(self, a: float, ratio: float = 1.0) -> bool:
         """Is ``a`` within tolerance of ``ratio`` times the value? (on sealing's grid, so
         that the self-check's sealed comparison is the same judgement)"""
         return sealing.close(a / ratio, self.value, self.rel_tol, self.abs_tol)
 
+    def right(self, a: float) -> bool:
+        """Close, or the value to the precision the question states."""
+        return self.close(a) or within_precision(a, self.value, self.precision)
+
     def rounded(self, a: float) -> bool:
         return _rounded(a, self.value)
+
+    def cut_to(self, a: float, places: int) -> bool:
+        return _cut_to(a, self.value, places)
 
 
 @dataclass(frozen=True)
@@ -436,8 +529,16 @@ class SealedTarget:
     def close(self, a: float, ratio: float = 1.0) -> bool:
         return sealing.matches(a / ratio, self.hashes, self.salt, self.rel_tol, self.abs_tol)
 
+    def right(self, a: float) -> bool:
+        return self.close(a)  # the stated precision cannot be told from a seal
+
     def rounded(self, a: float) -> bool:
         return self.roundable and _looks_rounded(a)
+
+    def cut_to(self, a: float, places: int) -> bool:
+        """By form only (the seal cannot confirm): ``a`` looks rounded, or is the 0 a small
+        entry rounds to."""
+        return self.roundable and (a == 0 or _looks_rounded(a))
 
 
 Target = ExactTarget | SealedTarget
@@ -455,13 +556,14 @@ class NumericReference:
 
     @classmethod
     def exact(cls, expected: Any, slips: Sequence[Slip], rel_tol: float,
-              abs_tol: float) -> NumericReference:
-        def targets(values: Sequence[float]) -> tuple[Target, ...]:
-            return tuple(ExactTarget(v, rel_tol, abs_tol) for v in values)
+              abs_tol: float, precision: Precision | None = None) -> NumericReference:
+        def targets(values: Sequence[float], stated: Precision | None = None
+                    ) -> tuple[Target, ...]:
+            return tuple(ExactTarget(v, rel_tol, abs_tol, stated) for v in values)
 
         scalar = not _is_sequence(expected)
         values = [as_number(expected)] if scalar else as_array(expected)
-        return cls(targets(values), tuple(
+        return cls(targets(values, precision), tuple(
             (slip, targets(vals)) for slip in slips
             if len(vals := (as_array(slip.answer) if _is_sequence(slip.answer)
                             else [as_number(slip.answer)])) == len(values)), scalar=scalar)
@@ -493,9 +595,24 @@ class NumericReference:
         not shown (the grade decides them)."""
         return {} if self.confirmed else {"unconfirmed": True}
 
+    def matching_slips(self, values: Sequence[float]) -> list[Slip]:
+        """The declared slips whose every entry ``values`` has (several: several readings)."""
+        return [slip for slip, targets in self.slips if _all_close(values, targets)]
+
 
 def _all_close(values: Sequence[float], targets: Sequence[Target], ratio: float = 1.0) -> bool:
     return all(t.close(a, ratio) for a, t in zip(values, targets, strict=True))
+
+
+def _slip_result(matched: Sequence[Slip], **details: Any) -> CheckResult:
+    """A declared slip; where several explain the answer (the mean over two observations
+    and the ½ convention give the same vector), the feedback gives every reading and the
+    credit is the best of them."""
+    best = max(matched, key=lambda slip: float(slip.credit))
+    readings = list(dict.fromkeys(slip.feedback for slip in matched))
+    feedback = readings[0] if len(readings) == 1 else \
+        "Two readings fit: " + " Or: ".join(readings)
+    return CheckResult.wrong(feedback, score=float(best.credit), mistake=best.id, **details)
 
 
 def check_number(
@@ -507,31 +624,33 @@ def check_number(
     slips: Sequence[Slip] = (),
     hints: Mapping[str, str] | None = None,
     ratios: Sequence[float] = (),
+    precision: Precision | None = None,
 ) -> CheckResult:
     """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable.
 
-    Partial credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½
-    (or a ratio the question declares), a value rounded too early. ``expected`` is the value
-    or a NumericReference (sealed, for the self-check)."""
+    Right when within tolerance or given to the ``precision`` the question states; partial
+    credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½ (or a
+    ratio the question declares), a value rounded more than the question allows.
+    ``expected`` is the value or a NumericReference (sealed, for the self-check)."""
     try:
         value = as_number(answer)
     except ParseError as error:
         return unreadable(error)
     reference = expected if isinstance(expected, NumericReference) else \
-        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+        NumericReference.exact(expected, slips, rel_tol, abs_tol, precision)
     (target,) = reference.entries
-    if target.close(value):
+    if target.right(value):
         return CheckResult.right()
-    for slip, (slip_target,) in reference.slips:
-        if slip_target.close(value):
-            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id)
+    matched = reference.matching_slips([value])
+    if matched:
+        return _slip_result(matched)
     for ratio in (*NUMBER_RATIOS, *ratios):
         if target.close(value, ratio):
             mistake = _ratio_mistake(ratio)
             return CheckResult.wrong(_ratio_feedback(ratio, hints),
                                      score=credit_for(mistake, credit), mistake=mistake)
     if target.rounded(value):
-        return CheckResult.wrong(reference.rounded_feedback, score=credit_for("rounded", credit),
+        return CheckResult.wrong(reference.rounded_feedback, score=rounding_credit(value, credit),
                                  mistake="rounded", **reference.rounding_details)
     return CheckResult.wrong("Not correct. Recompute it step by step.")
 
@@ -558,6 +677,30 @@ def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
     return ", ".join(labels[i] if labels else f"entry {i}" for i in indices)
 
 
+MAX_SET = 6  # entries of a set answer tried in every order
+MIN_ORDERED = 4  # a labelled vector's entries in another order: from this many entries on
+
+
+def _in_order(values: Sequence[float], targets: Sequence[Target]) -> list[float] | None:
+    """``values`` rearranged so that as many entries as possible are right, if another order
+    than the student's does better: a set's entries handed in in another order."""
+    n = len(values)
+    if n > MAX_SET:
+        return None
+    right = [[t.right(a) for t in targets] for a in values]
+    best, best_count = None, sum(right[i][i] for i in range(n))
+    for order in itertools.permutations(range(n)):  # order[i]: where entry i belongs
+        count = sum(right[i][order[i]] for i in range(n))
+        if count > best_count:
+            best, best_count = order, count
+    if best is None:
+        return None
+    placed = [0.0] * n
+    for i, where in enumerate(best):
+        placed[where] = values[i]
+    return placed
+
+
 def check_array(
     answer: Any,
     expected: Sequence[float] | NumericReference,
@@ -569,50 +712,136 @@ def check_array(
     groups: Mapping[str, Sequence[int]] | None = None,
     hints: Mapping[str, str] | None = None,
     ratios: Sequence[float] = (),
+    precision: Precision | None = None,
+    as_set: bool = False,
 ) -> CheckResult:
     """Judge a vector of numbers, entry by entry; names the entries that are off and, where
     it can tell, why (a declared slip, a group of entries, rounding), never their values.
 
     A slip of the whole vector (a declared one, the sign, a factor of 2 or ½) is judged as
-    one slip; otherwise each entry earns its share: 1 when right, a slip's credit when it
-    matches that slip's entry, the rounding credit when rounded."""
+    one slip; otherwise each entry earns its share: 1 when right (within tolerance or to the
+    stated ``precision``), a slip's credit when it matches that slip's entry, the rounding
+    credit when rounded — entries rounded alike (to the same decimals) are all "rounded",
+    never blamed. The entries of a set (``as_set``) are judged in the order that suits them
+    best; another order than the one asked earns the ``order`` credit (1 by default: a set
+    has none)."""
     try:
         values = as_array(answer)
     except ParseError as error:
         return unreadable(error)
     reference = expected if isinstance(expected, NumericReference) else \
-        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+        NumericReference.exact(expected, slips, rel_tol, abs_tol, precision)
+    if len(values) != len(reference.entries):
+        return unreadable(f"expected {len(reference.entries)} numbers, got {len(values)}")
+    result = _check_entries(values, reference, credit, labels, groups, hints, ratios)
+    if result.correct:
+        return result
+    if not as_set:
+        reordered = _other_order(values, reference, credit, labels)
+        return reordered if reordered is not None and reordered.score > result.score \
+            else result
+    placed = _in_order(values, reference.entries)
+    if placed is None:
+        return result
+    reordered = _check_entries(placed, reference, credit, labels, groups, hints, ratios)
+    factor = credit_for("order", credit)
+    if reordered.score * factor <= result.score:
+        return result
+    if reordered.correct and factor >= 1.0:
+        return CheckResult(correct=True, score=1.0, feedback="Correct (in any order).")
+    order = (f"The right values, but not in the order asked"
+             f"{' (' + ', '.join(labels) + ')' if labels else ''}.")
+    feedback = order if reordered.correct else f"{order} {reordered.feedback}"
+    return CheckResult.wrong(feedback, score=round(reordered.score * factor, 6),
+                             mistake="order" if reordered.correct else reordered.mistake,
+                             **reordered.details)
+
+
+def _other_order(values: Sequence[float], reference: NumericReference,
+                 credit: Mapping[str, float] | None, labels: Sequence[str] | None
+                 ) -> CheckResult | None:
+    """Every entry right, in another order than the labels' (∇R with the output layer first):
+    the ``entry_order`` credit. Found by matching entries to places (augmenting paths). Not
+    for fewer than four entries, where another order is as likely another answer (the other
+    minimum (0, 1) of (1, 0))."""
     targets = reference.entries
-    if len(values) != len(targets):
-        return unreadable(f"expected {len(targets)} numbers, got {len(values)}")
-    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.close(a)]
+    n = len(values)
+    if n < MIN_ORDERED:
+        return None
+    fits: list[list[int]] = []
+    for a in values:  # an entry that is nowhere right ends it (a wrong vector costs little)
+        fits.append([j for j in range(n) if targets[j].right(a)])
+        if not fits[-1]:
+            return None
+    place: dict[int, int] = {}  # place -> entry
+
+    def seat(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in place or seat(place[j], seen):
+                    place[j] = i
+                    return True
+        return False
+
+    if not all(seat(i, set()) for i in range(n)):
+        return None
+    order = f" ({', '.join(labels)})" if labels else ""
+    return CheckResult.wrong(f"Every entry is right, but not in the order asked{order}.",
+                             score=credit_for("entry_order", credit), mistake="entry_order",
+                             wrong=[i for i in range(n) if place.get(i) != i])
+
+
+def _check_entries(values: Sequence[float], reference: NumericReference,
+                   credit: Mapping[str, float] | None, labels: Sequence[str] | None,
+                   groups: Mapping[str, Sequence[int]] | None,
+                   hints: Mapping[str, str] | None, ratios: Sequence[float]) -> CheckResult:
+    """:func:`check_array`'s judgement of the entries in the order given."""
+    targets = reference.entries
+    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.right(a)]
     if not wrong:
         return CheckResult.right()
-    for slip, slip_targets in reference.slips:
-        if _all_close(values, slip_targets):
-            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id,
-                                     wrong=wrong)
+    matched = reference.matching_slips(values)
+    if matched:
+        return _slip_result(matched, wrong=wrong)
     for ratio in (*NUMBER_RATIOS, *ratios):
         if _all_close(values, targets, ratio):
             mistake = _ratio_mistake(ratio)
             return CheckResult.wrong(_ratio_feedback(ratio, hints),
                                      score=credit_for(mistake, credit), mistake=mistake,
                                      wrong=wrong)
+    # a vector rounded alike (every entry to the same decimals, some keeping two digits or
+    # more): its small entries, even those rounded to 0, are rounded too, not wrong
+    places = _decimals(values)
+    shown = places is not None and any(abs(values[i]) >= 10.0 ** (1 - places) for i in wrong)
+    if shown and reference.confirmed:  # a slip, rounded: the seal could not tell it
+        rounded_slips = [slip for slip, st in reference.slips
+                         if all(t.close(a) or t.cut_to(a, places)
+                                for a, t in zip(values, st, strict=True))]
+        if rounded_slips:
+            slipped = _slip_result(rounded_slips, wrong=wrong)
+            return CheckResult.wrong(
+                f"{slipped.feedback} Every entry is given to {places} decimals: {ROUNDED}",
+                score=round(slipped.score * credit_for("rounded", credit), 6),
+                mistake=slipped.mistake, **slipped.details)
     earned = float(len(values) - len(wrong))
     by_slip: dict[str, list[int]] = {}
     rounded: list[int] = []
     other: list[int] = []
+    alike = shown and all(targets[i].cut_to(values[i], places) for i in wrong)
     for i in wrong:
         match = next((s for s, st in reference.slips if st[i].close(values[i])), None)
         if match is not None:
             by_slip.setdefault(match.id, []).append(i)
             earned += float(match.credit)
-        elif targets[i].rounded(values[i]):
+        elif alike or targets[i].rounded(values[i]):
             rounded.append(i)
-            earned += credit_for("rounded", credit)
+            earned += rounding_credit(values[i], credit)
         else:
             other.append(i)
     sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]
+    if alike and rounded and not other and not by_slip and len(wrong) == len(values):
+        sentences = [f"Every entry is given to {places} decimals."]
     slip_by_id = {s.id: s for s, _ in reference.slips}
     for slip_id, indices in by_slip.items():
         sentences.append(f"{_names(indices, labels)}: {slip_by_id[slip_id].feedback}")
