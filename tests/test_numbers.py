@@ -156,3 +156,10 @@ def test_a_step_handed_in_as_only_the_change_or_with_the_other_step_size() -> No
     assert judge(step, -0.1 * g).mistake == "only_the_step"
     assert judge(step, nw.THETA0 - 0.01 * g).mistake == "wrong_step_size"
     assert all(0 < judge(step, a).score < 0.5 for a in (-0.1 * g, nw.THETA0 - 0.01 * g))
+
+
+def test_eta_twice_and_the_training_step_size_are_both_read() -> None:
+    """With the lecture's numbers η² = 0.01 is the training run's η: both readings are given."""
+    step = question("backprop-step")
+    result = judge(step, nw.THETA0 - 0.1 * 0.1 * nw.total_gradient())
+    assert "training run" in result.feedback and "twice" in result.feedback, result.feedback

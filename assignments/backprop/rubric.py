@@ -164,8 +164,9 @@ def bias_input_slips(j: int) -> tuple[Slip, ...]:
 
 
 def step_slips(theta: Any, total: Any, eta: float, train_eta: float) -> tuple[Slip, ...]:
-    """Wrong vectors a step is handed in as: only the change −η∇R, or the training run's
-    step size (grade only: they are vectors of the answer's own kind, never sealed)."""
+    """Wrong vectors a step is handed in as: only the change −η∇R, the training run's step
+    size, η applied twice (grade only: they are vectors of the answer's own kind, never
+    sealed)."""
     slips = [Slip("only_the_step", (-eta * total).tolist(),
                   "That is the change −η∇R only: the new parameters are θ₀ plus it.", 0.3,
                   released=False)]
@@ -173,6 +174,9 @@ def step_slips(theta: Any, total: Any, eta: float, train_eta: float) -> tuple[Sl
         slips.append(Slip("wrong_step_size", (theta - train_eta * total).tolist(),
                           "That step uses the training run's step size, not this question's "
                           "η.", 0.3, released=False))
+    # with the lecture's numbers η² is the training run's η: both readings are given
+    slips.append(Slip("eta_twice", (theta - eta * eta * total).tolist(),
+                      "That step applies η twice (θ₀ − η·η∇R).", 0.3, released=False))
     return tuple(slips)
 
 
