@@ -14,9 +14,10 @@ import numpy as np
 import sympy
 
 from autograder.errors import BackpropKitError, ParseError
-from autograder.judge import checks, properties, sealing, transport
+from autograder.judge import checks, functions, properties, sealing, transport
+from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
 from autograder.judge.diagnosis import Part, Slip
-from autograder.judge.parsing import make_symbol, parse_expression
+from autograder.judge.parsing import make_symbol, names_used, parse_expression
 from autograder.results import CheckResult
 
 KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
@@ -157,15 +158,14 @@ class Through:
     after: str
     cases: tuple[tuple[str, Any, Any], ...]
     # slips are far apart: a loose match of the earlier answer will do (rounded to 3 decimals)
-    rel_tol: float = 1e-3
-    abs_tol: float = 1e-3
+    rel_tol: float = FOLLOWS_SLIP.rel
+    abs_tol: float = FOLLOWS_SLIP.abs
 
     def __call__(self, earlier: Any) -> Any:
         values = np.asarray(earlier, dtype=float).ravel()
         for _, before, later in self.cases:
             slipped = np.asarray(before, dtype=float).ravel()
-            if slipped.shape == values.shape and np.allclose(
-                    values, slipped, rtol=self.rel_tol, atol=self.abs_tol):
+            if Tolerance(self.rel_tol, self.abs_tol).close_arrays(values, slipped):
                 return later
         return None
 
@@ -192,8 +192,8 @@ class Question:
     variables: tuple[str, ...] = ()
     definitions: Mapping[str, str] = field(default_factory=dict)
     credit: Mapping[str, float] = field(default_factory=dict)
-    rel_tol: float = 1e-6
-    abs_tol: float = 1e-9
+    rel_tol: float = ANSWER.rel
+    abs_tol: float = ANSWER.abs
     probes: tuple[tuple[Any, ...], ...] = ()
     project: str = "identity"
     labels: tuple[str, ...] = ()
@@ -223,6 +223,9 @@ class Question:
     # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
     # lecture's. Same id, other variant: another reference, so caches key on both.
     variant: str | None = None
+    # Functions of the table (autograder.judge.functions) an answer may not use because the
+    # question asks to derive them: σ′ where σ′ is the point ("sigma'").
+    refused_functions: tuple[str, ...] = ()
     # The rubric file it was loaded from, by identity and content (path, device and inode,
     # sha256 of the bytes that ran; set by autograder.rubric.course): the reference caches
     # key on it, so two rubrics with the same question ids never share a reference. Not
@@ -232,6 +235,9 @@ class Question:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BackpropKitError(f"question {self.id}: unknown kind {self.kind!r}")
+        unknown = [f for f in self.refused_functions if f not in functions.BY_NAME]
+        if unknown:
+            raise BackpropKitError(f"question {self.id}: unknown refused function(s) {unknown}")
         if self.project not in PROJECTIONS:
             raise BackpropKitError(f"question {self.id}: unknown projection {self.project!r}")
 
@@ -258,7 +264,7 @@ class Question:
             "from_earlier": self.from_earlier.to_json()
             if isinstance(self.from_earlier, Affine) else None,
             "precision": list(self.precision) if self.precision else None,
-            "as_set": self.as_set,
+            "as_set": self.as_set, "refused_functions": list(self.refused_functions),
         }
 
     @classmethod
@@ -274,6 +280,7 @@ class Question:
             follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
             precision=tuple(data["precision"]) if data.get("precision") else None,
             as_set=bool(data.get("as_set")),
+            refused_functions=tuple(data.get("refused_functions", ())),
         )
 
     def without_expected(self) -> Question:
@@ -343,6 +350,9 @@ def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any
     """
     if question.expected is None:
         raise BackpropKitError(f"question {question.id} has no reference answer here")
+    refused = refused_use(question, answer)
+    if refused is not None:
+        return refused
     result = _judge_against(question, answer, question.expected, outputs)
     return _follow_through(question, answer, result, earlier, outputs)
 
@@ -398,6 +408,21 @@ def judge_data(question: Question, data: Any, before: Any = None, judge_with: Ju
         return judge_with(question, transport.decode(data), None, earlier)
     except ParseError as error:
         return checks.unreadable(error)
+
+
+def refused_use(question: Question, answer: Any) -> CheckResult | None:
+    """An answer that writes what the question asks to derive (σ′ itself for σ′) earns
+    nothing, said plainly; None when it uses no refused function."""
+    if not question.refused_functions or not isinstance(answer, str):
+        return None
+    used = names_used(answer)
+    for name in question.refused_functions:
+        if used & set(functions.BY_NAME[name].names):
+            shown = functions.BY_NAME[name].names[-1]
+            return CheckResult.wrong(
+                f"This question asks you to work out {shown} yourself: write it without "
+                f"{shown}(…), in the symbols listed.", mistake="refused_function")
+    return None
 
 
 def _follow_through(question: Question, answer: Any, result: CheckResult,
@@ -523,6 +548,9 @@ def self_check(data: Mapping[str, Any], answer: Any,
     else form only. ``names`` are the notebook's names a property may use."""
     question = Question.from_public(data)
     if question.kind == "expression":
+        refused = refused_use(question, answer)
+        if refused is not None:
+            return refused
         return checks.judge_expression(answer, released_reference(data["fingerprint"]))
     try:
         sealed = _sealed(data, question.id)
