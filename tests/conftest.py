@@ -19,6 +19,8 @@ LONG_FIRST = (
     "test_jupyterhub.py",
     "test_mistakes.py",
     "test_variant_solvable.py",
+    "test_variant_claims.py",
+    "test_release_gives_nothing_away.py",
     "test_variant_release.py",
     "test_browser.py",
     "test_hostile.py",
@@ -26,6 +28,7 @@ LONG_FIRST = (
     "test_warm.py",
     "test_cli.py",
     "test_fitting.py",
+    "test_adding_a_question.py",
 )
 
 
