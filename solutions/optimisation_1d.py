@@ -6,10 +6,10 @@ reference answers cannot drift from the function the lecture defines.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import sympy
@@ -78,31 +78,86 @@ def fsecond(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
     return float(_numeric(tuple(coefficients))[2](float(x)))
 
 
+# The ways students write the loop, as options of the reference (the rubric's code slips run
+# the reference with them, autograder.rubric.code): ``stop`` is "step" (the task's: stop after
+# a step shorter than tol), "gradient" (stop where |f'(x)| < tol), "before_step" (test the step
+# before taking it, so the short step is not in the path), "one_more"/"one_fewer" (max_iter ± 1
+# steps), "no_tol" (tol ignored), "no_cap" (max_iter ignored, followed for ``no_cap_steps``);
+# ``guard`` False lets an overflow raise and non-finite iterates go on.
+STOPS = ("step", "gradient", "before_step", "one_more", "one_fewer", "no_tol", "no_cap")
+
+
+def no_cap_steps(max_iter: int) -> int:
+    """How far a loop that ignores max_iter is followed: far enough for any path that
+    converges, bounded for one that never does."""
+    return max(2 * max_iter, 5_000)
+
+
+def _steps(max_iter: int, stop: str) -> int:
+    if stop not in STOPS:
+        raise ValueError(f"unknown stopping rule {stop!r}")
+    if stop == "no_cap":
+        return no_cap_steps(max_iter)
+    return max_iter + {"one_more": 1, "one_fewer": -1}.get(stop, 0)
+
+
+# An iterate this large has run away: where a diverging path stops is the student's choice
+# (the notebook says 10^12; the grader calls anything past 10^6 diverged), so the reference
+# stops here rather than wait for the arithmetic to overflow.
+RUNAWAY = 1e100
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)  # noqa: PLR0124 -- NaN is the same state as NaN
+
+
 def _iterate(
-    step: Callable[[float], float | None], x0: float, tol: float, max_iter: int
+    step: Callable[[float], float | None], x0: float, tol: float, max_iter: int, *,
+    slope: Callable[[float], float] | None = None, stop: str = "step", guard: bool = True,
 ) -> np.ndarray:
     """Run x_{i+1} = x_i - step(x_i) and return every finite iterate.
 
     Stops when a step is shorter than ``tol``, after ``max_iter`` steps, when ``step`` returns
     None (the update is undefined), or when the next iterate overflows: diverging is something
-    students should see happen, not an exception.
+    students should see happen, not an exception. ``slope`` is f' (for a gradient-based stop);
+    ``stop`` and ``guard`` are the loops students write instead (see ``STOPS``). The map is
+    deterministic, so a fixed point or a 2-cycle that no stopping rule ends repeats to the end.
     """
+    steps = _steps(max_iter, stop)
+    on_gradient = stop == "gradient" and slope is not None
+    before, after = stop == "before_step", stop not in ("gradient", "no_tol")
     path = [float(x0)]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(max_iter):
+        for done in range(1, steps + 1):
+            x = path[-1]
             try:
-                delta = step(path[-1])
+                if on_gradient and abs(float(slope(x))) < tol:  # type: ignore[misc]
+                    break
+                delta = step(x)
                 if delta is None:
                     break
-                nxt = path[-1] - float(delta)
+                nxt = x - float(delta)
             except OverflowError:
+                if not guard:
+                    raise
                 break
-            if not math.isfinite(nxt):
+            if guard and not abs(nxt) < RUNAWAY:
+                break
+            if before and abs(nxt - x) < tol:
                 break
             path.append(nxt)
-            if abs(nxt - path[-2]) < tol:
+            if after and abs(nxt - x) < tol:
+                break
+            if len(path) > 2 and (_same(nxt, x) or _same(nxt, path[-3])):
+                cycle = path[-2:]
+                path.extend(cycle[i % 2] for i in range(steps - done))
                 break
     return np.array(path, dtype=float)
+
+
+# Step rules students write instead of the lecture's (the rubric's code slips): uphill adds
+# the step, "eta_twice" multiplies by eta twice, "no_eta" leaves eta out.
+DESCENT_STEPS = ("descent", "uphill", "eta_twice", "no_eta")
 
 
 def gradient_descent(
@@ -111,9 +166,15 @@ def gradient_descent(
     eta: float,
     tol: float = 1e-10,
     max_iter: int = 10_000,
+    *,
+    step: str = "descent",
+    **loop: Any,
 ) -> np.ndarray:
-    """The lecture's x_{i+1} = x_i − η f'(x_i); the whole path, so divergence is visible."""
-    return _iterate(lambda xi: eta * float(df(xi)), x0, tol, max_iter)
+    """The lecture's x_{i+1} = x_i − η f'(x_i); the whole path, so divergence is visible.
+    ``step`` (see ``DESCENT_STEPS``) and ``loop`` (see ``_iterate``) give the variants students
+    write."""
+    scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
+    return _iterate(lambda xi: scale * float(df(xi)), x0, tol, max_iter, slope=df, **loop)
 
 
 def newton_update_general() -> sympy.Expr:
@@ -131,20 +192,34 @@ def newton_update_quartic(coefficients: Coefficients = COEFFICIENTS) -> sympy.Ex
                                          d2: fsecond_expr(coefficients)})
 
 
+# Newton–Raphson steps students write instead: "plus" adds f'/f'', "inverted" takes f''/f'.
+NEWTON_STEPS = ("newton", "plus", "inverted")
+
+
 def newton_raphson(
     df: Callable[[float], float],
     d2f: Callable[[float], float],
     x0: float,
     tol: float = 1e-12,
     max_iter: int = 100,
+    *,
+    step: str = "newton",
+    **loop: Any,
 ) -> np.ndarray:
-    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it."""
+    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it. ``step`` and
+    ``loop`` (see ``_iterate``) give the variants students write."""
+    if step not in NEWTON_STEPS:
+        raise ValueError(f"unknown Newton step {step!r}")
 
-    def step(xi: float) -> float | None:
-        curvature = float(d2f(xi))
-        return None if curvature == 0.0 else float(df(xi)) / curvature
+    def newton(xi: float) -> float | None:
+        slope, curvature = float(df(xi)), float(d2f(xi))
+        if step == "inverted":
+            return None if slope == 0.0 else curvature / slope
+        if curvature == 0.0:
+            return None
+        return slope / curvature if step == "newton" else -slope / curvature
 
-    return _iterate(step, x0, tol, max_iter)
+    return _iterate(newton, x0, tol, max_iter, slope=df, **loop)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def public(question_id: str) -> dict:
     release that carries seals reaches the grade's verdict instead, tests/test_agreement.py)."""
     data = released(question_id)
     data.pop("sealed", None)
-    data.pop("sealed_outputs", None)
+    data.pop("code", None)  # a function's sealed components (tests/test_code_credit.py)
     return data
 
 
