@@ -6,7 +6,7 @@ c.CourseDirectory.course_id = "ml2-optimisation"
 c.CourseDirectory.source_directory = "assignments"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.ClearSolutions.code_stub = {
-    "python": "# YOUR ANSWER HERE\nraise NotImplementedError()",
+    "python": "# YOUR ANSWER HERE",  # no raise: Run All goes on to every check
 }
 c.ExecutePreprocessor.timeout = 60
 # Put back test cells a student deleted (nbgrader 0.9.6 only restores edited ones by default).

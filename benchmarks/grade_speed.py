@@ -417,7 +417,7 @@ def whole_commands(course: Path, work: Path, warm: WarmGrader) -> dict[str, tupl
     kit = str(BIN / "backprop-kit")
     commands = {
         "grade": [kit, "grade", str(released / "backprop.ipynb"), "-a", "backprop",
-                  "-o", str(work / "out-one")],
+                  "--student", "honest", "-o", str(work / "out-one")],
         "check": [kit, "check", str(released / "backprop.ipynb")],
     }
     figures = {}

@@ -2,7 +2,9 @@
 
 One kernel runs a short session on the released ``backprop`` notebook: a blank answer, a
 right one, a slip, an unreadable one, and a right answer whose cell is then broken. What the
-student sees (outputs of each check cell) is asserted; answers come from ``solutions``.
+student sees (outputs of each check cell) is asserted; answers come from ``solutions``. The
+same cells run once more as ``nbgrader validate`` runs them (``NBGRADER_EXECUTION`` set in the
+kernel's environment): there a failing check fails its cell.
 """
 
 from __future__ import annotations
@@ -51,16 +53,16 @@ def text_of(outputs: list[Any]) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
-    """Cells as a student runs them one after the other, with their outputs."""
+def run_session(tmp_path_factory: pytest.TempPathFactory, **env: str) -> list[Any]:
+    """The cells run one after the other in a fresh kernel (``env`` added to its
+    environment), as Run All does: an error stops nothing here, so each cell's outputs show."""
     folder = tmp_path_factory.mktemp("student")
     shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, folder / SELFCHECK_FILE)
     reference = sympy.sstr(W12.expected)
     check = released_check(W12)
     cells = [
         "from autograder.student.notebook import check",
-        "# YOUR ANSWER HERE\nraise NotImplementedError()", check,  # 2: blank
+        examples.STUB, check,  # 2: blank, as released
         examples.answer_code(W12.name, W12.expected), check,  # 4: right
         examples.answer_code(W12.name, examples.sign_slip(W12.expected)), check,  # 6: slip
         f'{W12.name} = "1/2x +"', check,  # 8: unreadable
@@ -74,16 +76,55 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     # The kernel starts elsewhere; as under jupyter-server, JPY_SESSION_NAME names the notebook,
     # so selfcheck.json is found beside it.
     elsewhere = tmp_path_factory.mktemp("kernel-cwd")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
     NotebookClient(nb, timeout=120, allow_errors=True,
                    resources={"metadata": {"path": str(elsewhere)}}).execute(
-        env={**os.environ, "JPY_SESSION_NAME": str(folder / "backprop.ipynb")})
+        env={**base, "JPY_SESSION_NAME": str(folder / "backprop.ipynb"), **env})
     return nb.cells
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Cells as a student runs them in JupyterLab, with their outputs."""
+    return run_session(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def validating(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """The same cells as ``nbgrader validate`` runs them."""
+    return run_session(tmp_path_factory, NBGRADER_EXECUTION="validate")
+
+
+def stderr_of(outputs: list[Any]) -> str:
+    return "".join(o["text"] for o in outputs
+                   if o["output_type"] == "stream" and o["name"] == "stderr")
+
+
+FAILING = (2, 6, 8, 12, 14)  # the check cells of a blank, slipped, unreadable or broken answer
+
+
+def test_a_failing_check_shows_red_and_the_notebook_goes_on(session: list[Any]) -> None:
+    """Run All reaches every cell: no check cell fails (answer cells that raise do), each
+    wrong answer's verdict is on stderr (JupyterLab shows it red)."""
+    assert all(cell.execution_count for cell in session)
+    checks = session[2::2]
+    assert not [o for cell in checks for o in cell.outputs if o["output_type"] == "error"]
+    for index in FAILING:
+        assert stderr_of(session[index].outputs).strip(), index
+
+
+def test_nbgrader_validate_still_fails_those_cells(validating: list[Any]) -> None:
+    failed = [i for i, cell in enumerate(validating)
+              if i and i % 2 == 0 and any(o["output_type"] == "error" for o in cell.outputs)]
+    assert failed == list(FAILING)
+    assert validating[2].outputs[-1]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+    assert FEEDBACK["sign"] in "\n".join(validating[6].outputs[-1]["traceback"])
 
 
 def test_blank_answer_is_not_answered_without_traceback(session: list[Any]) -> None:
     outputs = session[2].outputs
-    assert [o["output_type"] for o in outputs] == ["error"]
-    assert outputs[0]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+    assert [(o["output_type"], o.get("name")) for o in outputs] == [("stream", "stderr")]
+    assert stderr_of(outputs) == f"{W12.name}: {NOT_ANSWERED}.\n"
 
 
 def test_right_answer_is_shown_as_maths_then_correct(session: list[Any]) -> None:
@@ -95,37 +136,38 @@ def test_right_answer_is_shown_as_maths_then_correct(session: list[Any]) -> None
     assert "Correct." in text_of(outputs)
 
 
-def test_slip_fails_the_cell_and_names_the_slip(session: list[Any]) -> None:
+def test_slip_shows_red_and_names_the_slip(session: list[Any]) -> None:
     outputs = session[6].outputs
-    assert outputs[-1]["output_type"] == "error"
-    assert FEEDBACK["sign"] in "\n".join(outputs[-1]["traceback"])
+    assert FEEDBACK["sign"] in stderr_of(outputs)
     assert "Traceback" not in text_of(outputs)
 
 
-def test_unreadable_answer_fails_and_says_why(session: list[Any]) -> None:
+def test_unreadable_answer_shows_red_and_says_why(session: list[Any]) -> None:
     outputs = session[8].outputs
-    assert outputs[-1]["output_type"] == "error"
+    assert stderr_of(outputs).strip()
     assert "1/2x +" in text_of(outputs)
     assert "Traceback" not in text_of(outputs)
 
 
 def test_value_left_from_before_a_failed_cell_is_not_judged(session: list[Any]) -> None:
     assert "Correct." in text_of(session[10].outputs)
+    assert not stderr_of(session[10].outputs)
     for index in (12, 14):
         outputs = session[index].outputs
-        assert [o["output_type"] for o in outputs] == ["error"], index
-        assert outputs[0]["traceback"] == [f"{W12.name}: {NOT_ANSWERED}."]
+        assert [o["output_type"] for o in outputs] == ["stream"], index
+        assert stderr_of(outputs) == f"{W12.name}: {NOT_ANSWERED}.\n"
 
 
 def test_missing_selfcheck_file_says_where_it_looked(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook(cells=[code_cell(released_check(W12))])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("NBGRADER", "JPY"))}
     NotebookClient(nb, timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=base)
     (out,) = nb.cells[0].outputs
-    assert out["output_type"] == "error"
-    message = "\n".join(out["traceback"])
+    assert (out["output_type"], out["name"]) == ("stream", "stderr")
+    message = out["text"]
     assert SELFCHECK_FILE in message and str(tmp_path) in message
     assert "same folder as the notebook" in message
 

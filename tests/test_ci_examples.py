@@ -96,5 +96,5 @@ def test_student_workflow_checks_and_grades(bank, tmp_path: Path) -> None:
         work = tmp_path / name
         (work / "work" / "backprop").mkdir(parents=True)
         (work / "work" / "backprop" / "backprop.ipynb").write_text(json.dumps(bank[name]))
-        result = bash(grade, work)
+        result = bash(fill(grade, {"github.actor": name}), work)
         assert result.returncode == code, (name, result.stderr[-2000:])

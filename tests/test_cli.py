@@ -81,14 +81,16 @@ def test_a_broken_file_is_named_and_the_batch_goes_on(graded) -> None:
 
 def test_fail_under_fails_a_low_score(subs, tmp_path) -> None:
     result = invoke("grade", subs / "sign-slip.ipynb", "-a", "backprop", "-o", tmp_path,
-                    "--fail-under", "99", *UNSAFE)
+                    "--fail-under", "99", "--student", "sam", *UNSAFE)
     assert result.exit_code == 1
     result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "b",
-                    "--fail-under", "99", *UNSAFE)
+                    "--fail-under", "99", "--student", "rita", *UNSAFE)
     assert result.exit_code == 0
 
 
 def test_usage_errors_name_what_is_wrong(subs, tmp_path) -> None:
+    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path, *UNSAFE)
+    assert result.exit_code == 2 and "--student" in result.output  # whose is it? never guessed
     result = invoke("grade", tmp_path / "nowhere", "-a", "backprop", "-o", tmp_path, *UNSAFE)
     assert result.exit_code == 2 and "nowhere" in result.output
     result = invoke("grade", subs, "-a", "no-such-assignment", "-o", tmp_path, *UNSAFE)
@@ -189,11 +191,12 @@ def test_demo_grades_the_examples(tmp_path, monkeypatch) -> None:
 
 def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(sandbox, "detect", lambda: "none")
-    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "a")
+    result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "a",
+                    "--student", "rita")
     assert result.exit_code == 2
     assert "--allow-unsandboxed" in result.output and not (tmp_path / "a").exists()
     result = invoke("grade", subs / "right.ipynb", "-a", "backprop", "-o", tmp_path / "b",
-                    "--allow-unsandboxed")
+                    "--allow-unsandboxed", "--student", "rita")
     assert result.exit_code == 0, result.output
     assert "WITHOUT a sandbox" in result.output
     data = json.loads((tmp_path / "b" / "results.json").read_text())

@@ -154,7 +154,7 @@ def test_discover_reads_an_nbgrader_tree_folders_files_and_zips(tmp_path) -> Non
     write_nb(tmp_path / "course" / "submitted" / "bob" / "backprop" / "backprop.ipynb")
     write_nb(tmp_path / "course" / "submitted" / "carol" / "other" / "other.ipynb")
     write_nb(tmp_path / "loose" / "dave_backprop.ipynb")
-    single = write_nb(tmp_path / "erin.ipynb")
+    single = write_nb(tmp_path / "x" / "submitted" / "erin" / "backprop" / "backprop.ipynb")
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("frank_backprop.ipynb", json.dumps(NB))
@@ -163,6 +163,24 @@ def test_discover_reads_an_nbgrader_tree_folders_files_and_zips(tmp_path) -> Non
     subs = discover([tmp_path / "course", tmp_path / "loose", single, archive], "backprop")
     assert [s.student for s in subs] == ["bob", "dave", "erin", "frank"]
     assert not (tmp_path.parent / "escape.ipynb").exists()
+
+
+def test_a_single_notebook_is_named_by_nbgrader_layout_or_by_student(tmp_path) -> None:
+    """Identity is never guessed from a file's name: nbgrader's submitted/<student>/<a>/ in
+    the path names the student (the file is not the student), else --student must."""
+    nb = write_nb(tmp_path / "submitted" / "alice" / "backprop" / "backprop.ipynb")
+    (sub,) = discover([nb], "backprop")
+    assert (sub.student, sub.folder) == ("alice", nb.parent)
+    graded = write_nb(tmp_path / "autograded" / "bob" / "backprop" / "mine.ipynb")
+    assert [s.student for s in discover([graded], "backprop")] == ["bob"]
+    loose = write_nb(tmp_path / "downloads" / "backprop.ipynb")
+    with pytest.raises(UsageError, match="--student"):
+        discover([loose], "backprop")
+    assert [s.student for s in discover([loose], "backprop", student="carol")] == ["carol"]
+    with pytest.raises(UsageError, match="'alice'.*'mallory'"):
+        discover([nb], "backprop", student="mallory")
+    with pytest.raises(UsageError, match="one notebook"):
+        discover([tmp_path / "submitted"], "backprop", student="carol")
 
 
 def test_two_notebooks_of_one_student_are_an_error_for_both(tmp_path) -> None:

@@ -35,7 +35,7 @@ RANDOM_PART = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,}")
 TOTAL = re.compile(r"\*\*Total: (\d+(?:\.\d+)?) points\*\*")
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-CODE_STUB = "# YOUR ANSWER HERE\nraise NotImplementedError()"
+CODE_STUB = "# YOUR ANSWER HERE"
 TEXT_STUB = "YOUR ANSWER HERE"
 
 params = pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -57,6 +57,7 @@ def graded(tmp_path_factory) -> tuple[Path, dict]:
                                        str(out), "--seed", SEED, *UNSAFE],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    (out / "terminal.txt").write_text(result.output, encoding="utf-8")
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     return out, {s["student"]: s for s in data["submissions"]}
 
@@ -76,11 +77,28 @@ def test_each_student_is_graded_against_their_own_variant(graded) -> None:
 
 
 def test_a_notebook_made_for_another_id_is_flagged(graded) -> None:
-    _, subs = graded
+    out, subs = graded
     assert "'alice'" in subs["bob"]["variant_mismatch"]
     assert subs["alice"]["variant_mismatch"] is None
     assert subs["carol"]["variant_mismatch"] is None  # her own id, someone else's numbers
     assert subs["dave"]["variant_mismatch"] is None  # no id typed: nothing to compare
+    terminal = (out / "terminal.txt").read_text(encoding="utf-8")  # not only in the report
+    (line,) = [line for line in terminal.splitlines() if "STUDENT_ID" in line]
+    assert line.strip().startswith("bob:") and "'alice'" in line
+
+
+def test_one_notebook_graded_by_its_path_is_its_folders_student(graded, tmp_path) -> None:
+    """submitted/alice/backprop/backprop.ipynb is Alice's, graded against her numbers (the
+    file's name is no student)."""
+    out, subs = graded
+    notebook_path = out.parent / "submitted" / "alice" / "backprop" / "backprop.ipynb"
+    result = CliRunner().invoke(main, ["grade", str(notebook_path), "-a", "backprop", "-o",
+                                       str(tmp_path), "--seed", SEED, *UNSAFE],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (sub,) = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["submissions"]
+    assert sub["student"] == "alice" and sub["variant"] == student_key("alice", SEED)
+    assert points(sub) == points(subs["alice"])
 
 
 def test_answers_matching_another_students_numbers_are_listed(graded) -> None:

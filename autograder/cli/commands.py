@@ -12,61 +12,21 @@ from typing import TYPE_CHECKING
 import click
 
 from autograder import __version__
+from autograder.console import echo, fail
 from autograder.errors import BackpropKitError, UsageError
+from autograder.student.command import check
 
 if TYPE_CHECKING:  # the CLI imports the library lazily (start-up time)
     from autograder.results import GradingRun
 
 
-def _echo(text: str, err: bool = False) -> None:
-    """Print for a terminal or a CI log: no control characters, no line starting with ::."""
-    from autograder.grade.batch import terminal_safe
-
-    click.echo(terminal_safe(text), err=err)
-
-
-def _fail(error: BackpropKitError) -> None:
-    _echo(f"backprop-kit: error: {error}", err=True)
-    sys.exit(error.exit_code)
-
-
-def _sandbox_policy(allow_unsandboxed: bool) -> tuple[bool, str]:
-    """(require_sandbox, name) — refuse to run student code unconfined unless told to."""
-    from autograder.run import sandbox
-
-    found = sandbox.detect()
-    if found == "none":
-        if not allow_unsandboxed:
-            raise UsageError(
-                "no sandbox is available on this machine (Landlock needs Linux 5.13+); student "
-                "code could read the course's files. Re-run with --allow-unsandboxed to grade "
-                "anyway; results.json will record \"sandbox\": \"none\".")
-        click.echo("warning: grading WITHOUT a sandbox (--allow-unsandboxed)", err=True)
-        return False, "none"
-    return True, found
-
-
-# The one command for students; every other is the instructor's, and says so in the student
-# kit (which has no reference solutions).
-STUDENT_COMMANDS = ("check", "warm")
-
-
-def has_solutions() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("solutions") is not None
-
-
 @click.group()
 @click.version_option(__version__, prog_name="backprop-kit")
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """backprop-kit: grade the optimisation/backpropagation homework, safely and fast."""
-    if ctx.invoked_subcommand not in (*STUDENT_COMMANDS, None) and not has_solutions():
-        _fail(UsageError(
-            f"'{ctx.invoked_subcommand}' is an instructor command: it needs the course's "
-            "reference solutions, which the student kit does not include. Students check "
-            "their work with: backprop-kit check NOTEBOOK.ipynb"))
+
+
+main.add_command(check)  # the student kit's one command, the same here
 
 
 @main.command()
@@ -96,10 +56,13 @@ def main(ctx: click.Context) -> None:
               help="The course's variant seed (default: c.BackpropKit.variant_seed in the "
                    "course's nbgrader_config.py); each student is graded against their own "
                    "numbers. --seed '' grades everyone against the lecture's numbers.")
+@click.option("--student", default=None, metavar="ID",
+              help="Whose notebook a single NOTEBOOK.ipynb is, where its path does not say "
+                   "(nbgrader's submitted/<student>/<assignment>/ does).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
           allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
-          seed: str | None) -> None:
+          seed: str | None, student: str | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder.run.client import Runner, assignment_plots
 
@@ -111,6 +74,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     from autograder.grade.submissions import discover
     from autograder.grade.submissions import shard as take_shard
     from autograder.report import reports
+    from autograder.run import sandbox
     from autograder.run.grader import Settings
 
     unpacked: list[Path] = []
@@ -144,11 +108,14 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
                 run = step(run)
             return run
 
-        require, sandbox_name = _sandbox_policy(allow_unsandboxed)
+        require, sandbox_name = sandbox.policy(allow_unsandboxed)
         if require:
             ensure_answers_hidden()
+        else:
+            echo(sandbox.UNSANDBOXED_WARNING, err=True)
         out.mkdir(parents=True, exist_ok=True)
-        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked), shard)
+        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked,
+                                       student=student), shard)
         if not subs:
             raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
         run = run_batch(subs, assignment, questions,
@@ -158,24 +125,24 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
                         BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
                         finish=finish)
     except BackpropKitError as error:
-        _fail(error)
+        fail(error)
         return
     finally:
         if early is not None:
             early.close()
         for folder in unpacked:  # unpacked zips never outlive the run
             shutil.rmtree(folder, ignore_errors=True)
-    _echo(reports.summary_table(run))
-    _echo(f"reports written to {out}")
+    echo(reports.summary_table(run))
+    echo(f"reports written to {out}")
     if any(s.status == "error" for s in run.submissions):
-        _echo("backprop-kit: the grader itself failed on some submissions (status error)",
+        echo("backprop-kit: the grader itself failed on some submissions (status error)",
               err=True)
         sys.exit(1)
     if fail_under is not None:
         low = [s.student for s in run.submissions
                if s.max_points and 100 * s.points / s.max_points < fail_under]
         if low:
-            _echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
+            echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
             sys.exit(1)
 
 
@@ -206,13 +173,13 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
             # copying across shards shows only in the whole class: look again
             merged = find_copying(merged, lambda key: variant_questions(merged.assignment, key))
     except (BackpropKitError, ValueError) as error:
-        _fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
+        fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
         return
     from autograder.report.classreport import rubric_questions, write_class_report
 
     reports.write_reports(merged, out)
     write_class_report([merged], out, rubric_questions)
-    _echo(reports.summary_table(merged))
+    echo(reports.summary_table(merged))
 
 
 def _read_runs(paths: tuple[Path, ...]) -> list:
@@ -245,7 +212,7 @@ def report(results: tuple[Path, ...], out: Path) -> None:
         runs = _read_runs(results)
         written = write_class_report(runs, out, rubric_questions)
     except BackpropKitError as error:
-        _fail(error)
+        fail(error)
         return
     for run in runs:
         if not run.regradable:
@@ -285,35 +252,12 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
             written = write_class_report([after], out, lambda _: rubric)
             writing.result()
     except BackpropKitError as error:
-        _fail(error)
+        fail(error)
         return
     click.echo(changes_table(before, after))
     click.echo(f"judged again in {after.seconds:.1f} s, reports written in "
                f"{time.monotonic() - started:.1f} s to {out} "
                f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
-
-
-@main.command()
-@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Wall-clock seconds the notebook may run.")
-@click.option("--allow-unsandboxed", is_flag=True,
-              help="Run even where no sandbox is available (your own notebook, your machine).")
-def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
-    """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
-    from autograder.run.client import Runner, notebook_plots
-
-    early = Runner(notebook_plots(notebook)).start()  # pre-loads while the checkers import
-    try:
-        from autograder.student.selfcheck import run_selfcheck
-
-        require, _ = _sandbox_policy(allow_unsandboxed)
-        click.echo(run_selfcheck(notebook, timeout=timeout, require_sandbox=require,
-                                 runner=early))
-    except BackpropKitError as error:
-        _fail(error)
-    finally:
-        early.close()
 
 
 @main.command()
@@ -336,7 +280,7 @@ def selfchecks(source: Path, roster: Path | None) -> None:
         empty = [q for q, e in data.items() if "variants" in e and not e["variants"]]
         click.echo(f"wrote {path}")
         if empty:
-            _echo(f"warning: {', '.join(empty)} need data per student and no --roster was "
+            echo(f"warning: {', '.join(empty)} need data per student and no --roster was "
                   "given: their self-checks say they are unavailable", err=True)
 
 
@@ -364,7 +308,7 @@ def demo(out: Path | None, jobs: int, source: Path) -> None:
     try:
         click.echo(run_demo(source, out, jobs))
     except BackpropKitError as error:
-        _fail(error)
+        fail(error)
 
 
 @main.command()
@@ -391,7 +335,7 @@ def warm(stop: bool, status: bool, idle: float) -> None:
             click.echo(f"warm grader ready (pid {pid}); 'grade' and 'check' use it until "
                        f"{idle:g} minutes pass without one. Log: {log}")
     except OSError as error:
-        _fail(BackpropKitError(f"warm: {error}"))
+        fail(BackpropKitError(f"warm: {error}"))
 
 
 @main.command("student-kit")

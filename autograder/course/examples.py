@@ -16,7 +16,7 @@ import sympy
 
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-STUB = "# YOUR ANSWER HERE\nraise NotImplementedError()"
+STUB = "# YOUR ANSWER HERE"
 
 
 def load(source_dir: Path, assignment: str) -> dict[str, Any]:

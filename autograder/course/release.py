@@ -147,11 +147,12 @@ ABOUT_CHECKS = """\
 ### What the checks and `nbgrader validate` tell you — and what they do not
 
 - **A check cell** shows your answer as it was read (a formula as mathematics), then its
-  verdict. If your answer is missing, cannot be read or is found wrong, the check cell stops
-  with a short message in red: fix the answer cell, run it, then run the check again. If the
-  answer cell itself stopped with an error, the check says *not answered yet — run the cell
-  above*: it never judges a value left over from an earlier run. *Run All* stops at the first
-  such cell; *Run Selected Cell and All Below* goes on from there.
+  verdict. If your answer is missing, cannot be read or is found wrong, the check cell shows
+  a short message in red and the notebook goes on (*Run All* shows every verdict): fix the
+  answer cell, run it, then run the check again. If the answer cell itself stopped with an
+  error, the check says *not answered yet — run the cell above*: it never judges a value left
+  over from an earlier run. *Run All* stops at the first such cell; *Run Selected Cell and
+  All Below* goes on from there.
 - **`nbgrader validate`** (or *Validate* in the Assignments tab) runs your whole notebook from a
   fresh kernel and lists every check cell that fails. *Success! Your notebook passes all the
   tests.* means that every self-check passed — no more.

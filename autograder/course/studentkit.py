@@ -2,8 +2,8 @@
 
 Students need ``autograder`` to run the visible checks in their notebooks, and must not get
 ``solutions``. This builds ``backprop_kit_student-<version>-py3-none-any.whl`` holding the
-``autograder`` package without its instructor-only modules (plus the ``backprop-kit`` command,
-for ``backprop-kit check``), and requiring everything the released notebooks import, so that a
+student side of ``autograder`` by package (plus the ``backprop-kit`` command, for
+``backprop-kit check``), and requiring everything the released notebooks import, so that a
 fresh environment with only the kit runs them.
 """
 
@@ -19,8 +19,11 @@ from autograder import __version__
 DIST = "backprop_kit_student"
 REQUIRES = ["sympy>=1.13,<1.15", "mpmath>=1.3,<1.4", "numpy>=1.26,<3", "click>=8.1,<9",
             "ipython>=8", "matplotlib>=3.8,<4"]
-# Modules that only make sense with ``solutions`` (the instructor's side): left out of the kit.
-INSTRUCTOR_MODULES = ("course/release.py", "cli/demo.py", "course/examples.py")
+# The student side, by package (the layers below the instructor's: tests/test_architecture.py
+# keeps them from importing anything above), and the package's base modules.
+STUDENT_PACKAGES = ("judge", "rubric", "run", "student")
+BASE_MODULES = ("__init__.py", "console.py", "errors.py", "results.py",
+                "notebook.py", "myvariant.py", "variants.py")  # the last three: public paths
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -35,7 +38,7 @@ def build(out: Path) -> Path:
     files: dict[str, bytes] = {
         f"autograder/{p.relative_to(package).as_posix()}": p.read_bytes()
         for p in sorted(package.rglob("*.py"))
-        if p.relative_to(package).as_posix() not in INSTRUCTOR_MODULES
+        if p.relative_to(package).parts[0] in (*STUDENT_PACKAGES, *BASE_MODULES)
     }
     metadata = [
         "Metadata-Version: 2.1", f"Name: {DIST.replace('_', '-')}", f"Version: {__version__}",
@@ -46,7 +49,7 @@ def build(out: Path) -> Path:
     files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: backprop-kit\n"
                               b"Root-Is-Purelib: true\nTag: py3-none-any\n")
     files[f"{info}/entry_points.txt"] = (b"[console_scripts]\n"
-                                         b"backprop-kit = autograder.cli.entry:run\n")
+                                         b"backprop-kit = autograder.student.command:main\n")
     record = [_record_line(name, data) for name, data in files.items()]
     files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ the reports at the end. The command line is a thin layer over ``run_batch``."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import TextIO
 import click
 
 from autograder import __version__
+from autograder.console import terminal_safe
 from autograder.grade.grading import grade_many
 from autograder.report import reports
 from autograder.results import GradingRun, SubmissionResult
@@ -52,22 +52,6 @@ def load_finished(out: Path, subs: list[Submission]) -> dict[str, SubmissionResu
             except (ValueError, KeyError, TypeError):
                 continue  # a damaged partial result is simply graded again
     return done
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: str) -> str:
-    """Text fit for a terminal or a CI log: control characters (escape sequences, carriage
-    returns, bidirectional overrides) become "?", and no line starts with "::" (which GitHub
-    Actions would read as a workflow command)."""
-    lines = []
-    for line in str(text).split("\n"):
-        line = _CONTROL.sub("?", line)
-        if line.lstrip().startswith("::"):
-            line = line.replace("::", ": :", 1)
-        lines.append(line)
-    return "\n".join(lines)
 
 
 class Progress:

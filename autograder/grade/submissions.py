@@ -36,6 +36,32 @@ def _student_from_filename(path: Path, assignment: str) -> str:
     return stem
 
 
+NBGRADER_STEPS = ("submitted", "autograded")  # nbgrader's <step>/<student>/<assignment>/
+
+
+def student_of_layout(notebook: Path, assignment: str) -> str | None:
+    """The student nbgrader's layout names in a notebook's path
+    (``…/submitted/<student>/<assignment>/<file>.ipynb``), or None when it is not there."""
+    parts = notebook.absolute().parts
+    if len(parts) >= 4 and parts[-2] == assignment and parts[-4] in NBGRADER_STEPS:
+        return parts[-3]
+    return None
+
+
+def _single_notebook(path: Path, assignment: str, student: str | None) -> Submission:
+    """One notebook given by its path: its student from nbgrader's layout, else ``student``
+    (``--student``); never guessed from the file's name."""
+    found = student_of_layout(path, assignment)
+    if found is not None and student is not None and student != found:
+        raise UsageError(f"{path}: nbgrader's layout names the student {found!r}, but "
+                         f"--student says {student!r}")
+    if found is None and student is None:
+        raise UsageError(
+            f"{path}: whose notebook this is cannot be told from its path (nbgrader's "
+            f"submitted/<student>/{assignment}/ layout); name the student with --student ID")
+    return Submission(found or student or "", path, path.parent if found else None)
+
+
 def _from_submitted_tree(root: Path, assignment: str) -> list[Submission]:
     subs = []
     for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -92,9 +118,15 @@ def _from_folders(root: Path, assignment: str) -> list[Submission]:
 
 
 def discover(paths: list[Path], assignment: str, scratch: Path | None = None,
-             unpacked: list[Path] | None = None) -> list[Submission]:
+             unpacked: list[Path] | None = None, student: str | None = None
+             ) -> list[Submission]:
     """Every submission under ``paths``, sorted by student. Folders made to unpack a zip are
-    appended to ``unpacked`` (the caller removes them after the run)."""
+    appended to ``unpacked`` (the caller removes them after the run). ``student`` names the
+    student of a single notebook given by its path (only then)."""
+    if student is not None and not (len(paths) == 1 and paths[0].suffix == ".ipynb"
+                                    and not paths[0].is_dir()):
+        raise UsageError("--student names the student of one notebook given by its path; "
+                         "folders, zips and several paths name their students themselves")
     found: list[Submission] = []
     for path in paths:
         if not path.exists() and not path.is_symlink():
@@ -105,7 +137,7 @@ def discover(paths: list[Path], assignment: str, scratch: Path | None = None,
                 unpacked.append(target)
             found += discover([_unzip(path, target)], assignment, scratch, unpacked)
         elif path.suffix == ".ipynb" and not path.is_dir():
-            found.append(Submission(_student_from_filename(path, assignment), path))
+            found.append(_single_notebook(path, assignment, student))
         elif path.is_file():
             raise UsageError(f"{path}: not a notebook (.ipynb), a folder or a zip")
         elif (path / "submitted").is_dir():

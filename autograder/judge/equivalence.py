@@ -500,19 +500,67 @@ _CHEAP = (
 )
 
 
+CERTAIN_DIGITS = 60  # a constant whose value is non-zero at this precision is non-zero
+
+
+def _apart_from_zero(value: sympy.Expr) -> bool:
+    """Is the constant non-zero in value? sympy's evaluation adds precision until the digits
+    it reports are right, and reports a value that cancels to nothing as a bare zero (of
+    precision 1): a number of full precision that is not 0 is a certificate."""
+    if value == 0:
+        return False
+    number = value.evalf(CERTAIN_DIGITS)
+    return bool(number.is_Number and number != 0 and getattr(number, "_prec", 0) > 1)
+
+
+def _constant(value: sympy.Expr) -> str:
+    """'zero', 'nonzero' or 'unknown' for a constant: non-zero only where its value is
+    (:func:`_apart_from_zero`), zero only where sympy proves it (for a constant, by its
+    minimal polynomial). That sympy cannot simplify ``sqrt(11 + 6*sqrt(2)) - 3 - sqrt(2)``
+    to 0 decides nothing by itself."""
+    if value == 0:
+        return "zero"
+    if _apart_from_zero(value):
+        return "nonzero"
+    return "zero" if value.is_zero else "unknown"
+
+
+def _rational_function(current: sympy.Expr) -> str:
+    """'nonzero', 'zero' or 'unknown' for a rational function of independent symbols: it is
+    identically zero exactly when every coefficient of its numerator is, and those are
+    constants (all are looked at in value before any is given to a proof)."""
+    numerator = sympy.numer(sympy.together(current))
+    symbols = sorted(numerator.free_symbols, key=str)
+    if not symbols:
+        return _constant(numerator)
+    try:
+        coefficients = sympy.Poly(numerator, *symbols).coeffs()
+    except sympy.PolynomialError:
+        return "unknown"
+    if any(_apart_from_zero(c) for c in coefficients):
+        return "nonzero"
+    return "zero" if all(_constant(c) == "zero" for c in coefficients) else "unknown"
+
+
 def _attempt(diff: sympy.Expr, steps: Sequence[Callable[[sympy.Expr], sympy.Expr]],
              independent: bool) -> str:
     """One try; a non-zero rational function proves a difference only when its symbols are
-    independent (every definition substituted), a non-zero constant always does."""
+    independent (every definition substituted), a non-zero constant always does — non-zero
+    meaning non-zero in value at high precision (:func:`_constant`), never merely "sympy did
+    not simplify it to 0"."""
     current = _rational(diff)
     for step in steps:
         current = step(current)
         if current == 0:
             return "zero"
-        if current.is_number and current.is_zero is False:
-            return "nonzero"
-    if independent and current.is_rational_function() and sympy.cancel(current) != 0:
-        return "nonzero"  # a rational function in canonical form, not 0: not identically 0
+        if current.is_number:
+            verdict = _constant(current)
+        elif independent and current.is_rational_function():
+            verdict = _rational_function(current)
+        else:
+            continue
+        if verdict != "unknown":
+            return verdict
     return "unknown"
 
 

@@ -393,6 +393,10 @@ def summary_table(run: GradingRun) -> str:
     percent = f" ({100 * mean / mean_max:.0f}%)" if mean_max else ""
     lines.append(f"{count} submission{'s' if count != 1 else ''}, mean {_num(round(mean, 2))}/"
                  f"{_num(round(mean_max, 2))}{percent}, {not_graded} not graded")
+    notes = [f"  {_plain(label, _NAME_WIDTH)}: {_plain(sub.variant_mismatch, 200)}"
+             for label, sub in pairs if sub.variant_mismatch]
+    if notes:
+        lines += ["whose notebook (the folder names the student; the typed id differs):", *notes]
     return "\n".join(lines)
 
 

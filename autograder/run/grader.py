@@ -218,16 +218,17 @@ class Grader:
         return variant.key, questions(self.assignment, variant)
 
     def id_mismatch(self, nb: Mapping[str, Any], student: str) -> str | None:
-        """Why the id the notebook was made for is not its folder's student's, if it is not."""
-        if self.settings.variant_seed is None:
-            return None
+        """Why the id the notebook was made for is not its folder's student's, if it is not:
+        the grade is the folder's student's (with a seed, against their numbers)."""
         from autograder.rubric.variants import normalise_id, typed_student_id
 
         typed = typed_student_id(nb)
         if typed is None or normalise_id(typed) == normalise_id(student):
             return None
+        graded = (f"graded against the variant of {student!r}"
+                  if self.settings.variant_seed is not None else f"graded as {student!r}")
         return (f"The notebook says STUDENT_ID = {typed!r}, but it was submitted as "
-                f"{student!r}: graded against the variant of {student!r}.")
+                f"{student!r}: {graded}.")
 
     def close(self) -> None:
         self.runner.close()

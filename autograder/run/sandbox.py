@@ -35,9 +35,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.errors import BackpropKitError
+from autograder.errors import BackpropKitError, UsageError
 
-__all__ = ["Limits", "SandboxUnavailable", "confine", "detect", "exposed", "release_process_cap"]
+__all__ = ["Limits", "SandboxUnavailable", "confine", "detect", "exposed", "policy",
+           "release_process_cap"]
 
 # --- Landlock ABI (include/uapi/linux/landlock.h) -------------------------------------------
 _SYSCALLS = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}
@@ -195,6 +196,21 @@ _landlock_abi()  # asked once at import, in the pre-loaded parent, so that forks
 def detect() -> str:
     """Which sandbox this kernel offers: "landlock" (with TCP rules), "landlock-fs" or "none"."""
     return _name(_landlock_abi())
+
+
+def policy(allow_unsandboxed: bool) -> tuple[bool, str]:
+    """(require_sandbox, the sandbox found): refuse to run student code unconfined unless told
+    to. With ``allow_unsandboxed`` and no sandbox, the caller warns the user."""
+    found = detect()
+    if found == "none" and not allow_unsandboxed:
+        raise UsageError(
+            "no sandbox is available on this machine (Landlock needs Linux 5.13+); student "
+            "code could read the course's files. Re-run with --allow-unsandboxed to run it "
+            "anyway; results.json will record \"sandbox\": \"none\".")
+    return found != "none", found
+
+
+UNSANDBOXED_WARNING = "warning: running notebooks WITHOUT a sandbox (--allow-unsandboxed)"
 
 
 def _handled_fs(abi: int) -> int:

@@ -6,8 +6,11 @@ never a ``NameError``; a name whose assigning cell last raised is not judged eit
 in the kernel is left over from before).
 
 - In the student's notebook ``check`` shows the answer as it was read, then the verdict. When the
-  self-check finds it wrong, unreadable or missing it raises :class:`CheckFailed` (shown as the
-  plain message, no traceback), so the cell fails and ``nbgrader validate`` lists it.
+  self-check finds it wrong, unreadable or missing, the verdict goes to stderr (JupyterLab shows
+  it red) and the notebook goes on, so Run All shows every verdict. Under nbgrader's execution
+  (``nbgrader validate``, which sets ``NBGRADER_EXECUTION`` in the kernel's environment) it
+  raises :class:`CheckFailed` instead (the plain message, no traceback), so the cell fails and
+  ``validate`` lists it.
 - Under ``nbgrader autograde`` (and ``validate`` of the source notebook) the hidden ``grade``
   ran first in the same cell: ``check`` then only returns grade's points, which nbgrader reads
   as the cell's partial score (any error or stderr output would give 0).
@@ -16,7 +19,9 @@ in the kernel is left over from before).
 from __future__ import annotations
 
 import ast
+import os
 import re
+import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -192,32 +197,42 @@ def render(result: CheckResult, points: float, prefix: str) -> str:
 
 # --- the test cells' two calls -----------------------------------------------------------
 
+NBGRADER_EXECUTION = "NBGRADER_EXECUTION"  # set by nbgrader validate/autograde in the kernel
+
+
+def _failed(message: str) -> None:
+    """A self-check that found the answer wrong, unreadable or missing: under nbgrader's
+    execution the cell fails (``validate`` lists it); in the student's own kernel the verdict
+    is shown on stderr and the notebook goes on to its next cell."""
+    if os.environ.get(NBGRADER_EXECUTION):
+        raise CheckFailed(message)
+    print(message, file=sys.stderr, flush=True)
+
+
 _graded: dict[str, tuple[int, float]] = {}  # question id -> (cell, points) of the last grade()
 
 
 def check(question_id: str, *answer: Any) -> float | None:
     """The visible self-check of one question: judged against the released fingerprint.
 
-    Returns None in the student's notebook (no ``Out:`` echo) and raises :class:`CheckFailed`
-    when the answer is wrong, unreadable or missing. When ``grade`` already ran for this
-    question in this cell (the hidden tests, at grading time) it returns grade's points.
+    Returns None in the student's notebook (no ``Out:`` echo); a wrong, unreadable or missing
+    answer is shown on stderr, or raises :class:`CheckFailed` under nbgrader (:func:`_failed`).
+    When ``grade`` already ran for this question in this cell (the hidden tests, at grading
+    time) it returns grade's points.
     An explicit ``answer`` (old test cells) is judged without ever raising.
     """
     if not answer and _graded.get(question_id, (None,))[0] == _tracker.cell:
         return _graded[question_id][1]
     try:
-        data = load_selfchecks()[question_id]
-    except CheckFailed:
-        if answer:
-            return None
-        raise
-    except KeyError:
-        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no question "
-                          f"{question_id!r}; download the assignment again.") from None
-    data = _for_my_variant(data)
+        data = _for_my_variant(_released_question(question_id))
+    except CheckFailed as failed:
+        if not answer:
+            _failed(str(failed))
+        return None
     value = answer[0] if answer else read_answer(data["name"])
     if value is _MISSING:
-        raise CheckFailed(f"{data['name']}: {NOT_ANSWERED}.")
+        _failed(f"{data['name']}: {NOT_ANSWERED}.")
+        return None
     show_answer(data, value)
     earlier = {}
     if data.get("follows"):  # follow-through, as the grade does
@@ -231,8 +246,9 @@ def check(question_id: str, *answer: Any) -> float | None:
         message = f"Self-check unavailable ({type(error).__name__}: {error})."
         if answer:
             print(message)
-            return None
-        raise CheckFailed(message) from None
+        else:
+            _failed(message)
+        return None
     message = render(result, data["points"], "Self-check")
     if answer:
         print(message)
@@ -240,8 +256,18 @@ def check(question_id: str, *answer: Any) -> float | None:
             result.score * data["points"], 6)
     if result.correct or result.details.get("form_only"):
         print(message)
-        return None
-    raise CheckFailed(message)
+    else:
+        _failed(message)
+    return None
+
+
+def _released_question(question_id: str) -> dict[str, Any]:
+    """One question's released data; :class:`CheckFailed` saying what is missing."""
+    try:
+        return load_selfchecks()[question_id]
+    except KeyError:
+        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no question "
+                          f"{question_id!r}; download the assignment again.") from None
 
 
 def _for_my_variant(entry: dict[str, Any]) -> dict[str, Any]:

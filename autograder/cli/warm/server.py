@@ -162,7 +162,7 @@ def _record_hints(hints_path: Path, argv: Sequence[str]) -> None:
             found.append({"rubric": str(Path(module.__file__).resolve())})
     if argv and argv[0] == "check":
         try:
-            from autograder.cli.commands import check
+            from autograder.student.command import check
 
             context = check.make_context("check", list(argv[1:]), resilient_parsing=True)
             notebook = context.params.get("notebook")
