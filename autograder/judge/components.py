@@ -109,7 +109,7 @@ class Table:
                 "combos": [list(c) for c in self.combos], "probes": out,
                 "rel_tol": self.rel_tol, "abs_tol": self.abs_tol,
                 "iterations": sealing.ITERATIONS,
-                "complete": len(probes) == len(self.probes)}
+                "complete": self.complete and len(probes) == len(self.probes)}
 
     @classmethod
     def from_release(cls, data: Mapping[str, Any]) -> Table:

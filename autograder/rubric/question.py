@@ -407,30 +407,35 @@ def _salt(question: Question, k: int) -> str:
         [encode_probe_arg(a) for a in question.probes[k]], question.project))
 
 
-_code_tables: dict[tuple[str, str | None, bool], components.Table] = {}
+_code_tables: dict[tuple[str, str | None, str], components.Table] = {}
+TABLE_PARTS = ("full", "visible", "combinations")
 
 
-def code_table(question: Question, full: bool = True) -> components.Table:
+def code_table(question: Question, part: str = "full") -> components.Table:
     """What the reference and each combination of the question's code slips return on every
-    probe (instructor side), once per process and variant. ``full`` False: the combinations
-    without what they return (enough for :func:`components.search`)."""
-    key = (question.id, question.variant, full)
+    probe (instructor side), once per process and variant. ``part`` "visible": the visible
+    probes only (what a release seals); "combinations": every probe, without what they return
+    (enough for :func:`components.search`)."""
+    key = (question.id, question.variant, part)
+    if part not in TABLE_PARTS:
+        raise ValueError(f"unknown part {part!r}")
     if key not in _code_tables:
         expected_outputs(question)  # says so when the reference itself fails a probe
         shares, variants, slips, combos = _code_variants(question)
         as_slips = [[slips[i] for i in combo if slips[i] is not None] for combo in combos]
         probes = []
-        for k in range(len(question.probes)):
+        for k in range(question.visible if part == "visible" else len(question.probes)):
             visible = k < question.visible
-            if not full:
+            if part == "combinations":
                 probes.append(components.Probe(question.cases[k], visible, (), {}, ""))
                 continue
             probes.append(components.build_probe(
                 question.cases[k], visible, [_combo_output(question, k, c) for c in as_slips],
                 _salt(question, k), question.rel_tol, question.abs_tol))
-        _code_tables[key] = components.Table(shares, tuple(variants),
-                                             tuple(tuple(c) for c in combos), tuple(probes),
-                                             question.rel_tol, question.abs_tol)
+        _code_tables[key] = components.Table(
+            shares, tuple(variants), tuple(tuple(c) for c in combos), tuple(probes),
+            question.rel_tol, question.abs_tol,
+            complete=part != "visible" or question.visible == len(question.probes))
     return _code_tables[key]
 
 
@@ -441,7 +446,7 @@ def _judge_function(question: Question, outputs: Sequence[Any], expected: Any
     only as far as needed; the whole table only for an answer no combination explains."""
     if isinstance(expected, components.Table):
         return components.judge(expected, outputs)
-    table = code_table(question, full=False)
+    table = code_table(question, "combinations")
     slips = _code_variants(question)[2]
 
     def output_of(combo: int, k: int) -> dict[str, Any]:
@@ -600,7 +605,7 @@ def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]
         # what the visible probes return for every combination of code slips, sealed: the
         # self-check runs the visible tests (their results are the notebook's to state) and
         # reaches the grade's components and slips; the hidden probes stay with the grade
-        data["code"] = code_table(question).release(visible_only=True)
+        data["code"] = code_table(question, "visible").release()
     return data
 
 
