@@ -77,10 +77,16 @@ class QuestionResult:
     answer: Any = None  # the answer as the sandboxed child sent it (transport data): regrading
     rubric_version: str | None = None  # which rubric and checker judged it (versions.py)
     pending: bool = False  # graded by hand, not yet: shown as pending, counts 0 until then
+    # the answer as it was read, for people (autograder.rubric.shown): a formula's plain text
+    # and MathML; the code of the cell that answered a number, vector or function question
+    shown: str | None = None
+    mathml: str | None = None
+    code: str | None = None
 
     @classmethod
     def from_check(cls, id: str, title: str, max_points: float, check: CheckResult,
-                   answer: Any = None, rubric_version: str | None = None) -> QuestionResult:
+                   answer: Any = None, rubric_version: str | None = None,
+                   **shown: str | None) -> QuestionResult:
         confirmed = check.details.get("confirmed")
         confirmed = None if confirmed is None else bool(confirmed)
         review = check.details.get("review")
@@ -89,7 +95,8 @@ class QuestionResult:
                       "sympy did not prove it equal.")
         return cls(id, title, max_points, round(check.score * max_points, 6), check.correct,
                    check.feedback, check.mistake, check.invalid, None, confirmed,
-                   None if review is None else str(review), answer, rubric_version)
+                   None if review is None else str(review), answer, rubric_version,
+                   **shown)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuestionResult:
@@ -133,6 +140,9 @@ class SubmissionResult:
     variant: str | None = None
     variant_mismatch: str | None = None
     copying: tuple[dict[str, Any], ...] = ()
+    # what the notebook's code does that honest work never needs (autograder.run.suspicion),
+    # for the instructor: e.g. "cell 1 replaces sympy.simplify"; no effect on the score
+    suspicious: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -158,6 +168,7 @@ class SubmissionResult:
         fields["questions"] = tuple(QuestionResult.from_dict(q) for q in data["questions"])
         fields["errors"] = tuple(data.get("errors", ()))
         fields["copying"] = tuple(data.get("copying", ()))
+        fields["suspicious"] = tuple(data.get("suspicious", ()))
         return cls(**fields)
 
 
@@ -179,13 +190,21 @@ class GradingRun:
         return self.schema >= 2
 
     @property
+    def graded(self) -> tuple[SubmissionResult, ...]:
+        """The submissions that ran to the end (status ``graded``): what the class's mean
+        and statistics are of; the others are counted and listed apart."""
+        return tuple(s for s in self.submissions if s.status == "graded")
+
+    @property
     def mean_points(self) -> float:
-        subs = self.submissions
+        """The class mean: of the submissions that ran to the end (:attr:`graded`), the one
+        definition the terminal, the class report and regrade all print."""
+        subs = self.graded
         return round(sum(s.points for s in subs) / len(subs), 6) if subs else 0.0
 
     @property
     def mean_max_points(self) -> float:
-        subs = self.submissions
+        subs = self.graded
         return round(sum(s.max_points for s in subs) / len(subs), 6) if subs else 0.0
 
     @property

@@ -243,7 +243,7 @@ def test_html_escapes_everything_a_student_controls(result: SubmissionResult) ->
     parser.feed(page)
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "p",
                                 "strong", "ul", "li", "table", "tr", "th", "td", "br",
-                                "code"}
+                                "code", "pre", "span", "small"}
     text = "".join(parser.text)
     assert "`" not in text, "literal backticks on the feedback page"
     assert result.student in text  # escaped, yet shown as written
@@ -271,7 +271,7 @@ def test_markdown_table_cells_stay_in_their_cells() -> None:
     assert len(rows) == 2 + len(BOB.questions)
     for row in rows:
         unescaped = re.findall(r"(?<!\\)\|", row)
-        assert len(unescaped) == 4, row
+        assert len(unescaped) == 5, row  # four columns
     assert "1.5/2" in rows[3]
     assert "<b>" not in page  # raw HTML in feedback is escaped
 
@@ -371,7 +371,7 @@ def test_write_reports_writes_everything_and_only_inside_out(tmp_path: Path) -> 
     written = reports.write_reports(RUN, out)
     new = all_files(tmp_path) - before
     assert new == set(written.values())
-    assert len(written) == 3 + 3 * len(SUBS)
+    assert len(written) == 5 + 3 * len(SUBS)  # results, grades, junit, canvas, moodle
     root = out.resolve()
     for name, path in written.items():
         assert path.resolve().is_relative_to(root)
@@ -382,7 +382,8 @@ def test_write_reports_writes_everything_and_only_inside_out(tmp_path: Path) -> 
     assert GradingRun.from_dict(json.loads((out / "results.json").read_text("utf-8"))) == RUN
     for result in SUBS:
         page = out / "feedback" / (reports.safe_name(result.student) + ".html")
-        assert page.read_text("utf-8") == reports.feedback_html(result)
+        assert page.read_text("utf-8") == reports.feedback_html(result, reports._course(),
+                                                                reports.today())
         grades = json.loads((out / "gradescope" / (reports.safe_name(result.student) + ".json")
                              ).read_text("utf-8"))
         assert grades["score"] == result.points
@@ -439,3 +440,50 @@ def test_every_status_has_a_sentence() -> None:
         assert reports.feedback_markdown(result)
         assert ("Your" in reports.feedback_markdown(result)
                 or "grader" in reports.feedback_markdown(result)) == (status != "graded")
+
+
+# --- the gradebooks' import formats (Canvas, Moodle) ---------------------------------------
+
+# Canvas's documented gradebook import: these columns, in this order, then one per
+# assignment; a second row "Points Possible" with each assignment's maximum.
+CANVAS_DOCUMENTED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def test_canvas_import_has_the_documented_columns_and_points_possible() -> None:
+    from autograder.report import lms
+
+    rows = list(csv.reader(io.StringIO(lms.canvas_csv(RUN))))
+    assert rows[0] == [*CANVAS_DOCUMENTED, "backprop"]
+    assert rows[1][0] == "Points Possible" and float(rows[1][-1]) == max(
+        s.max_points for s in SUBS)
+    by_login = {r[3]: r for r in rows[2:]}
+    for s in SUBS:
+        login = ("'" + s.student) if s.student.startswith("=") else s.student
+        assert float(by_login[login][-1]) == pytest.approx(s.points), s.student
+        assert len(by_login[login]) == len(rows[0])
+    assert not any(cell.startswith("=") for row in rows for cell in row)  # formulas quoted
+
+
+def test_moodle_import_maps_a_username_a_grade_and_its_feedback() -> None:
+    from autograder.report import lms
+
+    rows = list(csv.reader(io.StringIO(lms.moodle_csv(RUN))))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "Username" and len(header) == 3  # Map from Username to username
+    assert header[1].startswith("backprop") and "feedback" in header[2]
+    grades = {r[0]: r for r in body}
+    assert float(grades["bob"][1]) == pytest.approx(BOB.points)
+    assert f"{reports._num(BOB.points)}/{reports._num(BOB.max_points)}" in grades["bob"][2]
+    assert all(re.fullmatch(r"\d+(\.\d+)?", r[1]) for r in body)  # a dot, never a comma
+
+
+def test_a_grader_error_leaves_the_gradebook_cell_empty() -> None:
+    from autograder.report import lms
+
+    failed = sub("erin", tuple(ungraded(*q, "grader error") for q in QUESTIONS),
+                 status="error", errors=("grader error",))
+    run = GradingRun("backprop", "0", (ALICE, failed))
+    canvas = {r[3]: r[-1] for r in csv.reader(io.StringIO(lms.canvas_csv(run)))}
+    moodle = {r[0]: r[1] for r in csv.reader(io.StringIO(lms.moodle_csv(run)))}
+    assert canvas["erin"] == "" and moodle["erin"] == ""
+    assert float(canvas["alice"]) == ALICE.points

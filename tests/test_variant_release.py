@@ -130,3 +130,35 @@ def test_the_released_notebook_checks_against_its_students_data(release: dict[st
     (shown,) = [c for c in nb.cells if c.get("id") == "your-numbers"]
     theta = variant_for("backprop", student, SEED).numbers["theta0"]
     assert " | ".join(f"{v:g}" for v in theta) in json.dumps(shown.outputs)
+
+
+def test_a_student_missing_from_the_roster_is_told_to_ask_the_instructor(
+        release: dict[str, dict], tmp_path: Path) -> None:
+    """``backprop-kit check`` names the questions (by title) whose data the roster lacks, says
+    to ask the instructor, and prints points and the total as the notebook does."""
+    from click.testing import CliRunner
+
+    from autograder.cli.commands import main
+    from autograder.run import sandbox
+
+    (tmp_path / SELFCHECK_FILE).write_text(json.dumps(release["backprop"]), encoding="utf-8")
+    nb = examples.as_student_copy(examples.load(
+        Path(__file__).resolve().parents[1] / "assignments", "backprop"))
+    for cell in nb["cells"]:
+        if cell.get("id") == "setup":
+            source = "".join(cell["source"])
+            cell["source"] = source.replace('STUDENT_ID = ""', 'STUDENT_ID = "not-enrolled"')
+    (tmp_path / "backprop.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "backprop.ipynb"),
+                                       *([] if sandbox.detect() != "none"
+                                         else ["--allow-unsandboxed"])],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    missing = [q.title for q in questions("backprop", variant_for("backprop", "not-enrolled",
+                                                                  SEED))
+               if released_entry(release["backprop"]["questions"][q.id],
+                                 variant_for("backprop", "not-enrolled", SEED)) is None]
+    assert missing, "no question of backprop has data per student"
+    (ask,) = [line for line in result.output.splitlines() if "ask your instructor" in line]
+    assert all(title in ask for title in missing)
+    assert "[2 of 2 points]" in result.output and "Total: " in result.output

@@ -56,13 +56,16 @@ main.add_command(check)  # the student kit's one command, the same here
               help="The course's variant seed (default: c.BackpropKit.variant_seed in the "
                    "course's nbgrader_config.py); each student is graded against their own "
                    "numbers. --seed '' grades everyone against the lecture's numbers.")
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="nbgrader's feedback folder (the course's feedback/): each student's page "
+                   "goes to <student>/<assignment>/ for 'nbgrader release_feedback'.")
 @click.option("--student", default=None, metavar="ID",
               help="Whose notebook a single NOTEBOOK.ipynb is, where its path does not say "
                    "(nbgrader's submitted/<student>/<assignment>/ does).")
 def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, timeout: float,
           memory_mb: int, shard: str | None, resume: bool, fail_under: float | None,
           allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
-          seed: str | None, student: str | None) -> None:
+          seed: str | None, feedback_dir: Path | None, student: str | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder.run.client import Runner, assignment_plots
 
@@ -82,6 +85,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         from autograder.rubric.course import questions as assignment_questions
 
         questions = list(assignment_questions(assignment))
+        _warn_stale_release(assignment)
         finishing = []
         if gradebook is not None:
             from autograder.grade.gradebook import with_hand_grades
@@ -134,6 +138,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
             shutil.rmtree(folder, ignore_errors=True)
     echo(reports.summary_table(run))
     echo(f"reports written to {out}")
+    if feedback_dir is not None:
+        _deliver(run, feedback_dir)
     if any(s.status == "error" for s in run.submissions):
         echo("backprop-kit: the grader itself failed on some submissions (status error)",
               err=True)
@@ -144,6 +150,27 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         if low:
             echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
             sys.exit(1)
+
+
+def _warn_stale_release(assignment: str) -> None:
+    """Say so when the released self-checks were made from another rubric."""
+    from autograder.rubric.course import find_course
+    from autograder.rubric.lock import stale_release
+
+    for note in stale_release(find_course(), assignment):
+        echo(f"warning: {note}", err=True)
+
+
+def _deliver(run: GradingRun, feedback_dir: Path) -> None:
+    """Feedback pages into nbgrader's feedback folder, and what was left out."""
+    from autograder.grade.delivery import deliver_feedback
+
+    done = deliver_feedback(run, feedback_dir)
+    count = len(done.pages)
+    echo(f"feedback for {count} student{'s' if count != 1 else ''} in {feedback_dir}: "
+          f"'nbgrader release_feedback {run.assignment}' sends it to the students")
+    for note in done.skipped:
+        echo(f"feedback not delivered: {note}", err=True)
 
 
 @main.command()
@@ -229,7 +256,10 @@ def report(results: tuple[Path, ...], out: Path) -> None:
               help="Answers judged in parallel.")
 @click.option("--all", "everything", is_flag=True,
               help="Judge every answer again, also those the current rubric already judged.")
-def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="nbgrader's feedback folder: the regraded pages for 'release_feedback'.")
+def regrade(results: Path, out: Path, jobs: int, everything: bool,
+            feedback_dir: Path | None) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
     from concurrent.futures import ThreadPoolExecutor
@@ -243,6 +273,7 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
     try:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
+        _warn_stale_release(before.assignment)
         after = regrade_run(before, rubric, source=str(results), jobs=jobs,
                             everything=everything,
                             questions_for=variant_questions(before.assignment))
@@ -255,6 +286,8 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool) -> None:
         fail(error)
         return
     click.echo(changes_table(before, after))
+    if feedback_dir is not None:
+        _deliver(after, feedback_dir)
     click.echo(f"judged again in {after.seconds:.1f} s, reports written in "
                f"{time.monotonic() - started:.1f} s to {out} "
                f"(regrade.md, regrade.csv, {written[HTML_NAME].name})")
@@ -271,17 +304,28 @@ def selfchecks(source: Path, roster: Path | None) -> None:
     seed (c.BackpropKit.variant_seed) for every student's variant."""
     from autograder.course.release import write_selfchecks
     from autograder.rubric.course import find_course
+    from autograder.rubric.lock import LOCK_FILE, record
     from autograder.rubric.variants import course_seed
 
-    seed = course_seed(find_course())
+    course_dir = find_course()
+    seed = course_seed(course_dir)
     ids = roster.read_text(encoding="utf-8").split() if roster is not None else []
-    for path in write_selfchecks(source, seed=seed, roster=ids):
+    paths = write_selfchecks(source, seed=seed, roster=ids)
+    for path in paths:
         data = json.loads(path.read_text(encoding="utf-8"))["questions"]
         empty = [q for q, e in data.items() if "variants" in e and not e["variants"]]
         click.echo(f"wrote {path}")
         if empty:
             echo(f"warning: {', '.join(empty)} need data per student and no --roster was "
                   "given: their self-checks say they are unavailable", err=True)
+    if source.resolve() == (course_dir / "assignments").resolve():  # the course's own release
+        changes = record(course_dir, source, [p.parent.name for p in paths])
+        for assignment, changed in changes.items():
+            if changed:
+                echo(f"{assignment}: changed since the last selfchecks: {', '.join(changed)}; "
+                      f"generate and release {assignment} again (nbgrader generate_assignment "
+                      f"{assignment} --force, release_assignment)")
+        click.echo(f"recorded the rubric of this release in {course_dir / LOCK_FILE}")
 
 
 @main.command("test-cells")

@@ -107,7 +107,8 @@ def selfcheck_data(assignment: str, seed: str | None = None,
             questions[first.id] = next(iter(released.values()))
         else:
             questions[first.id] = {"id": first.id, "name": first.name, "kind": first.kind,
-                                   "points": first.points, "variant_fields": fields,
+                                   "points": first.points, "title": first.title,
+                                   "variant_fields": fields,
                                    "variants": dict(sorted(released.items()))}
     return {
         "assignment": assignment,

@@ -17,7 +17,21 @@ from autograder.results import GradingRun, QuestionResult, SubmissionResult
 from autograder.rubric.question import Question
 
 PENDING = "Graded by hand; not graded yet."
-NOT_IN_GRADEBOOK = "Graded by hand; not in nbgrader's gradebook (collect and autograde it first)."
+# for the instructor (the class report's review list), never on a student's page
+NOT_IN_GRADEBOOK = ("not in nbgrader's gradebook: collect and autograde the submission, "
+                    "then grade it in formgrader")
+
+
+def _ta_comment(gb: object, question: Question, assignment: str, student: str) -> str | None:
+    """The comment a TA wrote on this answer in formgrader, if any."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        comment = gb.find_comment(question.id, assignment, assignment, student)  # type: ignore[attr-defined]
+    except MissingEntry:
+        return None
+    text = str(comment.manual_comment or "").strip()
+    return text or None
 
 
 def _hand_grade(gb: object, question: Question, assignment: str, student: str
@@ -27,8 +41,9 @@ def _hand_grade(gb: object, question: Question, assignment: str, student: str
     try:
         grade = gb.find_grade(question.id, assignment, assignment, student)  # type: ignore[attr-defined]
     except MissingEntry:
-        return QuestionResult.awaiting_hand_grading(question.id, question.title,
-                                                    question.points, NOT_IN_GRADEBOOK)
+        return replace(QuestionResult.awaiting_hand_grading(
+            question.id, question.title, question.points, PENDING), review=NOT_IN_GRADEBOOK)
+    comment = _ta_comment(gb, question, assignment, student)
     if grade.manual_score is not None:
         score, note = grade.manual_score, "Graded by hand."
     elif grade.auto_score is not None:  # nbgrader's own 0 for an answer left as released
@@ -36,6 +51,8 @@ def _hand_grade(gb: object, question: Question, assignment: str, student: str
     else:
         return QuestionResult.awaiting_hand_grading(question.id, question.title,
                                                     question.points, PENDING)
+    if comment:
+        note = f"{note} Comment: {comment}"
     points = round(float(score) + float(grade.extra_credit or 0.0), 6)
     return QuestionResult(question.id, question.title, question.points, points,
                           points >= question.points, note)

@@ -173,9 +173,10 @@ def variant_questions(assignment: str) -> QuestionsFor:
 def _with_answer(verdict: QuestionResult, sub: SubmissionResult) -> QuestionResult:
     """The shared verdict with this student's own answer data, except where the answer could
     not be judged (the grader keeps no data of those, so that nothing stalls on it again)."""
+    old = next(q for q in sub.questions if q.id == verdict.id)
     if verdict.error is not None:
-        return replace(verdict, answer=None)
-    return replace(verdict, answer=next(q.answer for q in sub.questions if q.id == verdict.id))
+        return replace(verdict, answer=None, code=old.code)
+    return replace(verdict, answer=old.answer, code=old.code)
 
 
 def kept_answers(run: GradingRun) -> int:

@@ -51,10 +51,22 @@ class AssignmentSection:
     not_graded: tuple[tuple[str, SubmissionResult], ...]
     # (student, question or "", note): id mismatches and copying, with per-student variants
     variant_notes: tuple[tuple[str, str, str], ...] = ()
+    # (student, what the notebook's code did): tampering, for the instructor (no penalty)
+    suspicious: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def assignment(self) -> str:
         return self.run.assignment
+
+    @property
+    def mean(self) -> float | None:
+        """The class mean as the terminal prints it (``GradingRun.mean_points``); None when
+        no submission ran to the end."""
+        return self.run.mean_points if self.run.graded else None
+
+    @property
+    def too_few(self) -> str:
+        return classstats.too_few(self.run)
 
     @property
     def variants(self) -> bool:
@@ -179,6 +191,8 @@ def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
             tuple((label, sub) for label, sub in reports._labelled(run)
                   if sub.status != "graded"),
             variant_notes(run),
+            tuple((label, sub.suspicious) for label, sub in reports._labelled(run)
+                  if sub.suspicious),
         ))
     return sections
 
@@ -227,6 +241,11 @@ def render_html(sections: Sequence[AssignmentSection]) -> str:
                            weak=classstats.WEAK, min_plotted=MIN_PLOTTED)
 
 
+def _count(n: int, word: str) -> str:
+    """``1 submission``, ``3 submissions``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _code(text: str) -> str:
     """An answer as inline Markdown code, on one line (students' text may hold anything)."""
     flat = " ".join(text.replace("`", "'").split())
@@ -240,10 +259,11 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
     for s in sections:
         t = s.total
         lines += [f"## {md(s.assignment)}", "",
-                  f"{len(s.run.submissions)} submissions, {t.count} graded, "
-                  f"{len(s.not_graded)} not graded. Mean {_points(t.mean)}, median "
+                  f"{_count(len(s.run.submissions), 'submission')}, {t.count} graded, "
+                  f"{len(s.not_graded)} not graded. Mean {_points(s.mean)}, median "
                   f"{_points(t.median)} of {_points(t.max_points)} points; full marks "
-                  f"{_percent(t.full_marks_share)}.", "",
+                  f"{_percent(t.full_marks_share)}."
+                  + (f" {s.too_few}" if s.too_few else ""), "",
                   "| Question | Points | Facility | Discrimination | Mistakes | Note |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for qs in s.questions:
@@ -280,6 +300,10 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
             lines += ["### Variants: ids and copying (no penalty)", ""]
             lines += [f"- {md(label)}" + (f", {md(question)}" if question else "")
                       + f": {md(note)}" for label, question, note in s.variant_notes]
+            lines.append("")
+        if s.suspicious:
+            lines += ["### Suspicious: code that tampers (the sandbox kept it harmless)", ""]
+            lines += [f"- {md(label)}: {md('; '.join(what))}" for label, what in s.suspicious]
             lines.append("")
         if s.not_graded:
             lines += ["### Not graded", ""]

@@ -67,7 +67,7 @@ class ItemStatistics:
 
 
 def graded(run: GradingRun) -> list[SubmissionResult]:
-    return [s for s in run.submissions if s.status == "graded"]
+    return list(run.graded)
 
 
 def not_graded(run: GradingRun) -> list[SubmissionResult]:
@@ -98,7 +98,7 @@ def note(facility: float | None, discrimination: float | None, count: int) -> st
     if facility is None:
         return "No graded submission answered it."
     if count < MIN_STUDENTS:
-        return f"Only {count} graded submissions: too few for item statistics."
+        return ""  # said once for the assignment (too_few), not on every question
     parts = []
     if facility >= EASY:
         parts.append(f"Too easy? {facility:.0%} of the points were earned; it tells little "
@@ -116,6 +116,15 @@ def note(facility: float | None, discrimination: float | None, count: int) -> st
         parts.append("Weak discrimination: it barely separates students who did well on the "
                      "rest from those who did not.")
     return " ".join(parts)
+
+
+def too_few(run: GradingRun) -> str:
+    """The one note for an assignment with too few graded submissions for item statistics."""
+    count = len(run.graded)
+    if not count or count >= MIN_STUDENTS:
+        return ""
+    return (f"Only {count} graded submission{'s' if count != 1 else ''}: too few for item "
+            f"statistics (facility and discrimination say little under {MIN_STUDENTS}).")
 
 
 def item_statistics(run: GradingRun) -> list[ItemStatistics]:

@@ -150,10 +150,35 @@ def _points(q: QuestionResult) -> str:
     return f"{'pending' if q.pending else _num(q.points)}/{_num(q.max_points)}"
 
 
+def _percent(sub: SubmissionResult) -> str:
+    """The total as a percentage of the maximum, as a gradebook shows it (``92%``)."""
+    if not sub.max_points:
+        return ""
+    value = round(100 * sub.points / sub.max_points, 1)
+    return f"{_num(value)}%"
+
+
 def _total(sub: SubmissionResult) -> str:
     pending = sum(q.max_points for q in sub.questions if q.pending)
-    extra = f" ({_num(pending)} pending, graded by hand)" if pending else ""
-    return f"Total: {_num(sub.points)} / {_num(sub.max_points)} points{extra}"
+    extra = f", {_num(pending)} pending, graded by hand" if pending else ""
+    percent = _percent(sub)
+    inside = ", ".join(p for p in (percent, extra.removeprefix(", ")) if p)
+    return (f"Total: {_num(sub.points)} / {_num(sub.max_points)} points"
+            + (f" ({inside})" if inside else ""))
+
+
+# What a question's points were, in words and a sign, so that it reads without colour.
+MARKS = {"full": ("✓", "full marks"), "partial": ("◐", "partial credit"),
+         "none": ("✗", "no points"), "pending": ("…", "pending")}
+
+
+def mark(q: QuestionResult) -> str:
+    """``full``, ``partial``, ``none`` or ``pending`` (keys of :data:`MARKS`)."""
+    if q.pending:
+        return "pending"
+    if q.full_marks:
+        return "full"
+    return "partial" if q.points > 0 else "none"
 
 
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -318,24 +343,45 @@ def _md(text: str, *, cell: bool = False) -> str:
     return _NEWLINES.sub("<br>" if cell else " ", escaped)
 
 
-def feedback_markdown(sub: SubmissionResult) -> str:
+def _heading(sub: SubmissionResult, course: str | None) -> str:
+    return f"{course}: {sub.assignment}" if course else sub.assignment
+
+
+def _answer_text(q: QuestionResult) -> str:
+    """The answer as it was read, one line of plain text ('' when none was kept)."""
+    if q.code:
+        return q.code
+    return q.shown or ""
+
+
+def feedback_markdown(sub: SubmissionResult, course: str | None = None,
+                      date: str | None = None) -> str:
     """The student's feedback page as Markdown (for a repository or an LMS comment)."""
-    lines = [f"# {_md(sub.student)}: {_md(sub.assignment)}", "",
-             f"**{_total(sub)}**", ""]
+    lines = [f"# {_md(_heading(sub, course))}", "",
+             f"Feedback for **{_md(sub.student)}**" + (f", graded {_md(date)}" if date else ""),
+             "", f"**{_total(sub)}**", ""]
     if sub.status != "graded":
         lines += [_md(_status_sentence(sub)), ""]
         lines += [f"- {_md(e)}" for e in sub.errors]
         lines += [""] if sub.errors else []
-    lines += ["| Question | Points | Feedback |", "| --- | --- | --- |"]
-    lines += [f"| {_md(q.title, cell=True)} | {_points(q)} | "
-              f"{_md(_question_note(q), cell=True)} |" for q in sub.questions]
+    lines += ["| Question | Answer, as read | Points | Feedback |",
+              "| --- | --- | --- | --- |"]
+    for q in sub.questions:
+        sign, words = MARKS[mark(q)]
+        answer = _answer_text(q)
+        lines.append(f"| {_md(q.title, cell=True)} | "
+                     f"{_md(answer, cell=True) if answer else '–'} | "
+                     f"{sign} {_points(q)} ({words}) | {_md(_question_note(q), cell=True)} |")
     return "\n".join(lines) + "\n"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;padding:0 1em}"
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4em;"
         "text-align:left;vertical-align:top}.status{background:#fff3cd;padding:.6em}"
-        ".full{color:#1a7f37}.partial{color:#b35900}.pending{color:#555;font-style:italic}")
+        ".full{color:#1a7f37}.partial{color:#9a6700}.none{color:#cf222e;font-weight:bold}"
+        ".pending{color:#555;font-style:italic}.mark{white-space:nowrap}"
+        "pre{margin:0;white-space:pre-wrap;font-size:.85em;max-height:20em;overflow:auto}"
+        "math{font-size:1.15em}.muted{color:#555}")
 
 
 def _pieces(text: str) -> list[list[tuple[bool, str]]]:
@@ -351,14 +397,29 @@ def _pieces(text: str) -> list[list[tuple[bool, str]]]:
     return lines
 
 
-def feedback_html(sub: SubmissionResult) -> str:
-    """The student's feedback page as one self-contained HTML file (no scripts, no links),
-    from ``templates/feedback.html.j2``."""
-    rows = [{"title": q.title, "points": _points(q), "note": _pieces(_question_note(q)),
-             "css": "full" if q.full_marks else "pending" if q.pending else "partial"}
-            for q in sub.questions]
+def _answer_html(q: QuestionResult) -> dict[str, object]:
+    """How the page shows the answer: MathML that passed the allow-list (a formula), the
+    answer cell's code, or the plain text as read."""
+    from markupsafe import Markup
+
+    from autograder.rubric.shown import safe_mathml
+
+    maths = safe_mathml(q.mathml)
+    return {"mathml": Markup(maths) if maths else None, "code": q.code, "text": q.shown}
+
+
+def feedback_html(sub: SubmissionResult, course: str | None = None,
+                  date: str | None = None) -> str:
+    """The student's feedback page as one self-contained HTML file (no scripts, no links, no
+    network: formulas in MathML), from ``templates/feedback.html.j2``."""
+    rows = []
+    for q in sub.questions:
+        sign, words = MARKS[mark(q)]
+        rows.append({"title": q.title, "points": _points(q), "note": _pieces(_question_note(q)),
+                     "css": mark(q), "sign": sign, "words": words, "answer": _answer_html(q)})
     return pages.render(
         "feedback.html.j2", student=sub.student, assignment=sub.assignment, css=_CSS,
+        heading=_heading(sub, course), date=date or "",
         total=_total(sub), status=_status_sentence(sub) if sub.status != "graded" else "",
         errors=list(sub.errors), rows=rows) + "\n"
 
@@ -389,21 +450,41 @@ def summary_table(run: GradingRun) -> str:
         lines.append(f"{_plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
                      f"{score:>11}  {_plain(detail, _DETAIL_WIDTH)}")
     count, mean, mean_max = len(run.submissions), run.mean_points, run.mean_max_points
-    not_graded = run.not_graded
+    graded, not_graded = len(run.graded), run.not_graded
     percent = f" ({100 * mean / mean_max:.0f}%)" if mean_max else ""
-    lines.append(f"{count} submission{'s' if count != 1 else ''}, mean {_num(round(mean, 2))}/"
-                 f"{_num(round(mean_max, 2))}{percent}, {not_graded} not graded")
+    average = (f"mean {_num(round(mean, 2))}/{_num(round(mean_max, 2))}{percent} of the "
+               f"{graded} graded" if graded else "none graded")
+    lines.append(f"{count} submission{'s' if count != 1 else ''}, {average}, "
+                 f"{not_graded} not graded (counted apart)")
     notes = [f"  {_plain(label, _NAME_WIDTH)}: {_plain(sub.variant_mismatch, 200)}"
              for label, sub in pairs if sub.variant_mismatch]
     if notes:
         lines += ["whose notebook (the folder names the student; the typed id differs):", *notes]
+    tampered = [f"  {_plain(label, _NAME_WIDTH)}: {_plain('; '.join(sub.suspicious), 300)}"
+                for label, sub in pairs if sub.suspicious]
+    if tampered:
+        lines += ["suspicious (code that tampers; the sandbox kept it harmless):", *tampered]
     return "\n".join(lines)
 
 
 # --- everything at once --------------------------------------------------------------------
 
 
-def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
+def today() -> str:
+    """The date a report is written, as people read it (ISO, UTC)."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+def _course() -> str | None:
+    from autograder.rubric.course import course_id
+
+    return course_id()
+
+
+def write_reports(run: GradingRun, out: Path, course: str | None = None,
+                  date: str | None = None) -> dict[str, Path]:
     """Write every report of ``run`` into ``out``, each file atomically; return them by name
     (a path relative to ``out``, e.g. ``feedback/alice.html``).
 
@@ -411,6 +492,8 @@ def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
     share the file system's journal commits (measured: 14 ms a file one by one, 1.4 ms with 16
     threads; 1,000 students make 3,000 files)."""
     out = Path(out)
+    course = course if course is not None else _course()
+    date = date or today()
     written: dict[str, Path] = {}
     texts: dict[Path, str] = {}
 
@@ -422,12 +505,16 @@ def write_reports(run: GradingRun, out: Path) -> dict[str, Path]:
     put("results.json", results_json(run))
     put("grades.csv", csv_gradebook(run))
     put("junit.xml", junit_xml(run))
+    from autograder.report import lms  # the gradebooks' import formats, beside grades.csv
+
+    put("canvas.csv", lms.canvas_csv(run))
+    put("moodle.csv", lms.moodle_csv(run))
     for label, sub in _labelled(run):
         name = safe_name(label)
         put(f"gradescope/{name}.json",
             json.dumps(gradescope_results(sub), indent=1, ensure_ascii=True) + "\n")
-        put(f"feedback/{name}.md", feedback_markdown(sub))
-        put(f"feedback/{name}.html", feedback_html(sub))
+        put(f"feedback/{name}.md", feedback_markdown(sub, course, date))
+        put(f"feedback/{name}.html", feedback_html(sub, course, date))
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         list(pool.map(write_atomic, texts, texts.values()))
     return written

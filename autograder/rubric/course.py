@@ -145,6 +145,27 @@ def variant_seed() -> str | None:
         raise UsageError(str(error)) from None
 
 
+def course_id() -> str | None:
+    """The course's id (``c.CourseDirectory.course_id`` in nbgrader_config.py, parsed, never
+    run), for the feedback pages; None when there is no course or no such setting."""
+    import ast
+
+    try:
+        tree = ast.parse((find_course() / "nbgrader_config.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, BackpropKitError):
+        return None
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            for target in node.targets:
+                if (isinstance(target, ast.Attribute) and target.attr == "course_id"
+                        and isinstance(target.value, ast.Attribute)
+                        and target.value.attr == "CourseDirectory"):
+                    found = node.value.value
+    return found or None
+
+
 def self_checks(assignment: str, variant: Variant | None = None) -> dict[str, Any]:
     """The visible checks of ``assignment`` (its rubric's ``self_checks(variant)``, else
     ``SELF_CHECKS``)."""

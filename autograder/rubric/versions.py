@@ -64,14 +64,28 @@ def _stable(value: Any) -> Any:
     return repr(value)
 
 
-def rubric_version(question: Question) -> str:
-    """The version of ``question`` as the grader judges it (instructor side)."""
+def _fields(question: Question) -> dict[str, Any]:
     fields = {f.name: _stable(getattr(question, f.name)) for f in dataclasses.fields(question)
               if f.name != "expected"}
     if question.kind == "function" and callable(question.expected):
         fields["expected"] = expected_outputs(question)  # all the judge uses of a function
     else:
         fields["expected"] = _stable(question.expected)
-    fields["engine"] = engine_version()
+    return fields
+
+
+def _hash(fields: Mapping[str, Any]) -> str:
     text = json.dumps(fields, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def rubric_version(question: Question) -> str:
+    """The version of ``question`` as the grader judges it (instructor side)."""
+    return _hash({**_fields(question), "engine": engine_version()})
+
+
+def question_version(question: Question) -> str:
+    """The version of ``question``'s rubric alone (its points, credit, slips, reference), not
+    of the checker's code: what a release of its self-checks was made from. Instructor side
+    only: with the public fields known it would test guesses of the reference."""
+    return _hash(_fields(question))

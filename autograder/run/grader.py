@@ -37,6 +37,7 @@ from autograder.run.notebooks import (
     plan_job,
     read_regular,
 )
+from autograder.run.suspicion import suspicious
 
 JUDGE_MEMORY_BYTES = 2 << 30  # more address space one answer's judging may take
 
@@ -79,6 +80,7 @@ class Grader:
         self.runner = runner or Runner(settings.preload_plots)
         self._verdicts: dict[tuple[str, str | None, str], CheckResult] = {}
         self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
+        self._shown: dict[tuple[str, str | None, str], dict[str, str | None]] = {}
         # (question id, variant) -> rubric_version, kept with results
         self._versions: dict[tuple[str, str | None], str] = {}
         self.warm_runner = False  # set for a batch: the runner warms up during the first
@@ -105,13 +107,16 @@ class Grader:
             preparing.join(self.settings.judge_seconds * max(len(self.questions), 1))
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
-                     earlier: Mapping[str, Any] | None = None) -> QuestionResult:
+                     earlier: Mapping[str, Any] | None = None, code: str | None = None
+                     ) -> QuestionResult:
         """Rebuild one answer from the child's data and judge it, here in the grader, within
         ``judge_seconds``; an answer that cannot be judged is listed for review.
 
         ``earlier`` maps earlier questions' ids to the data of the student's answers, for
         questions judged with follow-through."""
-        ungraded = QuestionResult.ungraded
+        def ungraded(*args: Any) -> QuestionResult:
+            return dataclasses.replace(QuestionResult.ungraded(*args), code=code)
+
         if message is None:
             return ungraded(question.id, question.title, question.points,
                             f"Not graded: the notebook stopped before `{question.name}` "
@@ -144,9 +149,12 @@ class Grader:
         version = (question.id, question.variant)
         if version not in self._versions:
             self._versions[version] = rubric_version(question)
+        if key not in self._shown:
+            self._shown[key] = _shown(question, data)
         return QuestionResult.from_check(question.id, question.title, question.points,
                                          self._verdicts[key], answer=data,
-                                         rubric_version=self._versions[version])
+                                         rubric_version=self._versions[version],
+                                         code=code, **self._shown[key])
 
     def grade(self, sub: Submission) -> SubmissionResult:
         """Grade one submission; whatever goes wrong becomes its result, never an exception."""
@@ -175,8 +183,9 @@ class Grader:
                                   ) from None
         nb = parse_notebook(sub.notebook.name, raw)
         variant, questions = self.questions_for(sub.student)
-        workdir, notes = make_workdir(sub, raw, plan_job(nb, questions, self.job_env(sub)),
-                                      self.settings.scratch)
+        job = plan_job(nb, questions, self.job_env(sub))
+        workdir, notes = make_workdir(sub, raw, job, self.settings.scratch)
+        code = answer_code(job, questions)
         try:
             reply = self._run({
                 "workdir": str(workdir), "timeout": self.settings.timeout,
@@ -194,7 +203,8 @@ class Grader:
             answers = {}
         by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
                         ).get("data") for q in questions}
-        results = tuple(self.judge_answer(q, answers.get(q.name), by_id) for q in questions)
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id, code.get(q.name))
+                        for q in questions)
         errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
         status = reply.get("status", "error")
         if status == "timeout":
@@ -203,7 +213,7 @@ class Grader:
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
                                 status, errors, str(reply.get("sandbox", "none")),
                                 round(time.monotonic() - started, 4), variant,
-                                self.id_mismatch(nb, sub.student))
+                                self.id_mismatch(nb, sub.student), suspicious=suspicious(nb))
 
     def questions_for(self, student: str) -> tuple[str | None, Sequence[Question]]:
         """The variant key and the questions a student's notebook is judged by: the folder's
@@ -232,6 +242,39 @@ class Grader:
 
     def close(self) -> None:
         self.runner.close()
+
+
+MAX_CODE = 4000  # characters of an answer cell's code kept for the feedback
+
+
+def answer_code(job: Any, questions: Sequence[Question]) -> dict[str, str]:
+    """The code of the cell that answered each number, vector or function question, by the
+    answer's name (a formula is shown as it was read instead)."""
+    wanted = {q.name for q in questions if q.kind != "expression"}
+    code = {}
+    for cell in job.cells:
+        for name in cell.capture:
+            if name in wanted and cell.source.strip():
+                text = cell.source.strip("\n")
+                code[name] = text if len(text) <= MAX_CODE else text[:MAX_CODE - 1] + "…"
+    return code
+
+
+def _shown(question: Question, data: Any) -> dict[str, str | None]:
+    """A formula answer as read (plain text and MathML), for the feedback page; nothing for
+    other kinds (their code is shown)."""
+    if question.kind != "expression":
+        return {}
+    from autograder.judge import transport
+    from autograder.rubric.shown import shown_expression
+
+    try:
+        value = transport.decode(data)
+    except Exception:  # noqa: BLE001 -- unreadable: its verdict says why
+        return {}
+    names = [*question.variables, *question.definitions]
+    shown = shown_expression(value, names, mathml=True)
+    return {"shown": shown.text, "mathml": shown.mathml}
 
 
 def _for_review(question: Question, why: str) -> QuestionResult:

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.results import CheckResult
 from autograder.rubric import question as rubric
+from autograder.rubric.shown import render  # one wording of a verdict: notebook and check
 from autograder.student.kernel import namespace as _namespace
 from autograder.student.kernel import shell as _shell
 from autograder.student.released import (  # noqa: F401 -- re-exported for the test cells
@@ -134,43 +134,13 @@ def read_answer(name: str) -> Any:
 
 def _read_as(data: dict[str, Any], answer: Any) -> tuple[str, str | None]:
     """(plain text, LaTeX or None) of the answer as the checker reads it."""
-    kind = data.get("kind")
-    if kind == "expression":
-        from autograder.judge.parsing import to_expression
+    from autograder.rubric.shown import expression_names, shown_expression, shown_value
 
-        names = (data.get("fingerprint", {}).get("variables")
-                 or [*data.get("variables", []), *data.get("definitions", {})])
-        try:
-            with _quiet():
-                expr = to_expression(answer, names)
-        except Exception:  # noqa: BLE001 -- unreadable: the verdict says why
-            return repr(answer) if isinstance(answer, str) else type(answer).__name__, None
-        import sympy
-
-        return sympy.sstr(expr), sympy.latex(expr, symbol_names=_layer_names(expr))
-    if kind == "function":
-        name = getattr(answer, "__name__", type(answer).__name__)
-        return (f"the function {name}" if callable(answer) else type(answer).__name__), None
-    try:
-        values = np.asarray(answer, dtype=float)
-        return np.array2string(values, precision=6, separator=", ") if values.ndim else \
-            f"{float(values):.6g}", None
-    except Exception:  # noqa: BLE001
-        return type(answer).__name__, None
-
-
-_LAYERED = re.compile(r"([A-Za-z]+)(\d+)_(\d+)")
-
-
-def _layer_names(expr: Any) -> dict[Any, str]:
-    """The lecture's notation for the network's symbols: ``w12_2`` is w₁₂⁽²⁾."""
-    names = {}
-    for symbol in getattr(expr, "free_symbols", ()):
-        match = _LAYERED.fullmatch(str(symbol))
-        if match:
-            letter, index, layer = match.groups()
-            names[symbol] = f"{letter}_{{{index}}}^{{({layer})}}"
-    return names
+    if data.get("kind") == "expression":
+        shown = shown_expression(answer, expression_names(data))
+    else:
+        shown = shown_value(data.get("kind"), answer)
+    return shown.text, shown.latex
 
 
 def show_answer(data: dict[str, Any], answer: Any) -> None:
@@ -184,15 +154,6 @@ def show_answer(data: dict[str, Any], answer: Any) -> None:
 
     print("Your answer, as read:")
     display({"text/plain": text, "text/latex": f"$\\displaystyle {latex}$"}, raw=True)
-
-
-def render(result: CheckResult, points: float, prefix: str) -> str:
-    earned = result.score * points
-    if result.details.get("form_only"):
-        return f"{prefix}: {result.feedback} (This check does not say whether it is right.)"
-    if result.details.get("unconfirmed"):
-        return f"{prefix}: {result.feedback} (The grade decides the points.)"
-    return f"{prefix}: {result.feedback} [{earned:g} of {points:g} points]"
 
 
 # --- the test cells' two calls -----------------------------------------------------------
@@ -279,7 +240,8 @@ def _for_my_variant(entry: dict[str, Any]) -> dict[str, Any]:
     found = released_entry(entry, current(_namespace().get(TYPED_NAME)))
     if found is None:
         raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no data for your "
-                          f"numbers of {entry['id']!r}; ask your instructor for an updated "
+                          f"numbers of {entry.get('title', entry['id'])!r} (your id is not on "
+                          "the roster it was made for); ask your instructor for an updated "
                           "one. Hidden tests still grade your answer.")
     return dict(found)
 

@@ -39,9 +39,15 @@ def for_variant(data: dict[str, Any], variant: Any) -> dict[str, Any]:
         found = released_entry(entry, variant)
         out[qid] = dict(found) if found is not None else {
             "id": qid, "name": entry["name"], "kind": entry["kind"], "points": entry["points"],
-            "title": qid, "variables": [], "definitions": {}, "credit": {}, "probes": [],
-            "project": "identity", "labels": [], "unavailable": True}
+            "title": entry.get("title", qid), "variables": [], "definitions": {},
+            "credit": {}, "probes": [], "project": "identity", "labels": [],
+            "unavailable": True}
     return out
+
+
+NOT_ON_ROSTER = ("Self-check unavailable for your numbers: {file} was made before your id was "
+                 "on the course's roster. Ask your instructor for an updated {file}; hidden "
+                 "tests still grade your answer.")
 
 
 def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -73,11 +79,16 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
     data = for_variant(data, variant)
     questions = [Question.from_public(d) for d in data.values()]
 
+    verdicts: dict[str, CheckResult] = {}
+
     def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
         if data[question.id].get("unavailable"):
-            return CheckResult.wrong(f"Self-check unavailable: {SELFCHECK_FILE} has no data "
-                                     "for your numbers of this question.")
-        return self_check(data[question.id], answer, outputs, earlier=earlier)
+            result = CheckResult.wrong(NOT_ON_ROSTER.format(file=SELFCHECK_FILE),
+                                       form_only=True)
+        else:
+            result = self_check(data[question.id], answer, outputs, earlier=earlier)
+        verdicts[question.id] = result
+        return result
 
     env = variant_env(variant.assignment, variant.student_id or "", released.get("variant_seed"))
     grader = Grader(assignment, questions, Settings(timeout=timeout,
@@ -89,14 +100,40 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
                                          None))
     finally:
         grader.close()
-    lines = [f"Self-check of {notebook.name} ({assignment}); hidden tests decide the grade."]
-    for q, r in zip(questions, result.questions, strict=False):
-        if r.error:
-            verdict = r.error
-        elif r.correct:
-            verdict = f"right - {r.points:g}/{r.max_points:g}"
+    return selfcheck_report(notebook.name, assignment, questions, result.questions,
+                            verdicts, result.errors)
+
+
+def selfcheck_report(name: str, assignment: str, questions: list[Question],
+                     results: Any, verdicts: dict[str, CheckResult], errors: Any) -> str:
+    """What ``backprop-kit check`` prints: each verdict as the notebook shows it, with its
+    points, then the total the self-checks can confirm."""
+    from autograder.rubric.shown import counts, render
+
+    lines = [f"Self-check of {name} ({assignment}); hidden tests decide the grade."]
+    earned = possible = undecided = 0.0
+    unavailable = []
+    for q, r in zip(questions, results, strict=False):
+        verdict = verdicts.get(q.id)
+        if r.error or verdict is None:
+            text = f"{r.error or r.feedback} [0 of {q.points:g} points]"
+            possible += q.points
         else:
-            verdict = r.feedback
-        lines.append(f"  {q.title} [{q.id}]: {verdict}")
-    lines += [f"  note: {e}" for e in result.errors]
+            text = render(verdict, q.points, "").removeprefix(": ")
+            if counts(verdict):
+                earned += verdict.score * q.points
+                possible += q.points
+            else:
+                undecided += q.points
+            if verdict.feedback.startswith("Self-check unavailable for your numbers"):
+                unavailable.append(q.title)
+        lines.append(f"  {q.title} [{q.id}]: {text}")
+    total = f"Total: {earned:g} of {possible:g} points"
+    if undecided:
+        total += f"; {undecided:g} more points this check cannot tell (the grade decides)"
+    lines.append(total)
+    if unavailable:
+        lines.append(f"  ask your instructor: your id is not on the roster the self-checks of "
+                     f"{', '.join(unavailable)} were made for")
+    lines += [f"  note: {e}" for e in errors]
     return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Grades in the import formats of the gradebooks courses keep them in: Canvas and Moodle.
+
+- **Canvas** (Grades → Import, "How do I import grades in the Gradebook?"): the columns
+  ``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section`` in that order, then one
+  column per assignment; a second row starting ``Points Possible`` gives each assignment's
+  maximum (a new assignment column is created with it). The student is matched by the login:
+  nbgrader's student id (the JupyterHub user) goes into ``SIS Login ID``.
+- **Moodle** (Grades → Import → CSV file, "Grade import"): a header row, a column Moodle maps
+  from to a user field (``Username`` → ``username``), a column per grade item and a feedback
+  column mapped to that item's feedback (Moodle overwrites both, so both are given).
+
+A submission the grader itself failed on (status ``error``) gets an empty cell, never a 0
+that would overwrite a grade. Text that a spreadsheet would run as a formula is quoted, as in
+``grades.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from autograder.report.reports import _cell, _labelled, _num, _percent
+from autograder.results import GradingRun, SubmissionResult
+
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_POINTS_ROW = "Points Possible"
+MOODLE_ID_COLUMN = "Username"  # map from it to Moodle's user field "username"
+
+
+def _score(sub: SubmissionResult) -> object:
+    return "" if sub.status == "error" else sub.points
+
+
+def _maximum(run: GradingRun) -> float:
+    return max((s.max_points for s in run.submissions), default=0.0)
+
+
+def _write(rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(c) for c in row])
+    return buffer.getvalue()
+
+
+def canvas_csv(run: GradingRun) -> str:
+    """The run's totals as a Canvas gradebook import: one assignment column."""
+    rows: list[list[object]] = [[*CANVAS_COLUMNS, run.assignment],
+                                [CANVAS_POINTS_ROW, "", "", "", "", _maximum(run)]]
+    rows += [[sub.student, "", "", sub.student, "", _score(sub)] for _, sub in _labelled(run)
+             if _unique(run, sub)]
+    return _write(rows)
+
+
+def moodle_csv(run: GradingRun) -> str:
+    """The run's totals as a Moodle grade import: username, grade, feedback."""
+    item = f"{run.assignment} (Real)"
+    rows: list[list[object]] = [[MOODLE_ID_COLUMN, item, f"{run.assignment} feedback"]]
+    for _, sub in _labelled(run):
+        if not _unique(run, sub):
+            continue
+        note = "" if sub.status == "error" else (
+            f"{_num(sub.points)}/{_num(sub.max_points)} points ({_percent(sub)}); "
+            "the feedback page has every question")
+        rows.append([sub.student, _score(sub), note])
+    return _write(rows)
+
+
+def _unique(run: GradingRun, sub: SubmissionResult) -> bool:
+    """Only a student with one result gets a row: two results of one student (each an
+    error, see submissions) cannot say which grade is theirs."""
+    return sum(s.student == sub.student for s in run.submissions) == 1
