@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from autograder.judge import sealing
@@ -65,6 +66,20 @@ class Probe:
     shapes: tuple[str, ...]  # per combination: its output's keys, or "error:<exception>"
     groups: Mapping[str, tuple[Group, ...]]  # per key
     salt: str
+
+    @cached_property
+    def by_shape(self) -> dict[str, tuple[frozenset[int], dict[str, tuple[str, ...]]]]:
+        """Per shape: the combinations that have it, and its keys by piece."""
+        found: dict[str, set[int]] = {}
+        for combo, kind in enumerate(self.shapes):
+            found.setdefault(kind, set()).add(combo)
+        out = {}
+        for kind, combos in found.items():
+            pieces: dict[str, list[str]] = {}
+            for key in kind.split(","):
+                pieces.setdefault(_piece(key), []).append(key)
+            out[kind] = (frozenset(combos), {k: tuple(v) for k, v in pieces.items()})
+        return out
 
 
 @dataclass(frozen=True)
@@ -215,14 +230,14 @@ def fit(probe: Probe, output: Mapping[str, Any], rel_tol: float, abs_tol: float)
         by_piece.setdefault(_piece(key), []).append(key)
     pieces: dict[str, frozenset[int]] = {}
     for name, keys in by_piece.items():
-        alike = {c for c in everyone
-                 if [k for k in probe.shapes[c].split(",") if _piece(k) == name] == keys}
+        alike = set().union(*(combos for combos, keyed in probe.by_shape.values()
+                              if keyed.get(name) == tuple(keys)))
         for key in keys:
             salt = f"{probe.salt}/{key}"
             alike &= {c for g in probe.groups.get(key, ())
                       if _matches(g, flat[key], salt, rel_tol, abs_tol) for c in g.combos}
         pieces[name] = frozenset(alike)
-    whole = frozenset(c for c in everyone if probe.shapes[c] == kind)
+    whole = probe.by_shape[kind][0] if kind in probe.by_shape else frozenset()
     for members in pieces.values():
         whole &= members
     return Fit(whole, pieces)
@@ -269,29 +284,22 @@ def judge(table: Table, outputs: Sequence[Any]) -> CheckResult:
 
     best = max(range(len(table.combos)), key=rank)
     explained = [k for k in range(len(fits)) if best in fits[k].combos]
-    # A release (visible probes only) may not tell combinations apart that the hidden probes
-    # would: then the self-check's credit is its best reading, and the grade decides.
-    ambiguous = not table.complete and any(
-        round(table.credit(c), 9) != round(table.credit(best), 9)
-        for c in range(len(table.combos)) if all(c in fits[k].combos for k in explained))
     return verdict(table, best, explained, lambda k, a, b: _differ(table.probes[k], a, b),
-                   lambda k: _unexplained(table, k, outputs[k], fits[k], best), ambiguous)
+                   lambda k: _unexplained(table, k, outputs[k], fits[k], best))
 
 
 def verdict(table: Table, best: int, explained: Sequence[int],
-            differ: Callable[[int, int, int], bool], unexplained: Callable[[int], str],
-            ambiguous: bool = False) -> CheckResult:
+            differ: Callable[[int, int, int], bool], unexplained: Callable[[int], str]
+            ) -> CheckResult:
     """The verdict for ``best``, the combination chosen, explaining the probes ``explained``:
     ``differ(k, a, b)`` tells whether combinations a and b return different things on probe
-    k; ``unexplained(k)`` says how the student's output on probe k differs from best's;
-    ``ambiguous``: other readings with other credit fit as well (a release only)."""
+    k; ``unexplained(k)`` says how the student's output on probe k differs from best's. (The
+    visible probes are chosen so that they tell apart every combination the hidden ones do:
+    tests/test_code_credit.py.)"""
     order = _order(table)
     slips = table.slips(best)
     n = len(table.probes)
     if len(explained) == n and not slips:
-        if ambiguous:
-            return CheckResult(correct=True, score=1.0, feedback="Correct.",
-                               details={"unconfirmed": True})
         return CheckResult.right()
     sentences = []
     missing = [k for k in order if k not in explained]
@@ -308,7 +316,7 @@ def verdict(table: Table, best: int, explained: Sequence[int],
     details: dict[str, Any] = {}
     if len(slips) > 1:
         details["slips"] = [s.id for s in slips]
-    if ambiguous or not table.complete and 0 < len(explained) < n:
+    if not table.complete and 0 < len(explained) < n:
         details["unconfirmed"] = True  # the grade also runs hidden tests
     return CheckResult.wrong(" ".join(sentences), score=round(min(max(score, 0.0), 1.0), 6),
                              mistake=slips[0].id if slips else None, **details)
