@@ -125,10 +125,11 @@ def steepest_descent_step(theta: ArrayLike, data: ArrayLike, eta: float) -> np.n
 
 
 # The differences students write instead (the rubric's code slips): ``formula`` "central"
-# (the task's), "over_h" (central, divided by h), "forward", "backward", "forward_over_2h";
+# (the task's), "over_h" (central, divided by h), "forward", "backward", "forward_over_2h",
+# "all_at_once" (every parameter nudged together: one directional derivative, repeated);
 # ``restore`` False leaves each nudge in place (in-place nudges not undone), so later entries
 # are taken at a shifted point.
-FORMULAS = ("central", "over_h", "forward", "backward", "forward_over_2h")
+FORMULAS = ("central", "over_h", "forward", "backward", "forward_over_2h", "all_at_once")
 
 
 def central_differences(
@@ -140,6 +141,9 @@ def central_differences(
     if formula not in FORMULAS:
         raise ValueError(f"unknown difference {formula!r}")
     point = np.asarray(theta, dtype=float).ravel().copy()
+    if formula == "all_at_once":
+        slope = (float(func(point + h)) - float(func(point - h))) / (2 * h)
+        return np.full(point.size, slope)
     at = float(func(point.copy())) if formula not in ("central", "over_h") else 0.0
     grad = np.empty_like(point)
     for k in range(point.size):

@@ -113,12 +113,13 @@ def steepest_descent(
     *,
     step: str = "descent",
     stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
     """x_{i+1} = x_i − η ∇f(x_i) in any dimension; the path as rows, so it can be plotted.
 
     Stops when a step is shorter than ``tol`` (Euclidean norm), after ``max_iter`` steps, or
     when the next iterate is not finite (that iterate is left out): divergence is shown, not
-    raised. ``step`` and ``stop`` give the variants students write (see
+    raised. ``step``, ``stop`` and ``guard`` give the variants students write (see
     ``solutions.optimisation_1d``); a fixed point or 2-cycle that no stopping rule ends repeats
     to the end.
     """
@@ -141,7 +142,11 @@ def steepest_descent(
                 break
             nxt = path[-1] - scale * direction
             if not abs(nxt).max() < RUNAWAY:  # also when not finite
-                break
+                if guard:
+                    break
+                if not np.all(np.isfinite(path[-1])):
+                    path.append(nxt)  # two iterates that are not finite: all that tells
+                    break  # a path that ran away (autograder's path projection) is known
             change = nxt - path[-1]
             moved = math.sqrt(change.dot(change))  # np.linalg.norm, without its overhead
             if before and moved < tol:
@@ -149,8 +154,10 @@ def steepest_descent(
             path.append(nxt)
             if after and moved < tol:
                 break
-            if moved == 0 or moved == last_moved and np.array_equal(nxt, path[-3]):
-                cycle = path[-2:]  # a fixed point or a 2-cycle: the rest repeats it
+            if (moved == 0 or moved != moved or moved == last_moved) and (  # noqa: PLR0124
+                    np.array_equal(nxt, path[-2], equal_nan=True)
+                    or len(path) > 2 and np.array_equal(nxt, path[-3], equal_nan=True)):
+                cycle = path[-2:]  # a fixed point (NaN too) or a 2-cycle: the rest repeats it
                 path.extend(cycle[i % 2] for i in range(steps - done))
                 break
             last_moved = moved

@@ -40,13 +40,11 @@ def released(question_id: str) -> dict:
 
 
 def credit(question_id: str, *slips: str) -> float:
-    """What the rubric gives for these slips: each component's share times the credit its slip
-    keeps (the whole share when it is right)."""
-    q = question(question_id)
-    by_id = {s.id: s for s in q.slips}
+    """What the rubric gives for these slips: full marks less what each slip costs (1 − the
+    credit it keeps alone), never below nothing."""
+    by_id = {s.id: s for s in question(question_id).slips}
     assert all(s in by_id for s in slips), slips
-    return sum(share * next((by_id[s].credit for s in slips if by_id[s].component == name), 1.0)
-               for name, share in q.components.items())
+    return max(0.0, 1.0 - sum(1.0 - by_id[s].credit for s in slips))
 
 
 # --- gradient descent, as students write it -------------------------------------------------
@@ -165,6 +163,18 @@ def gd_without_x0_gradient_stop(df, x0, eta, tol=1e-10, max_iter=10_000):
     return gd_gradient_stop(df, x0, eta, tol, max_iter)[1:]
 
 
+def gd_end_only(df, x0, eta, tol=1e-10, max_iter=10_000):
+    x = x0
+    for _ in range(max_iter):
+        x_new = x - eta * df(x)
+        if not np.isfinite(x_new) or abs(x_new) > 1e12:
+            return x_new
+        if abs(x_new - x) < tol:
+            return x_new
+        x = x_new
+    return x
+
+
 GRADIENT_DESCENT = [
     (gd_right, ()),
     (gd_without_x0, ("x0_missing",)),
@@ -176,6 +186,7 @@ GRADIENT_DESCENT = [
     (gd_eta_twice, ("eta_twice",)),
     (gd_no_guard, ("no_divergence_guard",)),
     (gd_without_x0_gradient_stop, ("x0_missing", "gradient_stop")),
+    (gd_end_only, ("end_only",)),
 ]
 
 
@@ -224,8 +235,19 @@ def nr_gradient_stop(df, d2f, x0, tol=1e-12, max_iter=100):
     return np.array(path)
 
 
+def nr_gradient_step(df, d2f, x0, tol=1e-12, max_iter=100):
+    path = [float(x0)]
+    for _ in range(max_iter):
+        x = path[-1]
+        path.append(x - df(x))
+        if abs(path[-1] - x) < tol:
+            break
+    return np.array(path)
+
+
 NEWTON = [
     (nr_right, ()),
+    (nr_gradient_step, ("newton_gradient_step",)),
     (nr_plus, ("newton_plus",)),
     (nr_inverted, ("newton_inverted",)),
     (nr_gradient_stop, ("gradient_stop",)),
@@ -270,8 +292,46 @@ def sd_two_dimensions_only(grad, x0, eta, tol=1e-10, max_iter=10_000):
     return np.array(path)
 
 
+def sd_aliased(grad, x0, eta, tol=1e-10, max_iter=10_000):
+    x = np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(max_iter):
+        step = eta * np.asarray(grad(x))
+        x -= step  # in place: every row of the path is this same array
+        if not np.all(np.isfinite(x)):
+            break
+        path.append(x)
+        if np.linalg.norm(step) < tol:
+            break
+    return np.array(path)
+
+
+def sd_max_norm(grad, x0, eta, tol=1e-10, max_iter=10_000):
+    path = [np.asarray(x0, dtype=float)]
+    for _ in range(max_iter):
+        x_new = path[-1] - eta * np.asarray(grad(path[-1]), dtype=float)
+        if not np.all(np.isfinite(x_new)):
+            break
+        path.append(x_new)
+        if np.max(np.abs(x_new - path[-2])) < tol:
+            break
+    return np.array(path)
+
+
+def sd_no_guard(grad, x0, eta, tol=1e-10, max_iter=10_000):
+    path = [np.asarray(x0, dtype=float)]
+    for _ in range(max_iter):
+        x_new = path[-1] - eta * np.asarray(grad(path[-1]), dtype=float)
+        path.append(x_new)
+        if np.linalg.norm(x_new - path[-2]) < tol:
+            break
+    return np.array(path)
+
+
 STEEPEST = [
     (sd_right, ()),
+    (sd_max_norm, ()),  # no test tells it from the Euclidean length: a right way here
+    (sd_no_guard, ("no_divergence_guard",)),
     (sd_without_x0, ("x0_missing",)),
     (sd_uphill, ("uphill",)),
 ]
@@ -308,8 +368,21 @@ def fd_nudges_left(loss, theta, h=1e-6):
     return grad
 
 
+def fd_all_at_once(loss, theta, h=1e-6):
+    theta = np.array(theta, dtype=float)
+    d = (loss(theta + h) - loss(theta - h)) / (2 * h)
+    return np.full(len(theta), d)
+
+
+def fd_backward(loss, theta, h=1e-6):
+    theta = np.asarray(theta, dtype=float)
+    return np.array([(loss(theta) - loss(theta - s)) / h for s in np.eye(len(theta)) * h])
+
+
 FINITE = [
     (fd_right, ()),
+    (fd_all_at_once, ("all_at_once",)),
+    (fd_backward, ("backward_difference",)),
     (fd_over_h, ("divided_by_h",)),
     (fd_forward, ("forward_difference",)),
     (fd_nudges_left, ("nudge_not_undone",)),
@@ -365,11 +438,13 @@ def test_code_that_fails_only_the_hidden_tests_loses_their_share() -> None:
 
 
 def test_an_answer_that_is_no_path_is_told_so() -> None:
-    def last_only(df, x0, eta, tol=1e-10, max_iter=10_000):
-        return float(gd_right(df, x0, eta, tol, max_iter)[-1])
+    def a_string(df, x0, eta, tol=1e-10, max_iter=10_000):
+        return "done"
 
-    result = judge(question("opt1d-gradient-descent"), last_only)
-    assert result.score == 0 and "returned a single number" in result.feedback
+    result = judge(question("opt1d-gradient-descent"), a_string)
+    assert result.score == 0 and "returned a str" in result.feedback
+    result = judge(question("opt1d-gradient-descent"), gd_end_only)
+    assert "returns only where it ends" in result.feedback
 
 
 # --- every combination of slips: the visible tests tell them apart as all tests do ----------
@@ -418,6 +493,12 @@ def test_every_combination_of_slips_gets_one_verdict_from_grade_and_self_check(q
             what = (variant.student_id, [s.id for s in chosen])
             assert (lazy.score, lazy.mistake, lazy.feedback) == (
                 whole.score, whole.mistake, whole.feedback), what
+            own = all(c in components.fit(p, out, q.rel_tol, q.abs_tol).combos
+                      for c, p, out in zip([combos.index(combo)] * len(outputs),
+                                           table.probes, outputs, strict=True))
+            if not own:  # its output is NaN somewhere, which matches nothing: the self-check
+                assert seen.details.get("unconfirmed"), what  # leaves it to the grade
+                continue
             assert (seen.score, seen.mistake, seen.feedback, seen.details) == (
                 whole.score, whole.mistake, whole.feedback, whole.details), what
             # never less than its slips' credit; more where no test tells it from a kinder

@@ -50,7 +50,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                          (df, left, eta), (df, right, eta)),
                  visible=5, project="path", rel_tol=1e-6, abs_tol=1e-8,
                  expected=o1.gradient_descent, components=code.OPTIMISER,
-                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS)),
+                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.END_ONLY))),
         Question("opt1d-minima", "minima", "array", 2, "Both local minima",
                  labels=("global minimum", "local minimum"), rel_tol=1e-4,
                  expected=o1.minima_global_first(coefficients)),
@@ -72,8 +73,10 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                          (_dg, _d2g, -2.0, 1e-12, 2),  # visible: the step budget stops it
                          (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3)),
                  visible=3, project="path", rel_tol=1e-6, abs_tol=1e-8,
-                 expected=o1.newton_raphson, components=code.OPTIMISER_WITHOUT_GUARD,
-                 slips=code.optimiser_slips(code.NEWTON_STEP_SLIPS, guard=False)),
+                 expected=o1.newton_raphson, components=code.OPTIMISER,
+                 slips=code.optimiser_slips(code.NEWTON_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.END_ONLY),
+                                            guard=(code.UNGUARDED,))),
     )
 
 

@@ -84,11 +84,12 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                          (_bowl, [0.0, 0.0], 0.5),  # visible: diverges
                          (_bowl, [3.0, -2.0], 0.1, 1e-2),  # visible: a loose tolerance
                          (_bowl3, [1.0, 1.0, 1.0], 0.01, 1e-10, 25),  # visible: the budget
-                         (_bowl, [3.0, -2.0], 0.05),
+                         (_bowl, [3.0, -2.0], 0.15),
                          (_bowl3, [1.0, 1.0, 1.0], 0.1)),
                  visible=4, project="path", rel_tol=1e-6, abs_tol=1e-8,
-                 expected=sd.steepest_descent, components=code.OPTIMISER_WITHOUT_GUARD,
-                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS, guard=False)),
+                 expected=sd.steepest_descent, components=code.OPTIMISER,
+                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.ALIASED_PATH))),
         Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
                  labels=("x1", "x2"), abs_tol=1e-6,
                  expected=reached_minimum(n["start"], n["eta"], params)),

@@ -1,9 +1,10 @@
 """Code read as a lecturer reads it: a function answer judged by its components.
 
 A function question names its components (where an optimiser starts, its step rule, its
-stopping rule, its divergence guard; a finite difference's formula and its nudges), each with a
-share of the points, and the ways students write each one instead (variants: a mistake id, a
-sentence, the share of the component kept). The instructor's side runs the reference with every
+stopping rule, its divergence guard; a finite difference's formula and its nudges) and the ways
+students write each one instead (variants: a mistake id, a sentence, and the credit the answer
+keeps with that slip alone). As a lecturer marks, slips in several components are each
+deducted (1 − credit each), down to nothing. The instructor's side runs the reference with every
 combination of variants on the probes (``autograder.rubric.question``) and keeps, per probe and
 per entry of the projected output, the groups of combinations that give the same value: a
 :class:`Table`. A student's outputs are matched against it entry by entry — the grade against
@@ -40,7 +41,7 @@ class Variant:
     component: str
     id: str = ""
     feedback: str = ""
-    credit: float = 1.0  # the share of the component kept
+    credit: float = 1.0  # what the answer keeps with this slip alone
 
     def to_json(self) -> dict[str, Any]:
         return {"component": self.component, "id": self.id, "feedback": self.feedback,
@@ -86,7 +87,7 @@ class Probe:
 class Table:
     """Every combination of variants and what it returns on each probe."""
 
-    components: tuple[tuple[str, float], ...]  # (name, share of the points), in order
+    components: tuple[str, ...]  # in the order feedback names them
     variants: tuple[Variant, ...]
     combos: tuple[tuple[int, ...], ...]  # per combination: a variant index per component
     probes: tuple[Probe, ...]
@@ -95,11 +96,13 @@ class Table:
     complete: bool = True  # False: a release, the hidden probes left out
 
     def credit(self, combo: int) -> float:
-        return sum(share * self.variants[v].credit
-                   for (_, share), v in zip(self.components, self.combos[combo], strict=True))
+        """Full marks less each slip's deduction, never below nothing."""
+        return max(0.0, 1.0 - sum(1.0 - slip.credit for slip in self.slips(combo)))
 
     def slips(self, combo: int) -> list[Variant]:
-        return [self.variants[v] for v in self.combos[combo] if self.variants[v].id]
+        """The combination's slips (a variant that keeps full credit is another right way)."""
+        return [self.variants[v] for v in self.combos[combo]
+                if self.variants[v].id and self.variants[v].credit < 1.0]
 
     # -- release -----------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class Table:
                                              self.abs_tol))} for g in groups]
                            for key, groups in probe.groups.items()},
             })
-        return {"components": [list(c) for c in self.components],
+        return {"components": list(self.components),
                 "variants": [v.to_json() for v in self.variants],
                 "combos": [list(c) for c in self.combos], "probes": out,
                 "rel_tol": self.rel_tol, "abs_tol": self.abs_tol,
@@ -135,7 +138,7 @@ class Table:
                               for g in groups) for key, groups in p["groups"].items()},
                   p["salt"])
             for p in data["probes"])
-        return cls(tuple((str(n), float(s)) for n, s in data["components"]),
+        return cls(tuple(str(n) for n in data["components"]),
                    tuple(Variant(v["component"], v["id"], v["feedback"], float(v["credit"]))
                          for v in data["variants"]),
                    tuple(tuple(c) for c in data["combos"]), probes,

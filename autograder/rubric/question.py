@@ -149,14 +149,21 @@ def last(out: Any) -> Any:
 def path(out: Any) -> dict[str, Any]:
     """Project a returned path on its components (autograder.judge.components): its start, its
     first step (the second iterate), and either how many iterates it has and where it ends, or
-    length -1 if it ran away (where a divergence guard stops is the student's choice). A path
-    that ignores ``tol`` or ``max_iter`` has the wrong length; returning only the last iterate
-    is not a path."""
+    length -1 if it ran away (where a divergence guard stops is the student's choice; whether
+    the iterates before the last are all finite is not). A path that ignores ``tol`` or
+    ``max_iter`` has the wrong length. A single number is where the answer ends, no path."""
+    if not isinstance(out, bool) and np.ndim(out) == 0:
+        try:
+            end = float(out)
+        except (TypeError, ValueError):
+            end = None
+        if end is not None:
+            return {"end": [end]} if abs(end) <= DIVERGED else {"length": -1.0}
     p = _iterates(out)
     head = {"start": [float(v) for v in p[0]],
             "first": [float(v) for v in p[min(1, len(p) - 1)]]}
     if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > DIVERGED:
-        return {**head, "length": -1.0}
+        return {**head, "finite": float(np.all(np.isfinite(p[:-1]))), "length": -1.0}
     return {**head, "length": float(len(p)), "end": [float(v) for v in p[-1]]}
 
 
@@ -198,8 +205,21 @@ def without_start(out: Any) -> Any:
     return np.asarray(out)[1:]
 
 
+def end_only(out: Any) -> Any:
+    """Only where a path ends (code that returns the last iterate, not the path)."""
+    p = np.asarray(out, dtype=float)
+    return float(p[-1]) if p.ndim == 1 else p[-1]
+
+
+def aliased(out: Any) -> Any:
+    """Every row the last iterate (code that appends one array and changes it in place)."""
+    p = np.asarray(out, dtype=float)
+    return np.repeat(p[-1:], len(p), axis=0)
+
+
 # What a code slip may do to the reference's result (autograder.rubric.code.CodeSlip).
-TRANSFORMS: dict[str, Callable[[Any], Any]] = {"without_start": without_start}
+TRANSFORMS: dict[str, Callable[[Any], Any]] = {"without_start": without_start,
+                                               "end_only": end_only, "aliased": aliased}
 
 
 @dataclass(frozen=True)
@@ -239,11 +259,11 @@ class Question:
     # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
     # lecture's. Same id, other variant: another reference, so caches key on both.
     variant: str | None = None
-    # Function answers, marked by their components (autograder.rubric.code): each component's
-    # share of the points (the slips, CodeSlips, say how each goes wrong); the first
+    # Function answers, marked by their components (autograder.rubric.code): their names (the
+    # slips, CodeSlips, say how each goes wrong and what it keeps); the first
     # ``visible`` probes are the tests the notebook states, the only ones the self-check runs;
     # ``cases`` say each probe as the student sees it (derived from the probes by default).
-    components: Mapping[str, float] = field(default_factory=dict)
+    components: tuple[str, ...] = ()
     visible: int = 0
     cases: tuple[str, ...] = ()
 
@@ -340,17 +360,17 @@ def _parameters(func: Any) -> tuple[str, ...]:
         return ()
 
 
-def _code_variants(question: Question) -> tuple[tuple[tuple[str, float], ...],
+def _code_variants(question: Question) -> tuple[tuple[str, ...],
                                                  list[components.Variant],
                                                  list[CodeSlip | None],
                                                  list[tuple[int, ...]]]:
     """The question's components, every variant (the right way of each first), each variant's
     slip (None for the right way), and every combination (the all-right one first)."""
-    shares = tuple(question.components.items()) or (("code", 1.0),)
+    names = tuple(question.components) or ("code",)
     variants: list[components.Variant] = []
     slips: list[CodeSlip | None] = []
     per_component = []
-    for name, _ in shares:
+    for name in names:
         indices = [len(variants)]
         variants.append(components.Variant(name))
         slips.append(None)
@@ -360,7 +380,7 @@ def _code_variants(question: Question) -> tuple[tuple[tuple[str, float], ...],
                 variants.append(components.Variant(name, slip.id, slip.feedback, slip.credit))
                 slips.append(slip)
         per_component.append(indices)
-    return shares, variants, slips, list(itertools.product(*per_component))
+    return names, variants, slips, list(itertools.product(*per_component))
 
 
 _combo_outputs: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -421,7 +441,7 @@ def code_table(question: Question, part: str = "full") -> components.Table:
         raise ValueError(f"unknown part {part!r}")
     if key not in _code_tables:
         expected_outputs(question)  # says so when the reference itself fails a probe
-        shares, variants, slips, combos = _code_variants(question)
+        names, variants, slips, combos = _code_variants(question)
         as_slips = [[slips[i] for i in combo if slips[i] is not None] for combo in combos]
         probes = []
         for k in range(question.visible if part == "visible" else len(question.probes)):
@@ -433,7 +453,7 @@ def code_table(question: Question, part: str = "full") -> components.Table:
                 question.cases[k], visible, [_combo_output(question, k, c) for c in as_slips],
                 _salt(question, k), question.rel_tol, question.abs_tol))
         _code_tables[key] = components.Table(
-            shares, tuple(variants), tuple(tuple(c) for c in combos), tuple(probes),
+            names, tuple(variants), tuple(tuple(c) for c in combos), tuple(probes),
             question.rel_tol, question.abs_tol,
             complete=part != "visible" or question.visible == len(question.probes))
     return _code_tables[key]
