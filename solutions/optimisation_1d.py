@@ -6,7 +6,6 @@ reference answers cannot drift from the function the lecture defines.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from solutions import iteration
 from solutions.symbols import make_symbol
 
 x = make_symbol("x")
@@ -79,85 +79,17 @@ def fsecond(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
     return float(_numeric(tuple(coefficients))[2](float(x)))
 
 
-# The ways students write the loop, as options of the reference (the rubric's code slips run
-# the reference with them, autograder.rubric.code): ``stop`` is "step" (the task's: stop after
-# a step shorter than tol), "gradient" (stop where |f'(x)| < tol), "before_step" (test the step
-# before taking it, so the short step is not in the path), "one_more"/"one_fewer" (max_iter ± 1
-# steps), "no_tol" (tol ignored), "no_cap" (max_iter ignored, followed for ``no_cap_steps``);
-# ``guard`` False lets an overflow raise and non-finite iterates go on.
-STOPS = ("step", "gradient", "before_step", "one_more", "one_fewer", "no_tol", "no_cap")
+# The loops students write (the rubric's code slips run the reference with them,
+# autograder.rubric.code): ``stop`` and ``guard``, see solutions.iteration; each method's walks
+# are kept, so its variants share one.
+_WALKS = {"descent": iteration.Walks(), "newton": iteration.Walks()}
 
 
-def no_cap_steps(max_iter: int) -> int:
-    """How far a loop that ignores max_iter is followed: far enough for any path that
-    converges, bounded for one that never does."""
-    return max(2 * max_iter, 5_000)
-
-
-def _steps(max_iter: int, stop: str) -> int:
-    if stop not in STOPS:
-        raise ValueError(f"unknown stopping rule {stop!r}")
-    if stop == "no_cap":
-        return no_cap_steps(max_iter)
-    return max_iter + {"one_more": 1, "one_fewer": -1}.get(stop, 0)
-
-
-# An iterate this large has run away: where a diverging path stops is the student's choice
-# (the notebook says 10^12; the grader calls anything past 10^6 diverged), so the reference
-# stops here rather than wait for the arithmetic to overflow.
-RUNAWAY = 1e100
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)  # noqa: PLR0124 -- NaN is the same state as NaN
-
-
-def _iterate(
-    step: Callable[[float], float | None], x0: float, tol: float, max_iter: int, *,
-    slope: Callable[[float], float] | None = None, stop: str = "step", guard: bool = True,
-) -> np.ndarray:
-    """Run x_{i+1} = x_i - step(x_i) and return every finite iterate.
-
-    Stops when a step is shorter than ``tol``, after ``max_iter`` steps, when ``step`` returns
-    None (the update is undefined), or when the next iterate overflows: diverging is something
-    students should see happen, not an exception. ``slope`` is f' (for a gradient-based stop);
-    ``stop`` and ``guard`` are the loops students write instead (see ``STOPS``). The map is
-    deterministic, so a fixed point or a 2-cycle that no stopping rule ends repeats to the end.
-    """
-    steps = _steps(max_iter, stop)
-    on_gradient = stop == "gradient" and slope is not None
-    before, after = stop == "before_step", stop not in ("gradient", "no_tol")
-    path = [float(x0)]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for done in range(1, steps + 1):
-            x = path[-1]
-            try:
-                if on_gradient and abs(float(slope(x))) < tol:  # type: ignore[misc]
-                    break
-                delta = step(x)
-                if delta is None:
-                    break
-                nxt = x - float(delta)
-            except OverflowError:
-                if not guard:
-                    raise
-                break
-            if not abs(nxt) < RUNAWAY:
-                if guard:
-                    break
-                if not math.isfinite(x):
-                    path.append(nxt)  # two iterates that are not finite: all that tells
-                    break  # a path that ran away (autograder's path projection) is known
-            if before and abs(nxt - x) < tol:
-                break
-            path.append(nxt)
-            if after and abs(nxt - x) < tol:
-                break
-            if len(path) > 2 and (_same(nxt, x) or _same(nxt, path[-3])):
-                cycle = path[-2:]
-                path.extend(cycle[i % 2] for i in range(steps - done))
-                break
-    return np.array(path, dtype=float)
+def _path(walks: iteration.Walks, key: tuple[Any, ...], evaluate: iteration.Evaluate,
+          x0: float, tol: float, max_iter: int, stop: str, guard: bool) -> np.ndarray:
+    walk = walks.get((*key, guard), lambda: iteration.Walk(
+        evaluate, iteration.NUMBERS, guard, [float(x0)]))
+    return np.array(iteration.cut(walk, tol, max_iter, stop), dtype=float)
 
 
 # Step rules students write instead of the lecture's (the rubric's code slips): uphill adds
@@ -173,13 +105,25 @@ def gradient_descent(
     max_iter: int = 10_000,
     *,
     step: str = "descent",
-    **loop: Any,
+    stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
-    """The lecture's x_{i+1} = x_i − η f'(x_i); the whole path, so divergence is visible.
-    ``step`` (see ``DESCENT_STEPS``) and ``loop`` (see ``_iterate``) give the variants students
-    write."""
+    """The lecture's x_{i+1} = x_i − η f'(x_i), from x0 until a step is shorter than ``tol``
+    or after ``max_iter`` steps; the whole path, so divergence is visible: an iterate that
+    overflows or runs away ends it (diverging is something students should see happen, not an
+    exception). ``step`` (see ``DESCENT_STEPS``), ``stop`` and ``guard`` (see
+    solutions.iteration) give the variants students write."""
     scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
-    return _iterate(lambda xi: scale * float(df(xi)), x0, tol, max_iter, slope=df, **loop)
+
+    def evaluate(x: float) -> tuple[Any, Any]:
+        try:
+            slope = float(df(x))
+        except OverflowError as error:
+            return error, error
+        return abs(slope), scale * slope
+
+    return _path(_WALKS["descent"], (df, float(x0), scale), evaluate, x0, tol, max_iter,
+                 stop, guard)
 
 
 def newton_update_general() -> sympy.Expr:
@@ -210,24 +154,34 @@ def newton_raphson(
     max_iter: int = 100,
     *,
     step: str = "newton",
-    **loop: Any,
+    stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
-    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it. ``step`` and
-    ``loop`` (see ``_iterate``) give the variants students write."""
+    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it; it stops where
+    f''(x_i) = 0 (the update is undefined). ``step`` (see ``NEWTON_STEPS``), ``stop`` and
+    ``guard`` (see solutions.iteration) give the variants students write."""
     if step not in NEWTON_STEPS:
         raise ValueError(f"unknown Newton step {step!r}")
 
-    def newton(xi: float) -> float | None:
-        slope, curvature = float(df(xi)), float(d2f(xi))
-        if step == "gradient":
-            return slope
+    def evaluate(x: float) -> tuple[Any, Any]:
+        try:
+            slope = float(df(x))
+        except OverflowError as error:
+            return error, error
+        try:
+            if step == "gradient":
+                return abs(slope), slope
+            curvature = float(d2f(x))
+        except OverflowError as error:
+            return abs(slope), error
         if step == "inverted":
-            return None if slope == 0.0 else curvature / slope
+            return abs(slope), None if slope == 0.0 else curvature / slope
         if curvature == 0.0:
-            return None
-        return slope / curvature if step == "newton" else -slope / curvature
+            return abs(slope), None
+        return abs(slope), slope / curvature if step == "newton" else -slope / curvature
 
-    return _iterate(newton, x0, tol, max_iter, slope=df, **loop)
+    return _path(_WALKS["newton"], (df, d2f, float(x0), step), evaluate, x0, tol, max_iter,
+                 stop, guard)
 
 
 @dataclass(frozen=True)

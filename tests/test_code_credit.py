@@ -12,6 +12,7 @@ expected credit is the rubric's own data (its shares and its slips' credit), nev
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import os
 import re
@@ -584,3 +585,81 @@ def test_the_real_check_says_what_the_grade_says(graded_1d, tmp_path) -> None:
         graded = results["without-x0-and-plus"][qid]
         assert graded["feedback"] in result.stdout, (qid, result.stdout)
         assert f"{graded['points']:g}" in result.stdout
+
+
+# --- the reference's loop variants are the loops students write -----------------------------
+
+
+def _plain_loop(step, slope, x0, tol, max_iter, stop, guard, norm=abs):
+    """A loop written out plainly, as the slips describe it (solutions.iteration.STOPS)."""
+    from solutions.iteration import RUNAWAY, steps_of
+
+    before, after = stop == "before_step", stop not in ("gradient", "no_tol")
+    path = [x0]
+    with np.errstate(all="ignore"):
+        for _ in range(steps_of(max_iter, stop)):
+            x = path[-1]
+            try:
+                if stop == "gradient" and norm(slope(x)) < tol:
+                    break
+                delta = step(x)
+                if delta is None:
+                    break
+                nxt = x - delta
+            except OverflowError:
+                if not guard:
+                    raise
+                break
+            if not np.max(np.abs(nxt)) < RUNAWAY:
+                if guard:
+                    break
+                if not np.all(np.isfinite(x)):
+                    path.append(nxt)
+                    break
+            if before and norm(nxt - x) < tol:
+                break
+            path.append(nxt)
+            if after and norm(nxt - x) < tol:
+                break
+    return np.array(path, dtype=float)
+
+
+def _outcome(run, *args, **options):
+    try:
+        return run(*args, **options)
+    except OverflowError:
+        return "OverflowError"
+
+
+def _scaled(func, scale: float, vector: bool = False):
+    if vector:
+        return lambda x: scale * np.asarray(func(x))
+    return lambda x: scale * float(func(x))
+
+
+@pytest.mark.parametrize("stop", ["step", "gradient", "before_step", "one_more", "one_fewer",
+                                  "no_tol", "no_cap"])
+def test_each_loop_variant_walks_as_a_plain_loop(stop) -> None:
+    """solutions.iteration cuts one shared walk per stopping rule: the path is exactly a plain
+    loop's, for every step rule, with and without the guard, on a quadratic, a quartic that
+    overflows and in two dimensions."""
+    from solutions import optimisation_1d as o1
+    from solutions import steepest_descent as sd
+
+    quartic, q = o1.fprime, (lambda x: 2 * (x - 3))
+    for df, x0, eta, step, guard, (tol, cap) in itertools.product(
+            (quartic, q), (-2.0, 0.5, 10.0), (0.01, 0.1), o1.DESCENT_STEPS, (True, False),
+            ((1e-10, 400), (1e-3, 50))):
+        scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
+        got = _outcome(o1.gradient_descent, df, x0, eta, tol, cap, step=step, stop=stop,
+                       guard=guard)
+        want = _outcome(_plain_loop, _scaled(df, scale), df, x0, tol, cap, stop, guard)
+        assert got == want if isinstance(want, str) else np.array_equal(
+            got, want, equal_nan=True), (stop, step, guard, x0, eta)
+    bowl = question("sd2d-steepest-descent").probes[0][0]
+    for x0, eta, step in itertools.product(([0.0, 0.0], [3.0, -2.0]), (0.1, 0.5), sd.STEPS):
+        scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
+        got = sd.steepest_descent(bowl, x0, eta, 1e-10, 400, step=step, stop=stop)
+        want = _plain_loop(_scaled(bowl, scale, vector=True), bowl, np.array(x0, dtype=float),
+                           1e-10, 400, stop, True, norm=np.linalg.norm)
+        assert np.array_equal(got, want, equal_nan=True), (stop, step, x0, eta)
