@@ -15,10 +15,9 @@ from click.testing import CliRunner
 from autograder.cli.commands import main
 from autograder.course import examples
 from autograder.course.studentkit import build
-from autograder.grade.batch import PARTIAL_DIR
+from autograder.grade.batch import JOURNAL, PARTIAL_DIR
 from autograder.grade.submissions import discover
 from autograder.judge.checks import DEFAULT_CREDIT
-from autograder.report.reports import safe_name
 from autograder.rubric.course import ASSIGNMENTS, question, questions
 from autograder.run import sandbox
 from autograder.student.notebook import SELFCHECK_FILE
@@ -127,9 +126,11 @@ def test_resume_keeps_what_an_interrupted_run_finished(subs, graded, tmp_path) -
                if s["student"] == "right"]
     data["questions"][0]["feedback"] = "marker: kept from the first run"
     (right,) = [s for s in discover([subs], "backprop") if s.student == "right"]
-    kept = out / PARTIAL_DIR / f"{safe_name(right.key)}.json"
-    kept.parent.mkdir(parents=True)
-    kept.write_text(json.dumps(data))
+    journal = out / PARTIAL_DIR / JOURNAL
+    journal.parent.mkdir(parents=True)
+    # what an interrupted run leaves: finished lines, the last one cut short by the crash
+    line = json.dumps({"key": right.key, "result": data})
+    journal.write_text(line + "\n" + line[: len(line) // 2])
     result = invoke("grade", subs, "-a", "backprop", "-o", out, "--resume", *UNSAFE)
     assert result.exit_code == 0, result.output
     assert "marker: kept from the first run" in (out / "results.json").read_text()
