@@ -929,7 +929,7 @@ def check_function(
     if any("error" in e for e in expected):
         raise BackpropKitError(f"the reference function failed on a probe: {expected}")
     table = components.Table(
-        (("code", 1.0),), (components.Variant("code"),), ((0,),),
+        ("code",), (components.Variant("code"),), ((0,),),
         tuple(components.build_probe(f"the input {_describe(args)}", True, [out], "", rel_tol,
                                      abs_tol) for args, out in zip(probes, expected, strict=True)),
         rel_tol, abs_tol)

@@ -1,7 +1,7 @@
 """Code read as a lecturer reads it: a function answer judged by its components.
 
-A function question names its components (where an optimiser starts, its step rule, its
-stopping rule, its divergence guard; a finite difference's formula and its nudges) and the ways
+A function question names its components (an optimiser's path, its step rule, its stopping
+rule, its divergence guard; a finite difference's formula and its nudges) and the ways
 students write each one instead (variants: a mistake id, a sentence, and the credit the answer
 keeps with that slip alone). As a lecturer marks, slips in several components are each
 deducted (1 − credit each), down to nothing. The instructor's side runs the reference with every
@@ -29,7 +29,7 @@ from autograder.results import CheckResult
 # How feedback names the pieces of a projected output (autograder.rubric.question.PROJECTIONS).
 PIECES = {"start": "first iterate (the start)", "first": "first step",
           "length": "number of iterates", "end": "last iterate (where it ends)",
-          "value": "result"}
+          "finite": "iterates before it ran away (finite or not)", "value": "result"}
 DIVERGED = -1.0  # the length of a path that ran away (autograder.rubric.question.path)
 _RAISED = re.compile(r"raised ([A-Za-z_][A-Za-z0-9_.]*)")
 
