@@ -164,6 +164,20 @@ def test_check_without_the_released_file_says_what_is_missing(subs, tmp_path) ->
     assert result.exit_code == 2 and SELFCHECK_FILE in result.output
 
 
+def test_check_of_a_broken_notebook_says_what_is_wrong_without_a_traceback(tmp_path) -> None:
+    (tmp_path / "backprop.ipynb").write_text("{broken", encoding="utf-8")
+    shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, tmp_path)
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 2, result.output
+    assert "backprop.ipynb is not valid notebook JSON" in result.output  # not a traceback
+    shutil.copy(ROOT / "assignments" / "backprop" / "backprop.ipynb", tmp_path)
+    released = json.loads((tmp_path / SELFCHECK_FILE).read_text(encoding="utf-8"))
+    (tmp_path / SELFCHECK_FILE).write_text(json.dumps({**released, "assignment": "nonesuch"}),
+                                           encoding="utf-8")
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 2 and "'nonesuch'" in result.output, result.output
+
+
 def test_the_student_kit_holds_no_answer(tmp_path) -> None:
     wheel = build(tmp_path)
     with zipfile.ZipFile(wheel) as zf:

@@ -217,6 +217,8 @@ def group_answers(results: Sequence[tuple[str, QuestionResult]],
             except OutOfTime:
                 keys[raw] = ("slow:" + raw, raw)
         key, text = keys[raw]
+        if q.code and kind != "expression":  # a function or array answer: its code, as typed
+            text = q.code
         members[key].append((who, q, text))
     groups = []
     for key, items in members.items():

@@ -308,6 +308,11 @@ class Question:
     components: tuple[str, ...] = ()
     visible: int = 0
     cases: tuple[str, ...] = ()
+    # The rubric file it was loaded from, by identity and content (path, device and inode,
+    # sha256 of the bytes that ran; set by autograder.rubric.course): the reference caches
+    # key on it, so two rubrics with the same question ids never share a reference. Not
+    # part of what the question asks (nor of its version): moving a course re-judges nothing.
+    origin: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -375,13 +380,26 @@ class Question:
 
 # --- judging -----------------------------------------------------------------------------
 
-_references: dict[tuple[str, str | None], checks.ExpressionReference] = {}
-_expected_outputs: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+_references: dict[tuple[Any, ...], checks.ExpressionReference] = {}
+_expected_outputs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_held: dict[int, Question] = {}  # questions keyed by identity, kept so no id is reused
+
+
+def cache_key(question: Question) -> tuple[Any, ...]:
+    """What a question's cached reference is found by: the rubric file it came from (by
+    identity and content), its id and its variant; a question built elsewhere (no rubric
+    file) by the object itself. Never by id and variant alone: two rubrics with the same
+    question ids (a course and its copy of last year, in one warm grader) must not meet."""
+    if question.origin is not None:
+        return (question.origin, question.id, question.variant)
+    _held.setdefault(id(question), question)
+    return ("object", id(question), question.id, question.variant)
 
 
 def expression_reference(question: Question) -> checks.ExpressionReference:
-    """The question's reference, built once per process and variant (it is the costly part)."""
-    key = (question.id, question.variant)
+    """The question's reference, built once per process, rubric and variant (it is the costly
+    part)."""
+    key = cache_key(question)
     if key not in _references:
         _references[key] = checks.ExpressionReference.build(
             question.expected, question.variables, question.definitions,
@@ -392,7 +410,7 @@ def expression_reference(question: Question) -> checks.ExpressionReference:
 
 
 def expected_outputs(question: Question) -> list[dict[str, Any]]:
-    key = (question.id, question.variant)
+    key = cache_key(question)
     if key not in _expected_outputs:
         outputs = checks.run_probes(question.expected, question.probes,
                                     PROJECTIONS[question.project])
@@ -444,7 +462,8 @@ def _combo_output(question: Question, k: int, slips: Sequence[CodeSlip]) -> dict
     transform of it, and is kept per process for the same probe (variants share their test
     functions)."""
     probe = [encode_probe_arg(a) for a in question.probes[k]]
-    head = (question.id, getattr(question.expected, "__qualname__", repr(question.expected)),
+    head = (question.origin or "", question.id,
+            getattr(question.expected, "__qualname__", repr(question.expected)),
             json.dumps([probe, question.project], sort_keys=True, default=str))
     options = {kw: v for slip in slips for kw, v in slip.options.items()}
     runs = json.dumps(sorted(options.items()), default=str)
@@ -479,7 +498,7 @@ def _salt(question: Question, k: int) -> str:
         [encode_probe_arg(a) for a in question.probes[k]], question.project))
 
 
-_code_tables: dict[tuple[str, str | None, str], components.Table] = {}
+_code_tables: dict[tuple[Any, ...], components.Table] = {}
 TABLE_PARTS = ("full", "visible", "combinations")
 
 
@@ -488,7 +507,7 @@ def code_table(question: Question, part: str = "full") -> components.Table:
     probe (instructor side), once per process and variant. ``part`` "visible": the visible
     probes only (what a release seals); "combinations": every probe, without what they return
     (enough for :func:`components.search`)."""
-    key = (question.id, question.variant, part)
+    key = (*cache_key(question), part)
     if part not in TABLE_PARTS:
         raise ValueError(f"unknown part {part!r}")
     if key not in _code_tables:
