@@ -18,7 +18,9 @@ from autograder.rubric.variants import Variant, variant_for
 from solutions import steepest_descent as sd
 
 LECTURE = variant_for("steepest-descent-2d", None, None).numbers
-# converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1))
+# converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1)). A variant's graded
+# start lies beside either minimum (autograder.rubric.variants), so "which minimum" has both
+# answers across a class.
 SD_START = tuple(LECTURE["start"])
 SD_STEP = LECTURE["eta"]
 
@@ -90,7 +92,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=sd.steepest_descent, components=code.OPTIMISER,
                  slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
                                             path=(code.X0_MISSING, code.ALIASED_PATH))),
-        Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
+        Question("sd2d-minimum", "minimum", "array", 2, "The minimum the path approaches",
                  labels=("x1", "x2"), abs_tol=1e-6,
                  expected=reached_minimum(n["start"], n["eta"], params)),
     )
