@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from autograder.judge.closeness import shown_digits
+
 ITERATIONS = 2_000  # about 1 ms a hash: a whole notebook's self-checks cost ~0.1 s
 DIGEST_BYTES = 8  # 64 bits: a chance collision is out of reach, and the release stays small
 GRIDS = (0.0, 1 / 3, 2 / 3)  # offsets, in cells
@@ -96,10 +98,7 @@ def seal_entries(question_id: str, values: Sequence[float], slips: Sequence[Any]
 def roundable(value: float) -> bool:
     """Has the value more than 3 significant digits, so that a student could hand it in
     rounded? (Released per entry: the self-check then never calls 0.5 or 1 "rounded".)"""
-    if value == 0 or not math.isfinite(value):
-        return False
-    places = 2 - math.floor(math.log10(abs(value)))
-    return not math.isclose(value, round(value, places), rel_tol=1e-12, abs_tol=0.0)
+    return shown_digits(value) > 3
 
 
 def _flat(value: Any) -> list[float]:
