@@ -30,7 +30,10 @@ from autograder.results import CheckResult
 PIECES = {"start": "first iterate (the start)", "first": "first step",
           "length": "number of iterates", "end": "last iterate (where it ends)",
           "finite": "iterates before it ran away (finite or not)", "value": "result"}
-DIVERGED = -1.0  # the length of a path that ran away (autograder.rubric.question.path)
+# A path whose last iterate is larger than RUNAWAY_BOUND (or not finite) has run away; its
+# projection (autograder.rubric.question.path) then has the length RAN_AWAY.
+RUNAWAY_BOUND = 1e6
+RAN_AWAY = -1.0
 _RAISED = re.compile(r"raised ([A-Za-z_][A-Za-z0-9_.]*)")
 
 
@@ -379,7 +382,7 @@ def _unexplained(table: Table, k: int, output: Any, found: Fit, best: int) -> st
     if "error" in output:
         return f"On {case} your function {output['error']}."
     expected = table.probes[k].shapes[best]
-    diverged = flatten(output.get("value")).get("length") == DIVERGED
+    diverged = flatten(output.get("value")).get("length") == RAN_AWAY
     if expected.startswith("error:"):
         return f"On {case} your function returned a result where it should stop with an error."
     if diverged and "end" in expected:

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.closeness import FINITE_DIFFERENCES, STATED_VALUE, Tolerance
+from autograder.judge.components import RAN_AWAY
 from autograder.results import CheckResult
-
-DIVERGED = -1.0  # how rubric.path marks a path that ran away
 
 
 def holds(what: str) -> CheckResult:
@@ -107,7 +106,7 @@ def probe_value(outputs: Sequence[Mapping[str, Any]], probe: int, value: Sequenc
         return fails(f"On the visible test ({what}) your function {out['error']}.")
     got = _flat(out["value"])
     want = np.asarray(value, dtype=float).ravel()
-    if got.size < want.size or got[-1] == DIVERGED and want[-1] != DIVERGED:
+    if got.size < want.size or got[-1] == RAN_AWAY and want[-1] != RAN_AWAY:
         return fails(f"On the visible test ({what}) your function's path runs away.")
     if not Tolerance(tol, tol).close_arrays(got[-want.size:], want):
         return fails(f"On the visible test ({what}) your function does not give what it should.")
@@ -120,7 +119,7 @@ def diverges(outputs: Sequence[Mapping[str, Any]], probe: int, what: str) -> Che
     if "error" in out:
         return fails(f"On the visible test ({what}) your function {out['error']}; stop when the "
                      "iterates run away and return the path so far.")
-    if _flat(out["value"])[-1] != DIVERGED:
+    if _flat(out["value"])[-1] != RAN_AWAY:
         return fails(f"On the visible test ({what}) the path should run away, and yours does not.")
     return holds(f"Your function returns the path when it diverges ({what}).")
 

@@ -19,6 +19,7 @@ import sympy
 from autograder.errors import BackpropKitError, ParseError
 from autograder.judge import checks, components, functions, properties, sealing, transport
 from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
+from autograder.judge.components import RAN_AWAY, RUNAWAY_BOUND
 from autograder.judge.diagnosis import Part, Slip
 from autograder.judge.parsing import make_symbol, names_used, parse_expression
 from autograder.results import CheckResult
@@ -130,10 +131,6 @@ def encode_probe_arg(value: Any) -> Any:
     return value.to_json() if isinstance(value, ProbeFunction) else value
 
 
-# A path whose last iterate is this large (or not finite) has run away.
-DIVERGED = 1e6
-
-
 def _iterates(out: Any) -> np.ndarray:
     """A returned path as an (iterates, dimension) array, or ParseError saying what came back."""
     if isinstance(out, (bool, int, float, np.number)):
@@ -169,12 +166,12 @@ def path(out: Any) -> dict[str, Any]:
         except (TypeError, ValueError):
             end = None
         if end is not None:
-            return {"end": [end]} if abs(end) <= DIVERGED else {"length": -1.0}
+            return {"end": [end]} if abs(end) <= RUNAWAY_BOUND else {"length": RAN_AWAY}
     p = _iterates(out)
     head = {"start": [float(v) for v in p[0]],
             "first": [float(v) for v in p[min(1, len(p) - 1)]]}
-    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > DIVERGED:
-        return {**head, "finite": float(np.all(np.isfinite(p[:-1]))), "length": -1.0}
+    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > RUNAWAY_BOUND:
+        return {**head, "finite": float(np.all(np.isfinite(p[:-1]))), "length": RAN_AWAY}
     return {**head, "length": float(len(p)), "end": [float(v) for v in p[-1]]}
 
 
