@@ -28,8 +28,7 @@ def public(question_id: str) -> dict:
     """The released question without its seals: the self-check then judges properties (a
     release that carries seals reaches the grade's verdict instead, tests/test_agreement.py)."""
     data = released(question_id)
-    data.pop("sealed", None)
-    data.pop("sealed_outputs", None)
+    data.pop("sealed_answer", None)
     return data
 
 
@@ -67,7 +66,8 @@ def test_the_reference_earns_full_marks_and_passes_its_visible_checks() -> None:
         seen = self_check(public(qid), q.expected)
         assert seen.details.get("form_only") and seen.details.get("property"), (qid, seen)
         assert "does not say" not in seen.feedback
-        assert self_check(released(qid), q.expected).correct, qid
+        # functions are never sealed (their probes are public): the released check is this one
+        assert self_check(released(qid), q.expected) == seen, qid
 
 
 def test_returning_a_number_is_reported_as_such_not_as_an_exception() -> None:
@@ -149,12 +149,22 @@ def test_minima_and_zero_properties() -> None:
                           names={"f": lambda a, b: sd.f2([a, b])}).correct
 
 
-def test_errata_flags_earn_per_entry() -> None:
+def test_errata_flags_are_misprints_found_minus_false_alarms() -> None:
+    """The rule of the rubric (Flags): one share a misprint found, one share off a false
+    alarm, of as many shares as there are misprints, never below 0 (issue 23.4)."""
     q = question("backprop-errata")
-    flags = list(q.expected)
-    flags[0] = 1 - flags[0]
-    result = judge(q, flags)
-    assert result.score == pytest.approx((len(flags) - 1) / len(flags))
+    truth = list(q.expected)
+    m = sum(truth)
+    alarm = list(truth)
+    alarm[truth.index(0)] = 1
+    missed = list(truth)
+    missed[truth.index(1)] = 0
+    assert judge(q, alarm).score == pytest.approx((m - 1) / m)
+    assert judge(q, missed).score == pytest.approx((m - 1) / m)
+    assert judge(q, [0] * len(truth)).score == 0
+    assert judge(q, [1] * len(truth)).score == 0
+    assert judge(q, [bool(v) for v in truth]).score == 1
+    assert judge(q, truth[:-1]).score == pytest.approx((m - truth[-1]) / m)  # last one left out
     assert judge(q, q.expected).score == 1
 
 

@@ -68,6 +68,24 @@ def loss_went_down(answer: Any, loss: Callable[[Any], float], start: Any) -> Che
     return holds(f"The loss went down from {before:.6g}.")
 
 
+def last_of(answer: Any, sequence: Any, length: int | None = None, what: str = "your list",
+            length_note: str = "") -> CheckResult:
+    """A final value that is the last entry of the student's own list of them (a loss curve),
+    and a list as long as the steps asked for make it: consistency, not the value."""
+    try:
+        values = [float(v) for v in np.asarray(sequence, dtype=float).ravel()]
+    except (TypeError, ValueError):
+        return fails(f"Your {what} is not a list of numbers.")
+    if not values or not np.isclose(float(answer), values[-1], rtol=1e-12, atol=0.0):
+        return fails(f"Your answer is not the last entry of your {what}.")
+    if length is not None and len(values) != length:
+        note = f" ({length_note})" if length_note else ""
+        return fails(f"Your {what} has {len(values)} entries; the steps asked for make "
+                     f"{length}{note}.")
+    return holds(f"It is the last of your {what}, which has the {len(values)} entries asked "
+                 "for.")
+
+
 def stationary_minima(answer: Any, f: Callable[[float], float], df: Callable[[float], float],
                       tol: float = 1e-4) -> CheckResult:
     """Minima: f' vanishes at each, and the global one (smaller f) comes first."""
@@ -118,6 +136,7 @@ def diverges(outputs: Sequence[Mapping[str, Any]], probe: int, what: str) -> Che
 NEEDS_OUTPUTS = {"probe_value": probe_value, "diverges": diverges}
 NEEDS_ANSWER = {"matches_finite_differences": matches_finite_differences,
                 "lowers_loss": lowers_loss, "loss_went_down": loss_went_down,
+                "last_of": last_of,
                 "stationary_minima": stationary_minima, "zero_of": zero_of}
 
 
