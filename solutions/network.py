@@ -146,13 +146,19 @@ def finite_difference_gradient(
 
 
 def train(theta: ArrayLike = THETA0, data: ArrayLike = DATA, eta: float = 0.1,
-          steps: int = 300) -> tuple[np.ndarray, np.ndarray]:
+          steps: int = 300,
+          direction: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
     """``steps`` steps of steepest descent on the summed loss: the final parameters and the
-    loss curve, losses[k] = R(θ_k) (losses[0] at the start, losses[steps] at the end)."""
+    loss curve, losses[k] = R(θ_k) (losses[0] at the start, losses[steps] at the end).
+    ``direction(θ, data)`` replaces ∇R in the step (what a run with a slipped gradient
+    does: the mean, one observation, σ for σ′, or −∇R uphill)."""
+    gradient_of = direction or total_gradient
     current = np.asarray(theta, dtype=float)
+    data = np.asarray(data, dtype=float)
     losses = [loss(current, data)]
     for _ in range(steps):
-        current = steepest_descent_step(current, data, eta)
+        current = current - eta * gradient_of(current, data)
         losses.append(loss(current, data))
     return current, np.array(losses)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
-from autograder.rubric.question import Affine, Flags, ProbeFunction, Question
+from autograder.rubric.question import Affine, Flags, ProbeFunction, Question, Through
 from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
@@ -94,8 +94,10 @@ def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, .
     per_obs = [nw.gradient(theta, obs) for obs in data]
     total = nw.total_gradient(theta, data)
     return (
+        # with two observations the mean and the ½ convention give the same vector
         Slip("mean_not_sum", (total / len(data)).tolist(),
-             "That is the mean over the observations; R sums them.", 0.5),
+             "That is half of ∇R: the mean over the observations, or the gradient of "
+             "½(y − a₁⁽²⁾)² — this R sums the observations' (y − a₁⁽²⁾)², with no ½.", 0.5),
         Slip("one_observation", per_obs[0].tolist(),
              "That is the gradient of observation 1 only; R sums both observations.", 0.5),
         Slip("one_observation", per_obs[1].tolist(),
@@ -103,6 +105,47 @@ def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, .
         Slip("sigma_for_sigma_prime",
              nw.total_gradient(theta, data, activation_slope=sg.sigmoid).tolist(),
              "The hidden nodes' links use σ(z) where σ′(z) belongs.", 0.5),
+    )
+
+
+def slipped_directions(data: Any) -> dict[str, Any]:
+    """What each slip of ∇R (gradient_slips, by id and order) computes in place of ∇R at any
+    θ: a training run built on it (solutions.network.train's ``direction``)."""
+    return {
+        "mean_not_sum": lambda th, d: nw.total_gradient(th, d) / len(d),
+        "one_observation": (lambda th, d: nw.gradient(th, d[0]),
+                            lambda th, d: nw.gradient(th, d[1])),
+        "sigma_for_sigma_prime": lambda th, d: nw.total_gradient(th, d,
+                                                                 activation_slope=sg.sigmoid),
+    }
+
+
+def training_through(theta: Any, data: Any, eta: float, steps: int) -> Through:
+    """Follow-through from ∇R to the training run: a student whose ∇R shows a slip and who
+    trains with it gets the final loss that slip makes (computed, not typed)."""
+    directions = slipped_directions(data)
+    cases = []
+    for slip in gradient_slips(theta, data):
+        found = directions[slip.id]
+        if isinstance(found, tuple):  # one direction per observation, in the slips' order
+            k = sum(1 for c in cases if c[0] == slip.id)
+            found = found[k]
+        final = float(nw.train(theta, data, eta, steps, found)[1][-1])
+        cases.append((slip.id, slip.answer, final))
+    return Through("backprop-gradient", tuple(cases))
+
+
+def off_by_one_step(theta: Any, data: Any, eta: float, steps: int) -> tuple[Slip, ...]:
+    """The final loss one step short or one step long: a loop off by one (grade only — a
+    number a student could bracket is never sealed into the release)."""
+    losses = nw.train(theta, data, eta, steps + 1)[1]
+    return (
+        Slip("one_step_short", float(losses[steps - 1]),
+             f"That is the loss after {steps - 1} steps, one step short of {steps}: check "
+             "where your loop starts and ends.", 0.75, released=False),
+        Slip("one_step_long", float(losses[steps + 1]),
+             f"That is the loss after {steps + 1} steps, one step more than {steps}: check "
+             "where your loop starts and ends.", 0.75, released=False),
     )
 
 
@@ -191,7 +234,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-gradient", "grad_R", "array", 3,
                  "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
                  expected=total, slips=gradient_slips(theta, data),
-                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS),
+                 groups=HIDDEN_GROUPS, hints=LOSS_HINTS,
+                 precision=("decimals", 6)),  # the notebook prints ∇R to 6 decimals
         Question("backprop-step", "theta_new", "array", 2,
                  f"One steepest descent step (η = {eta})", labels=nw.PARAM_NAMES,
                  expected=nw.steepest_descent_step(theta, data, eta),
@@ -205,7 +249,10 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=er.misprint_flags(), scoring=Flags(false_alarm=1.0, floor=0.0)),
         Question("backprop-training", "final_loss", "number", 2,
                  f"The loss after {train_steps} steps (η = {train_eta})",
-                 expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1])),
+                 expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
+                 slips=off_by_one_step(theta, data, train_eta, train_steps),
+                 through=(training_through(theta, data, train_eta, train_steps),),
+                 precision=("significant", 4)),  # the notebook prints it as .3e
     )
 
 

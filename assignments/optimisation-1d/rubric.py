@@ -46,14 +46,19 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                          (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
                          (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
                  project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
+        # "about 4 significant digits", says the text; the two minima are a set, and the
+        # order the text asks (the global one first) is worth a quarter of the points
         Question("opt1d-minima", "minima", "array", 2, "Both local minima",
                  labels=("global minimum", "local minimum"), rel_tol=1e-4,
-                 expected=o1.minima_global_first(coefficients)),
+                 expected=o1.minima_global_first(coefficients),
+                 precision=("significant", 4), as_set=True, credit={"order": 0.75}),
         Question("opt1d-newton-update", "newton_update", "expression", 2,
                  "The Newton–Raphson update", ("x", "d1", "d2"),
                  expected=o1.newton_update_general(),
+                 # the step is the method: without it (or with another in its place) the
+                 # update is worth nothing; its sign or factor slips are named below
                  parts=(Part("the current point x", "x"),
-                        Part("the Newton step −f′(x)/f″(x)", "-d1/d2")),
+                        Part("the Newton step −f′(x)/f″(x)", "-d1/d2", credit=0.0)),
                  slips=(Slip("newton_inverted", "x - d2/d1",
                              "f′ and f″ are the wrong way round: the step divides f′(x) by "
                              "f″(x).", 0.25),

@@ -131,7 +131,8 @@ def judge_question(assignment: str, question: Question, earlier: Question | None
                              math.log10(len(question.choices)))]
     vectors = sealable(question) or []
     names = ["the reference"] + [f"slip {s.id}" for s in question.slips
-                                 if len(sealing._flat(s.answer)) == len(vectors[0])]  # noqa: SLF001
+                                 if getattr(s, "released", True)
+                                 and len(sealing._flat(s.answer)) == len(vectors[0])]  # noqa: SLF001
     digits = (f"{len(vectors[0])} entr{'y' if len(vectors[0]) == 1 else 'ies'}, "
               f"{KNOWN_DIGITS} known digits" + (" (or the earlier answer's)"
                                                 if _widths(question, earlier) else ""))

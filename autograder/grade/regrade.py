@@ -82,10 +82,9 @@ def _start_worker(assignment: str, questions: list[Question], judge: Judge) -> N
 
 
 def _judge_item(item: tuple[str, str | None, Any, Any]) -> QuestionResult:
-    qid, variant, data, before = item
+    qid, variant, data, before = item  # before: the earlier answers' data, by question id
     question = _worker["questions"][(qid, variant)]
-    earlier = {question.follows: before} if question.follows else None
-    return _worker["grader"].judge_answer(question, {"data": data}, earlier)
+    return _worker["grader"].judge_answer(question, {"data": data}, before)
 
 
 def _judge_all(assignment: str, questions: list[Question], judge: Judge,
@@ -145,9 +144,9 @@ def regrade(run: GradingRun, questions: Sequence[Question], judge: Judge = judge
             if not _stale(prev, versions.get((q.id, q.variant)), everything):
                 plan.append(prev)  # judged by this very rubric and checker already
             else:
-                before = earlier.get(q.follows) if q.follows else None
+                before = {d: earlier.get(d) for d in q.dependencies}
                 key = (q.id, q.variant, work_key(q, prev.answer)
-                       + (" after " + json.dumps(before, sort_keys=True) if q.follows else ""))
+                       + (" after " + json.dumps(before, sort_keys=True) if before else ""))
                 work.setdefault(key, (q.id, q.variant, prev.answer, before))
                 used.setdefault((q.id, q.variant), q)
                 plan.append(key)

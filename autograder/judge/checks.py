@@ -6,6 +6,7 @@ They never print and never raise for a wrong or unreadable answer; only a broken
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +22,9 @@ from autograder.judge import sealing
 from autograder.judge.diagnosis import (
     DEFAULT_CREDIT,
     Candidate,
+    Named,
     Part,
+    PartValues,
     Slip,
     candidate_values,
     candidates,
@@ -29,6 +32,8 @@ from autograder.judge.diagnosis import (
     diagnose,
     hint_for,
     message,
+    part_values,
+    structure,
 )
 from autograder.judge.equivalence import N_PUBLIC as N_PUBLIC
 from autograder.judge.equivalence import N_SECRET as N_SECRET
@@ -78,6 +83,7 @@ class Judged:
 
     sample: Sample
     tried: tuple  # (Candidate, values) pairs, in the order they are tried
+    parts: tuple[PartValues, ...] = ()  # the reference's parts there (one_part_wrong)
 
 
 def _points_text(points: Sequence[Point]) -> list[list[str]]:
@@ -116,6 +122,8 @@ class ExpressionReference:
     found: tuple[Candidate, ...] = ()  # with expressions: instructor side only
     credit: Mapping[str, float] = field(default_factory=dict)
     released: Judged | None = None  # a fingerprint's public points and values
+    kind: str = "atom"  # how the reference is built: 'sum', 'product' or 'atom'
+    named: tuple[Named, ...] = ()  # its parts, with expressions: instructor side only
 
     @classmethod
     def build(
@@ -143,7 +151,9 @@ class ExpressionReference:
         try:
             defs = {make_symbol(k): to_expr(v) for k, v in (definitions or {}).items()}
             expr = to_expr(expected)
-            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios)
+            kind, named = structure(expr, to_expr, parts)
+            found = candidates(expr, to_expr, parts, slips, credit, hints, ratios,
+                               shape=(kind, named))
         except ParseError as error:
             raise BackpropKitError(f"the reference answer is not valid: {error}") from error
         base: set[sympy.Symbol] = set()
@@ -156,7 +166,7 @@ class ExpressionReference:
         except ValueError as error:
             raise BackpropKitError(f"the question's domains are not valid: {error}") from error
         return cls(names, symbols, defs, doms, substitute(expr, defs), expr, tuple(found),
-                   dict(credit or {}))
+                   dict(credit or {}), kind=kind, named=tuple(named))
 
     # -- the points ------------------------------------------------------------------------
 
@@ -167,11 +177,12 @@ class ExpressionReference:
                                       self.definitions)
         except ValueError as error:
             raise BackpropKitError(f"the reference answer: {error}") from error
-        return Judged(sample, ())
+        return Judged(sample, (), part_values(self.kind, self.named, sample.frame,
+                                              self.credit))
 
     def _with_candidates(self, judged: Judged) -> Judged:
         tried = candidate_values(self.found, judged.sample.frame, judged.sample.values)
-        return Judged(judged.sample, tuple(tried))
+        return Judged(judged.sample, tuple(tried), judged.parts)
 
     @cached_property
     def public(self) -> Judged:
@@ -207,6 +218,9 @@ class ExpressionReference:
                  "values": _values_text(v)} for c, v in judged.tried
             ],
             "credit": dict(self.credit),
+            "shape": {"kind": self.kind, "parts": [
+                {"name": p.name, "credit": p.credit, "values": _values_text(p.values)}
+                for p in judged.parts]},
         }
 
     @classmethod
@@ -221,8 +235,12 @@ class ExpressionReference:
         sample = Sample(Frame.at(symbols, points, defs), _read_values(data["values"]))
         tried = tuple((Candidate(c["mistake"], c["feedback"], float(c["credit"])),
                        _read_values(c["values"])) for c in data.get("candidates", []))
+        shape = data.get("shape") or {}
+        parts = tuple(PartValues(p["name"], _read_values(p["values"]), float(p["credit"]))
+                      for p in shape.get("parts", ()))
         return cls(names, symbols, defs, tuple(Domain() for _ in symbols), None, None, (),
-                   dict(data.get("credit", {})), Judged(sample, tried))
+                   dict(data.get("credit", {})), Judged(sample, tried, parts),
+                   kind=shape.get("kind", "atom"))
 
 
 def judge_expression(
@@ -248,7 +266,8 @@ def judge_expression(
                      found=reference.found if secret else (),
                      released=() if secret else judged.tried,
                      definitions=reference.definitions,
-                     credit={**reference.credit, **(credit or {})})
+                     credit={**reference.credit, **(credit or {})},
+                     shape=(reference.kind, judged.parts))
     if found is None:
         if verdict.undefined:
             return CheckResult.wrong(NOT_REAL.format(
@@ -355,17 +374,48 @@ def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
                    hint=hint_for(hints, "constant_factor"))
 
 
-def _rounded(a: float, b: float) -> bool:
-    """Is ``a`` the reference ``b`` rounded (or cut) to 3–9 significant digits? Fewer digits
-    is not a rounding slip: 0.6 for 0.6047 is simply another number."""
-    if a == b or b == 0:
+Precision = tuple[str, int]  # ("significant", k) or ("decimals", d): what the text states
+
+
+def _cut_to(a: float, b: float, places: int) -> bool:
+    """Is ``a`` the value ``b`` rounded, or cut off, to ``places`` decimals?"""
+    scale = 10.0 ** places
+    return any(math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15)
+               for cut in (round(b, places), math.trunc(b * scale) / scale))
+
+
+def _places(b: float, significant: int) -> int:
+    """The decimals that keep ``significant`` digits of ``b``."""
+    return significant - 1 - math.floor(math.log10(abs(b)))
+
+
+def within_precision(a: float, b: float, precision: Precision | None) -> bool:
+    """Is ``a`` the reference ``b`` given to the precision the question states (or finer),
+    rounded or cut off? Then it is right: the precision the text states is the precision
+    graded ("about 4 significant digits": −2.620 for −2.61961)."""
+    if precision is None or b == 0 or a == b:
         return False
-    for sig in range(3, 10):
-        places = sig - 1 - math.floor(math.log10(abs(b)))
-        for cut in (round(b, places), math.trunc(b * 10**places) / 10**places):
-            if math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15):
-                return True
-    return False
+    how, count = precision
+    places = count if how == "decimals" else _places(b, count)
+    return any(_cut_to(a, b, p) for p in range(places, places + 10))
+
+
+def _rounded(a: float, b: float) -> bool:
+    """Is ``a`` the reference ``b`` rounded (or cut) to 2–9 significant digits, as it shows
+    them? One digit is not a rounding slip: 0.6 for 0.6047 is simply another number (and a
+    guess among nine), and so is 0.4 for 0.404 (the form is what the self-check sees too)."""
+    if a == b or b == 0 or not _looks_rounded(a):
+        return False
+    return any(_cut_to(a, b, _places(b, sig)) for sig in range(2, 10))
+
+
+def _decimals(values: Sequence[float]) -> int | None:
+    """The fewest decimals (1–9) that show every value exactly: what a vector rounded to d
+    decimals looks like."""
+    for d in range(1, 10):
+        if all(math.isclose(v, round(v, d), rel_tol=1e-12, abs_tol=1e-15) for v in values):
+            return d
+    return None
 
 
 ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
@@ -376,14 +426,14 @@ ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate 
 
 
 def _looks_rounded(a: float) -> bool:
-    """Has ``a`` only 3–9 significant digits, as a value typed or rounded by hand has (a
+    """Has ``a`` only 2–9 significant digits, as a value typed or rounded by hand has (a
     computed float has 15 or more)?"""
     if a == 0 or not math.isfinite(a):
         return False
     for sig in range(1, 10):
         places = sig - 1 - math.floor(math.log10(abs(a)))
         if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
-            return sig >= 3
+            return sig >= 2
     return False
 
 
@@ -394,14 +444,22 @@ class ExactTarget:
     value: float
     rel_tol: float
     abs_tol: float
+    precision: Precision | None = None
 
     def close(self, a: float, ratio: float = 1.0) -> bool:
         """Is ``a`` within tolerance of ``ratio`` times the value? (on sealing's grid, so
         that the self-check's sealed comparison is the same judgement)"""
         return sealing.close(a / ratio, self.value, self.rel_tol, self.abs_tol)
 
+    def right(self, a: float) -> bool:
+        """Close, or the value to the precision the question states."""
+        return self.close(a) or within_precision(a, self.value, self.precision)
+
     def rounded(self, a: float) -> bool:
         return _rounded(a, self.value)
+
+    def cut_to(self, a: float, places: int) -> bool:
+        return _cut_to(a, self.value, places)
 
 
 @dataclass(frozen=True)
@@ -418,8 +476,16 @@ class SealedTarget:
     def close(self, a: float, ratio: float = 1.0) -> bool:
         return sealing.matches(a / ratio, self.hashes, self.salt, self.rel_tol, self.abs_tol)
 
+    def right(self, a: float) -> bool:
+        return self.close(a)  # the stated precision cannot be told from a seal
+
     def rounded(self, a: float) -> bool:
         return self.roundable and _looks_rounded(a)
+
+    def cut_to(self, a: float, places: int) -> bool:
+        """By form only (the seal cannot confirm): ``a`` looks rounded, or is the 0 a small
+        entry rounds to."""
+        return self.roundable and (a == 0 or _looks_rounded(a))
 
 
 Target = ExactTarget | SealedTarget
@@ -437,13 +503,14 @@ class NumericReference:
 
     @classmethod
     def exact(cls, expected: Any, slips: Sequence[Slip], rel_tol: float,
-              abs_tol: float) -> NumericReference:
-        def targets(values: Sequence[float]) -> tuple[Target, ...]:
-            return tuple(ExactTarget(v, rel_tol, abs_tol) for v in values)
+              abs_tol: float, precision: Precision | None = None) -> NumericReference:
+        def targets(values: Sequence[float], stated: Precision | None = None
+                    ) -> tuple[Target, ...]:
+            return tuple(ExactTarget(v, rel_tol, abs_tol, stated) for v in values)
 
         scalar = not _is_sequence(expected)
         values = [as_number(expected)] if scalar else as_array(expected)
-        return cls(targets(values), tuple(
+        return cls(targets(values, precision), tuple(
             (slip, targets(vals)) for slip in slips
             if len(vals := (as_array(slip.answer) if _is_sequence(slip.answer)
                             else [as_number(slip.answer)])) == len(values)), scalar=scalar)
@@ -475,9 +542,24 @@ class NumericReference:
         not shown (the grade decides them)."""
         return {} if self.confirmed else {"unconfirmed": True}
 
+    def matching_slips(self, values: Sequence[float]) -> list[Slip]:
+        """The declared slips whose every entry ``values`` has (several: several readings)."""
+        return [slip for slip, targets in self.slips if _all_close(values, targets)]
+
 
 def _all_close(values: Sequence[float], targets: Sequence[Target], ratio: float = 1.0) -> bool:
     return all(t.close(a, ratio) for a, t in zip(values, targets, strict=True))
+
+
+def _slip_result(matched: Sequence[Slip], **details: Any) -> CheckResult:
+    """A declared slip; where several explain the answer (the mean over two observations
+    and the ½ convention give the same vector), the feedback gives every reading and the
+    credit is the best of them."""
+    best = max(matched, key=lambda slip: float(slip.credit))
+    readings = list(dict.fromkeys(slip.feedback for slip in matched))
+    feedback = readings[0] if len(readings) == 1 else \
+        "Two readings fit: " + " Or: ".join(readings)
+    return CheckResult.wrong(feedback, score=float(best.credit), mistake=best.id, **details)
 
 
 def check_number(
@@ -489,24 +571,26 @@ def check_number(
     slips: Sequence[Slip] = (),
     hints: Mapping[str, str] | None = None,
     ratios: Sequence[float] = (),
+    precision: Precision | None = None,
 ) -> CheckResult:
     """Judge a numeric answer; NaN, infinities, text and wrong types are unreadable.
 
-    Partial credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½
-    (or a ratio the question declares), a value rounded too early. ``expected`` is the value
-    or a NumericReference (sealed, for the self-check)."""
+    Right when within tolerance or given to the ``precision`` the question states; partial
+    credit only for what a slip makes: a declared slip, the sign, a factor of 2 or ½ (or a
+    ratio the question declares), a value rounded more than the question allows.
+    ``expected`` is the value or a NumericReference (sealed, for the self-check)."""
     try:
         value = as_number(answer)
     except ParseError as error:
         return unreadable(error)
     reference = expected if isinstance(expected, NumericReference) else \
-        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+        NumericReference.exact(expected, slips, rel_tol, abs_tol, precision)
     (target,) = reference.entries
-    if target.close(value):
+    if target.right(value):
         return CheckResult.right()
-    for slip, (slip_target,) in reference.slips:
-        if slip_target.close(value):
-            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id)
+    matched = reference.matching_slips([value])
+    if matched:
+        return _slip_result(matched)
     for ratio in (*NUMBER_RATIOS, *ratios):
         if target.close(value, ratio):
             mistake = _ratio_mistake(ratio)
@@ -540,6 +624,29 @@ def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
     return ", ".join(labels[i] if labels else f"entry {i}" for i in indices)
 
 
+MAX_SET = 6  # entries of a set answer tried in every order
+
+
+def _in_order(values: Sequence[float], targets: Sequence[Target]) -> list[float] | None:
+    """``values`` rearranged so that as many entries as possible are right, if another order
+    than the student's does better: a set's entries handed in in another order."""
+    n = len(values)
+    if n > MAX_SET:
+        return None
+    right = [[t.right(a) for t in targets] for a in values]
+    best, best_count = None, sum(right[i][i] for i in range(n))
+    for order in itertools.permutations(range(n)):  # order[i]: where entry i belongs
+        count = sum(right[i][order[i]] for i in range(n))
+        if count > best_count:
+            best, best_count = order, count
+    if best is None:
+        return None
+    placed = [0.0] * n
+    for i, where in enumerate(best):
+        placed[where] = values[i]
+    return placed
+
+
 def check_array(
     answer: Any,
     expected: Sequence[float] | NumericReference,
@@ -551,50 +658,95 @@ def check_array(
     groups: Mapping[str, Sequence[int]] | None = None,
     hints: Mapping[str, str] | None = None,
     ratios: Sequence[float] = (),
+    precision: Precision | None = None,
+    as_set: bool = False,
 ) -> CheckResult:
     """Judge a vector of numbers, entry by entry; names the entries that are off and, where
     it can tell, why (a declared slip, a group of entries, rounding), never their values.
 
     A slip of the whole vector (a declared one, the sign, a factor of 2 or ½) is judged as
-    one slip; otherwise each entry earns its share: 1 when right, a slip's credit when it
-    matches that slip's entry, the rounding credit when rounded."""
+    one slip; otherwise each entry earns its share: 1 when right (within tolerance or to the
+    stated ``precision``), a slip's credit when it matches that slip's entry, the rounding
+    credit when rounded — entries rounded alike (to the same decimals) are all "rounded",
+    never blamed. The entries of a set (``as_set``) are judged in the order that suits them
+    best; another order than the one asked earns the ``order`` credit (1 by default: a set
+    has none)."""
     try:
         values = as_array(answer)
     except ParseError as error:
         return unreadable(error)
     reference = expected if isinstance(expected, NumericReference) else \
-        NumericReference.exact(expected, slips, rel_tol, abs_tol)
+        NumericReference.exact(expected, slips, rel_tol, abs_tol, precision)
+    if len(values) != len(reference.entries):
+        return unreadable(f"expected {len(reference.entries)} numbers, got {len(values)}")
+    result = _check_entries(values, reference, credit, labels, groups, hints, ratios)
+    placed = _in_order(values, reference.entries) if as_set and not result.correct else None
+    if placed is None:
+        return result
+    reordered = _check_entries(placed, reference, credit, labels, groups, hints, ratios)
+    factor = credit_for("order", credit)
+    if reordered.score * factor <= result.score:
+        return result
+    if reordered.correct and factor >= 1.0:
+        return CheckResult(correct=True, score=1.0, feedback="Correct (in any order).")
+    order = (f"The right values, but not in the order asked"
+             f"{' (' + ', '.join(labels) + ')' if labels else ''}.")
+    feedback = order if reordered.correct else f"{order} {reordered.feedback}"
+    return CheckResult.wrong(feedback, score=round(reordered.score * factor, 6),
+                             mistake="order" if reordered.correct else reordered.mistake,
+                             **reordered.details)
+
+
+def _check_entries(values: Sequence[float], reference: NumericReference,
+                   credit: Mapping[str, float] | None, labels: Sequence[str] | None,
+                   groups: Mapping[str, Sequence[int]] | None,
+                   hints: Mapping[str, str] | None, ratios: Sequence[float]) -> CheckResult:
+    """:func:`check_array`'s judgement of the entries in the order given."""
     targets = reference.entries
-    if len(values) != len(targets):
-        return unreadable(f"expected {len(targets)} numbers, got {len(values)}")
-    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.close(a)]
+    wrong = [i for i, (a, t) in enumerate(zip(values, targets, strict=True)) if not t.right(a)]
     if not wrong:
         return CheckResult.right()
-    for slip, slip_targets in reference.slips:
-        if _all_close(values, slip_targets):
-            return CheckResult.wrong(slip.feedback, score=float(slip.credit), mistake=slip.id,
-                                     wrong=wrong)
+    matched = reference.matching_slips(values)
+    if matched:
+        return _slip_result(matched, wrong=wrong)
     for ratio in (*NUMBER_RATIOS, *ratios):
         if _all_close(values, targets, ratio):
             mistake = _ratio_mistake(ratio)
             return CheckResult.wrong(_ratio_feedback(ratio, hints),
                                      score=credit_for(mistake, credit), mistake=mistake,
                                      wrong=wrong)
+    # a vector rounded alike (every entry to the same decimals, some keeping two digits or
+    # more): its small entries, even those rounded to 0, are rounded too, not wrong
+    places = _decimals(values)
+    shown = places is not None and any(abs(values[i]) >= 10.0 ** (1 - places) for i in wrong)
+    if shown and reference.confirmed:  # a slip, rounded: the seal could not tell it
+        rounded_slips = [slip for slip, st in reference.slips
+                         if all(t.close(a) or t.cut_to(a, places)
+                                for a, t in zip(values, st, strict=True))]
+        if rounded_slips:
+            slipped = _slip_result(rounded_slips, wrong=wrong)
+            return CheckResult.wrong(
+                f"{slipped.feedback} Every entry is given to {places} decimals: {ROUNDED}",
+                score=round(slipped.score * credit_for("rounded", credit), 6),
+                mistake=slipped.mistake, **slipped.details)
     earned = float(len(values) - len(wrong))
     by_slip: dict[str, list[int]] = {}
     rounded: list[int] = []
     other: list[int] = []
+    alike = shown and all(targets[i].cut_to(values[i], places) for i in wrong)
     for i in wrong:
         match = next((s for s, st in reference.slips if st[i].close(values[i])), None)
         if match is not None:
             by_slip.setdefault(match.id, []).append(i)
             earned += float(match.credit)
-        elif targets[i].rounded(values[i]):
+        elif alike or targets[i].rounded(values[i]):
             rounded.append(i)
             earned += credit_for("rounded", credit)
         else:
             other.append(i)
     sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]
+    if alike and rounded and not other and not by_slip and len(wrong) == len(values):
+        sentences = [f"Every entry is given to {places} decimals."]
     slip_by_id = {s.id: s for s, _ in reference.slips}
     for slip_id, indices in by_slip.items():
         sentences.append(f"{_names(indices, labels)}: {slip_by_id[slip_id].feedback}")

@@ -12,6 +12,7 @@ student's own answer instead: a symbol used in place of another, and a stray sym
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,16 @@ DEFAULT_CREDIT: dict[str, float] = {
     "wrong_variable": 0.5,
     "extra_factor": 0.25,
     "rounded": 0.5,
+    "term_factor": 0.5,
+    "power_not_lowered": 0.5,
+    "term_not_differentiated": 0.5,
+    "sigma_prime_unsquared": 0.5,
+    "sigma_one_plus": 0.5,
+    "order": 1.0,  # a set's entries in another order (a question that asks an order sets less)
 }
+# One term of a polynomial off by these (the power rule's factor brought down wrongly or twice)
+TERM_RATIOS = (3, 4, sympy.Rational(1, 3), sympy.Rational(1, 4), sympy.Rational(3, 2),
+               sympy.Rational(2, 3))
 SLIP_RATIOS = (2, sympy.Rational(1, 2), -2, -sympy.Rational(1, 2))
 
 # The first sentence of each message is fixed (tests and reports look for it); what follows
@@ -46,6 +56,13 @@ FEEDBACK = {
     "missing_term": "Your answer is missing a term; the other terms are right.",
     "wrong_variable": "Your answer uses {used} where a different quantity belongs.",
     "extra_factor": "Your answer has a factor too many.",
+    "term_factor": "One term of your sum is off by a constant factor; the other terms are right.",
+    "power_not_lowered": "In one term the power was not lowered; the other terms are right.",
+    "term_not_differentiated": "One term of your sum was not differentiated; the other terms "
+                               "are right.",
+    "sigma_prime_unsquared": "Your σ′ lacks a square: the rest of your answer is right.",
+    "sigma_one_plus": "Your σ′ has a wrong sign inside: σ(1 + σ) is not the sigmoid's "
+                      "derivative.",
 }
 DETAIL = {
     "sign": " Check every minus sign{hint}.",
@@ -57,6 +74,12 @@ DETAIL = {
     "missing_term": " Missing: {part}.",
     "wrong_variable": " Check which variable each factor of your chain refers to.",
     "extra_factor": " Check that each factor belongs to this derivative's chain.",
+    "term_factor": " {part} is {ratio}: check the number the power rule brings down.",
+    "power_not_lowered": " {part} still has the old power: d(xⁿ)/dx = n xⁿ⁻¹.",
+    "term_not_differentiated": " {part} is still the term itself.",
+    "sigma_prime_unsquared": " Check {part}: apply the power rule to the outer function "
+                             "once more.",
+    "sigma_one_plus": " Check {part}: write 1 − σ(u) with e⁻ᵘ and compare.",
 }
 
 
@@ -71,12 +94,14 @@ class Part:
 
     ``name`` is in the question's own words ("the link ∂z₁⁽¹⁾/∂w₁₁⁽¹⁾"); ``mixups`` maps what
     students put in its place (expression text) to a short description ("σ(z₁⁽¹⁾), the
-    activation itself").
+    activation itself"); ``credit``, when given, is what an answer with this part missing or
+    wrong (the rest right) earns — e.g. nothing for Newton's update without its step.
     """
 
     name: str
     expr: str
     mixups: Mapping[str, str] | None = None
+    credit: float | None = None  # when this part is missing or wrong (default: by mistake)
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,9 @@ class Slip:
     answer: object
     feedback: str
     credit: float = 0.0
+    # False: judged by the grade only, never sealed into the release (a number a student
+    # could bracket, such as the loss one training step short)
+    released: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,21 +170,35 @@ def _sigma_prime_groups(args: Sequence[sympy.Expr]) -> list[tuple[list[sympy.Exp
     return groups
 
 
-def auto_parts(reference: sympy.Expr) -> tuple[str, list[tuple[str, sympy.Expr, list]]]:
-    """('product' | 'sum' | 'atom', [(name, part, mixups)]) read off the reference itself:
-    factors with variables (σ′ grouped as one), or the terms of a sum."""
+ONE_TERM = "one term"  # a term of a sum the question does not name
+
+
+@dataclass(frozen=True)
+class Named:
+    """A part of the reference as diagnosis uses it: its name in the question's words, its
+    expression (instructor side), what students put in its place, and its own credit."""
+
+    name: str
+    expr: sympy.Expr
+    mixups: tuple[tuple[sympy.Expr, str], ...] = ()
+    credit: float | None = None
+
+
+def auto_parts(reference: sympy.Expr) -> tuple[str, list[Named]]:
+    """('product' | 'sum' | 'atom', parts) read off the reference itself: factors with
+    variables (σ′ grouped as one), or the terms of a sum."""
     if reference.is_Add:
-        return "sum", [("one term", t, []) for t in reference.args]
+        return "sum", [Named(ONE_TERM, t) for t in reference.args]
     if reference.is_Mul:
         args = [a for a in reference.args if a.free_symbols]
-        parts: list[tuple[str, sympy.Expr, list]] = []
+        parts: list[Named] = []
         grouped: set[sympy.Expr] = set()
         for members, inner in _sigma_prime_groups(args):
             sigma = 1 / (1 + sympy.exp(-inner))
-            parts.append(("the sigmoid's derivative σ′", sympy.Mul(*members),
-                          [(sigma, "σ itself, not its derivative")]))
+            parts.append(Named("the sigmoid's derivative σ′", sympy.Mul(*members),
+                               ((sigma, "σ itself, not its derivative"),)))
             grouped.update(members)
-        parts += [("one factor of the chain", a, []) for a in args if a not in grouped]
+        parts += [Named("one factor of the chain", a) for a in args if a not in grouped]
         return "product", parts
     return "atom", []
 
@@ -177,6 +219,82 @@ def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
     return sympy.simplify(a / b - 1) == 0
 
 
+def structure(reference: sympy.Expr, to_expr: Callable[[str], sympy.Expr],
+              parts: Sequence[Part] = ()) -> tuple[str, list[Named]]:
+    """How the reference is built, for diagnosis: 'product' or 'sum' of named parts (the
+    question's own, or read off the reference), or 'atom'. A product of fewer than two parts
+    is one unit: nothing in it can be missing or mixed up."""
+    if parts:
+        named = [Named(p.name, to_expr(p.expr),
+                       tuple((to_expr(k), v) for k, v in (p.mixups or {}).items()),
+                       None if p.credit is None else float(p.credit)) for p in parts]
+        product = sympy.Mul(*(n.expr for n in named))
+        kind = "product" if _same(product, reference) else "sum"
+    else:
+        kind, named = auto_parts(reference)
+    if kind == "product" and len(named) < 2:
+        return "atom", []
+    return kind, named
+
+
+def part_credit(kind: str, part: Named, credit: Mapping[str, float] | None) -> float:
+    """What an answer with ``part`` missing earns; a wrong part earns no less (a wrong term
+    is never worth less than a missing one)."""
+    if part.credit is not None:
+        return part.credit
+    return credit_for("missing_term" if kind == "sum" else "missing_factor", credit)
+
+
+def _label(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+_TERM_RATIO_WORDS = {3: "three times", 4: "four times", sympy.Rational(1, 3): "a third of",
+                     sympy.Rational(1, 4): "a quarter of", sympy.Rational(3, 2): "3/2 times",
+                     sympy.Rational(2, 3): "2/3 of"}
+
+
+def _linear_base(base: sympy.Expr) -> bool:
+    """A symbol, or a polynomial of degree 1 in one symbol (x₁ − 1): what the power rule
+    lowers the power of."""
+    symbols = base.free_symbols
+    if len(symbols) != 1:
+        return False
+    (symbol,) = symbols
+    return base.is_polynomial(symbol) and sympy.degree(base, symbol) == 1
+
+
+def _power_slips(term: sympy.Expr) -> list[tuple[str, sympy.Expr]]:
+    """What a slip of the power rule makes of one term of a derivative: the power not
+    lowered (c·n·xⁿ for c·n·xⁿ⁻¹), or the term not differentiated at all (c·xⁿ)."""
+    found = []
+    for factor in sympy.Mul.make_args(term):
+        base, exponent = factor.as_base_exp()
+        if not _linear_base(base) or not exponent.is_Integer or exponent < 1:
+            continue
+        (symbol,) = base.free_symbols
+        monic = base / sympy.Poly(base, symbol).LC()  # 2x₁ − 2 raises the power as x₁ − 1
+        found.append(("power_not_lowered", term * monic))
+        found.append(("term_not_differentiated", term * monic / (exponent + 1)))
+    return found
+
+
+def _sigma_prime_slips(reference: sympy.Expr, named: Sequence[Named]
+                       ) -> list[tuple[str, str, sympy.Expr]]:
+    """σ′ written without the square, or as σ(1 + σ), wherever the reference has σ′(u)
+    (grouped as e⁻ᵘ(1 + e⁻ᵘ)⁻²): (mistake, where, the answer it makes)."""
+    found = []
+    for members, inner in _sigma_prime_groups(list(sympy.Mul.make_args(reference))):
+        group = sympy.Mul(*members)
+        where = next((n.name for n in named if n.expr == group), "σ′")
+        sigma = 1 / (1 + sympy.exp(-inner))
+        rest = reference / group
+        found.append(("sigma_prime_unsquared", where,
+                      rest * sympy.exp(-inner) / (1 + sympy.exp(-inner))))
+        found.append(("sigma_one_plus", where, rest * sigma * (1 + sigma)))
+    return found
+
+
 def candidates(
     reference: sympy.Expr,
     to_expr: Callable[[str], sympy.Expr],
@@ -185,8 +303,10 @@ def candidates(
     credit: Mapping[str, float] | None = None,
     hints: Mapping[str, str] | None = None,
     ratios: Sequence[object] = (),
+    shape: tuple[str, list[Named]] | None = None,
 ) -> list[Candidate]:
-    """Every wrong answer to look for, most specific first (declared slips first)."""
+    """Every wrong answer to look for, most specific first (declared slips first);
+    ``shape`` is :func:`structure`'s answer when the caller has it already."""
     found: list[Candidate] = []
     for slip in slips:
         found.append(Candidate(slip.id, slip.feedback, float(slip.credit),
@@ -199,41 +319,60 @@ def candidates(
             message("constant_factor", ratio=_ratio_words(ratio),
                     hint=hint_for(hints, "constant_factor")),
             credit_for("constant_factor", credit), ratio * reference))
-    if parts:
-        declared = [(p.name, to_expr(p.expr), [(to_expr(k), v) for k, v in
-                                               (p.mixups or {}).items()]) for p in parts]
-        product = sympy.Mul(*(d[1] for d in declared))
-        kind = "product" if _same(product, reference) else "sum"
-        named = declared
-    else:
-        kind, named = auto_parts(reference)
-    if kind == "product" and len(named) < 2:
-        named = []  # the whole answer is one unit: nothing can be missing or mixed up
-    for name, part, mixups in named:
+    kind, named = shape or structure(reference, to_expr, parts)
+    for mistake, where, expr in _sigma_prime_slips(reference, named):
+        found.append(Candidate(mistake, message(mistake, part=where),
+                               credit_for(mistake, credit), expr))
+    for part in named:
+        missing = part_credit(kind, part, credit)
         if kind == "product":
             found.append(Candidate("missing_factor",
-                                   message("missing_factor", part=name),
-                                   credit_for("missing_factor", credit), reference / part))
-            for other, why in mixups:
+                                   message("missing_factor", part=part.name),
+                                   missing, reference / part.expr))
+            for other, why in part.mixups:
                 found.append(Candidate("replaced_factor",
-                                       message("replaced_factor", part=name, mixup=why),
-                                       credit_for("replaced_factor", credit),
-                                       reference / part * other))
-        elif kind == "sum":
-            label = name[0].upper() + name[1:]
-            for how, expr in (("has the wrong sign", reference - 2 * part),
-                              ("is off by a factor of 2", reference + part),
-                              ("is off by a factor of 2", reference - part / 2)):
-                found.append(Candidate("wrong_term",
-                                       message("wrong_term", part=label, how=how),
-                                       credit_for("wrong_term", credit), expr))
-            found.append(Candidate("missing_term", message("missing_term", part=name),
-                                   credit_for("missing_term", credit), reference - part))
-            for other, why in mixups:
-                found.append(Candidate("wrong_term",
-                                       message("wrong_term", part=label,
-                                               how=f"is {why} instead"),
-                                       credit_for("wrong_term", credit), reference - part + other))
+                                       message("replaced_factor", part=part.name, mixup=why),
+                                       max(credit_for("replaced_factor", credit), missing),
+                                       reference / part.expr * other))
+            continue
+        label, wrong = _label(part.name), max(credit_for("wrong_term", credit), missing)
+        for how, expr in (("has the wrong sign", reference - 2 * part.expr),
+                          ("is off by a factor of 2", reference + part.expr),
+                          ("is off by a factor of 2", reference - part.expr / 2)):
+            found.append(Candidate("wrong_term", message("wrong_term", part=label, how=how),
+                                   credit_for("wrong_term", credit), expr))
+        found.append(Candidate("missing_term", message("missing_term", part=part.name),
+                               missing, reference - part.expr))
+        for other, why in part.mixups:
+            found.append(Candidate("wrong_term",
+                                   message("wrong_term", part=label, how=f"is {why} instead"),
+                                   wrong, reference - part.expr + other))
+    found += _polynomial_slips(reference, kind, named, credit)
+    return found
+
+
+def _polynomial_slips(reference: sympy.Expr, kind: str, named: Sequence[Named],
+                      credit: Mapping[str, float] | None) -> list[Candidate]:
+    """A derivative of a polynomial: one term off by a small factor (3, 4, ⅓, ¼, …), with its
+    power not lowered, or not differentiated — each worth at least the term missing."""
+    symbols = sorted(reference.free_symbols, key=str)
+    if kind != "sum" or not symbols or not reference.is_polynomial(*symbols):
+        return []
+    found = []
+    for term in named:
+        label = _label(term.name)
+        floor = part_credit(kind, term, credit)
+        for ratio in TERM_RATIOS:
+            found.append(Candidate(
+                "term_factor",
+                message("term_factor", part=label,
+                        ratio=f"{_TERM_RATIO_WORDS[ratio]} what it should be"),
+                max(credit_for("term_factor", credit), floor),
+                reference + (ratio - 1) * term.expr))
+        for mistake, replaced in _power_slips(term.expr):
+            found.append(Candidate(mistake, message(mistake, part=label),
+                                   max(credit_for(mistake, credit), floor),
+                                   reference - term.expr + replaced))
     return found
 
 
@@ -265,13 +404,15 @@ def diagnose(
     released: Sequence[tuple[Candidate, Values]] = (),
     definitions: Mapping[sympy.Symbol, sympy.Expr] | None = None,
     credit: Mapping[str, float] | None = None,
+    shape: tuple[str, Sequence[PartValues]] | None = None,
 ) -> Diagnosis | None:
     """Name the slip that turns the reference into ``answer``, or None if none fits.
 
     Candidates come as expressions (``found``, the grade: tried lazily, in order) or as
     released values (``released``, the self-check); both give the same first match.
     ``answer`` is the student's expression, defined symbols kept (so a swapped intermediate
-    such as a1_1 for a2_1 can be seen); every value list is at the frame's points.
+    such as a1_1 for a2_1 can be seen); every value list is at the frame's points. ``shape``
+    is the reference's structure with its parts' values there (:func:`one_part_wrong`).
     """
     for cand, values in released:
         if same_values(answer_values, values, REL_TOL_FLOAT):
@@ -285,12 +426,93 @@ def diagnose(
     if wrong is not None:
         return Diagnosis("wrong_variable", message("wrong_variable", used=wrong),
                          credit_for("wrong_variable", credit), wrong)
+    if shape is not None:
+        found_part = one_part_wrong(answer, frame, *shape)
+        if found_part is not None:
+            return found_part
     names = list(frame.symbols) + list(definitions or {})
     extra = [frame.values(s) for s in names]
     extra += [frame.values(f) for f in sympy.Mul.make_args(answer) if f.free_symbols]
     if _ratio_is_one_of(answer_values, reference_values, extra):
         return Diagnosis("extra_factor", message("extra_factor"),
                          credit_for("extra_factor", credit))
+    return None
+
+
+@dataclass(frozen=True)
+class PartValues:
+    """A part of the reference at a frame's points, with what an answer with it missing or
+    wrong earns: all :func:`one_part_wrong` needs (released as such to the self-check)."""
+
+    name: str
+    values: tuple
+    credit: float
+
+
+def part_values(kind: str, named: Sequence[Named], frame: Frame,
+                credit: Mapping[str, float] | None = None) -> tuple[PartValues, ...]:
+    return tuple(PartValues(n.name, frame.values(n.expr), part_credit(kind, n, credit))
+                 for n in named)
+
+
+MAX_ITEMS = 12  # terms or factors of an answer looked at one by one
+MAX_GROUP = 3  # how many of them may together make one part (2(x₁ − 1) is 2 and x₁ − 1)
+
+
+def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
+                   parts: Sequence[PartValues]) -> Diagnosis | None:
+    """The answer, as the student wrote it, has every part of the reference but one, and
+    something else in that one's place: one wrong term of a sum, one wrong factor of a
+    chain. It earns what that part missing earns — a wrong term is never worth less than a
+    missing one. The student's terms (factors) are matched to the parts by value, a few of
+    them together where a student splits a part (2·(x₁ − 1) is two factors)."""
+    if kind not in ("sum", "product") or len(parts) < 2:
+        return None
+    items = (sympy.Add if kind == "sum" else sympy.Mul).make_args(answer)
+    if len(items) > MAX_ITEMS:
+        return None
+    values = [frame.values(item) for item in items]
+    combine = (lambda a, b: a + b) if kind == "sum" else (lambda a, b: a * b)
+
+    def joint(group: tuple[int, ...]) -> tuple:
+        out = values[group[0]]
+        for k in group[1:]:
+            out = tuple(None if a is None or b is None else combine(a, b)
+                        for a, b in zip(out, values[k], strict=True))
+        return out
+
+    groups = [g for size in range(1, MAX_GROUP + 1)
+              for g in itertools.combinations(range(len(items)), size)]
+    with mpmath.workdps(PRECISION):
+        joints = {g: joint(g) for g in groups}
+
+    def matches(group: tuple[int, ...], part: PartValues) -> bool:
+        return same_values(joints[group], part.values, REL_TOL_FLOAT)
+
+    def cover(todo: list[PartValues], free: frozenset[int]) -> frozenset[int] | None:
+        """The items left once every part of ``todo`` is matched by its own items."""
+        if not todo:
+            return free
+        for group in groups:
+            if set(group) <= free and matches(group, todo[0]):
+                rest = cover(todo[1:], free - set(group))
+                if rest is not None:
+                    return rest
+        return None
+
+    everything = frozenset(range(len(items)))
+    for i, part in enumerate(parts):
+        left = cover([p for j, p in enumerate(parts) if j != i], everything)
+        if not left:
+            continue  # not these parts, or part i simply missing (a candidate says so)
+        if any(set(g) <= left and matches(g, part) for g in groups):
+            return None  # every part is there: something else is wrong
+        if kind == "sum":
+            return Diagnosis("wrong_term", FEEDBACK["wrong_term"] if part.name == ONE_TERM
+                             else message("wrong_term", part=_label(part.name),
+                                          how="is not right"), part.credit)
+        return Diagnosis("replaced_factor", message("replaced_factor", part=part.name,
+                                                    mixup="something else"), part.credit)
     return None
 
 

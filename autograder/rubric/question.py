@@ -182,6 +182,29 @@ class RestsOn:
             work = hashlib.sha256(text.encode()).hexdigest()[:16]
         return {**self.public(), "work": work}
 
+@dataclass(frozen=True)
+class Through:
+    """Follow-through by slip, as data (instructor side only, never released): where the
+    student's answer to the earlier question ``after`` is what a known slip gives, this
+    answer is expected to be what that slip makes of it — both computed by ``solutions`` (a
+    ∇R that is the mean, trained on, gives another final loss), so one slip is charged once.
+    ``cases`` are (slip id, the earlier answer under the slip, this answer under it)."""
+
+    after: str
+    cases: tuple[tuple[str, Any, Any], ...]
+    # slips are far apart: a loose match of the earlier answer will do (rounded to 3 decimals)
+    rel_tol: float = 1e-3
+    abs_tol: float = 1e-3
+
+    def __call__(self, earlier: Any) -> Any:
+        values = np.asarray(earlier, dtype=float).ravel()
+        for _, before, later in self.cases:
+            slipped = np.asarray(before, dtype=float).ravel()
+            if slipped.shape == values.shape and np.allclose(
+                    values, slipped, rtol=self.rel_tol, atol=self.abs_tol):
+                return later
+        return None
+
 
 def identity(out: Any) -> Any:
     return out
@@ -225,6 +248,14 @@ class Question:
     groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     follows: str | None = None
     from_earlier: Callable[[Any], Any] | None = None
+    # More follow-through: through the slips of other earlier answers (instructor side).
+    through: tuple[Through, ...] = ()
+    # Numbers: the precision the question's text states or the notebook prints, e.g.
+    # ("significant", 4) or ("decimals", 6): the reference given so (or finer) is right.
+    # ``as_set``: the entries form a set (the two minima), judged in the order that suits
+    # them; another order than the one asked earns the ``order`` credit.
+    precision: tuple[str, int] | None = None
+    as_set: bool = False
     # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
     # lecture's. Same id, other variant: another reference, so caches key on both.
     variant: str | None = None
@@ -245,6 +276,12 @@ class Question:
     def answer_cell(self) -> str:
         return f"{self.id}-answer"
 
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """The earlier questions this answer is judged with (follow-through)."""
+        ids = ([self.follows] if self.follows else []) + [t.after for t in self.through]
+        return tuple(dict.fromkeys(ids))
+
     def public(self) -> dict[str, Any]:
         """What a student may see of the question (no expected value)."""
         return {
@@ -257,6 +294,8 @@ class Question:
             "groups": {k: list(v) for k, v in self.groups.items()}, "follows": self.follows,
             "from_earlier": self.from_earlier.to_json()
             if isinstance(self.from_earlier, Affine) else None,
+            "precision": list(self.precision) if self.precision else None,
+            "as_set": self.as_set,
             **({"scoring": self.scoring.to_json()} if self.scoring else {}),
             **({"rests_on": self.rests_on.public()} if self.rests_on else {}),
         }
@@ -272,6 +311,8 @@ class Question:
             domains=dict(data.get("domains", {})), hints=dict(data.get("hints", {})),
             groups={k: tuple(v) for k, v in data.get("groups", {}).items()},
             follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
+            precision=tuple(data["precision"]) if data.get("precision") else None,
+            as_set=bool(data.get("as_set")),
             scoring=Flags.from_json(data.get("scoring")),
             rests_on=RestsOn(str(data["rests_on"]["question"]), float(data["rests_on"]["share"]))
             if data.get("rests_on") else None,
@@ -281,7 +322,7 @@ class Question:
         """The question as a student may hold it: no reference; follow-through only as
         data (an Affine)."""
         return replace(self, expected=None, from_earlier=self.from_earlier
-                       if isinstance(self.from_earlier, Affine) else None)
+                       if isinstance(self.from_earlier, Affine) else None, through=())
 
 
 # --- judging -----------------------------------------------------------------------------
@@ -361,18 +402,25 @@ def prepare_references(questions: Sequence[Question]) -> None:
             continue
 
 
-def judge_data(question: Question, data: Any, before: Any = None, judge_with: Judge | None = None
-               ) -> CheckResult:
+def judge_data(question: Question, data: Any, before: Any = None, judge_with: Judge | None = None,
+               *, earlier_data: Mapping[str, Any] | None = None) -> CheckResult:
     """Judge an answer that arrives as transport data (from the sandboxed child, or kept in
     results.json): rebuilt here with constructors only, then judged by ``judge_with`` (the
-    reference by default), with ``before``, the data of the earlier answer it follows from."""
+    reference by default), with the data of the earlier answers it follows from:
+    ``earlier_data`` by question id, or ``before`` for the one ``question.follows`` names."""
     judge_with = judge_with or judge_reference
+    given = dict(earlier_data or {})
+    if before is not None and question.follows:
+        given[question.follows] = before
     earlier: dict[str, Any] = {}
-    if isinstance(before, Mapping) and before.get("type") == "outputs" and question.follows:
-        earlier[question.follows] = before  # a function's outputs: judged as such (RestsOn)
-    elif before is not None and question.follows:
+    for qid in question.dependencies:
+        if given.get(qid) is None:
+            continue
+        if isinstance(given[qid], Mapping) and given[qid].get("type") == "outputs":
+            earlier[qid] = given[qid]  # a function's outputs: judged as such (RestsOn)
+            continue
         try:
-            earlier[question.follows] = transport.decode(before)
+            earlier[qid] = transport.decode(given[qid])
         except ParseError:
             pass
     try:
@@ -388,25 +436,39 @@ def judge_data(question: Question, data: Any, before: Any = None, judge_with: Ju
 def _follow_through(question: Question, answer: Any, result: CheckResult,
                     earlier: Mapping[str, Any] | None,
                     outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
-    """A wrong answer that is right for the student's own earlier answer earns its points."""
-    if result.correct or result.invalid or not question.follows or not question.from_earlier:
+    """A wrong answer that is right for the student's own earlier answers earns its points:
+    through ``from_earlier`` (computed from the earlier answer) and through each ``through``
+    rule (the earlier answer is a known slip, this one what that slip makes of it)."""
+    if result.correct or result.invalid:
         return result
-    before = (earlier or {}).get(question.follows)
-    if before is None:
-        return result
-    try:
-        own = question.from_earlier(before)
-    except Exception:  # noqa: BLE001 -- an unusable earlier answer: no follow-through
-        return result
-    again = _judge_against(question, answer, own, outputs)
-    if not again.correct:
-        return result
-    return CheckResult(
-        correct=False, score=1.0,
-        feedback="Right for your own earlier answer (follow-through): the slip there is "
-                 "charged there, not again here.",
-        details={"follow_through": question.follows},
-    )
+    rules = [(question.follows, question.from_earlier)] if question.follows and \
+        question.from_earlier else []
+    rules += [(t.after, t) for t in question.through]
+    best = result
+    for after, rule in rules:
+        before = (earlier or {}).get(after)
+        if before is None:
+            continue
+        try:
+            own = rule(before)
+        except Exception:  # noqa: BLE001,S112 -- an unusable earlier answer: no follow-through
+            continue
+        if own is None:
+            continue
+        again = _judge_against(question, answer, own, outputs)
+        if again.correct:
+            return CheckResult(
+                correct=False, score=1.0,
+                feedback="Right for your own earlier answer (follow-through): the slip there "
+                         "is charged there, not again here.",
+                details={"follow_through": after},
+            )
+        if again.score > best.score:  # e.g. rounded, judged against their own answer
+            best = CheckResult.wrong(f"Judged against your own earlier answer "
+                                     f"(follow-through): {again.feedback}", score=again.score,
+                                     mistake=again.mistake,
+                                     **{**again.details, "follow_through": after})
+    return best
 
 
 def _rests_on(question: Question, result: CheckResult, earlier: Mapping[str, Any] | None
@@ -445,14 +507,15 @@ def _judge_against(question: Question, answer: Any, expected: Any,
     if question.kind == "number":
         return checks.check_number(answer, expected, question.rel_tol, question.abs_tol,
                                    question.credit, question.slips, question.hints,
-                                   question.ratios)
+                                   question.ratios, question.precision)
     if question.kind == "array" and isinstance(question.scoring, Flags):
         return flags.check_flags(answer, checks.as_array(expected), question.scoring.false_alarm,
                                  question.scoring.floor, question.labels or None)
     if question.kind == "array":
         return checks.check_array(answer, expected, question.rel_tol, question.abs_tol,
                                   question.credit, question.labels or None, question.slips,
-                                  question.groups, question.hints, question.ratios)
+                                  question.groups, question.hints, question.ratios,
+                                  question.precision, question.as_set)
     if outputs is None:
         got = probe_outputs(question, answer)
         if isinstance(got, CheckResult):
@@ -474,6 +537,8 @@ def sealable(question: Question) -> list[list[float]] | None:
         checks.as_array(question.expected)
     out = [values]
     for slip in question.slips:
+        if not slip.released:  # a grade-only slip is never released
+            continue
         answer = sealing._flat(slip.answer)  # noqa: SLF001 -- one flattening for both
         if len(answer) == len(values):
             out.append(answer)
@@ -496,9 +561,9 @@ def fingerprint(question: Question, prefix: str | None = None, seal: bool = Fals
     elif seal and sealable(question) is not None:
         values = [checks.as_number(question.expected)] if question.kind == "number" else \
             checks.as_array(question.expected)
-        data["sealed_answer"] = sealing.seal_answer(question.id, values, question.slips,
-                                                    question.rel_tol, question.abs_tol, prefix,
-                                                    scalar=question.kind == "number")
+        data["sealed_answer"] = sealing.seal_answer(
+            question.id, values, [slip for slip in question.slips if slip.released],
+            question.rel_tol, question.abs_tol, prefix, scalar=question.kind == "number")
     return data
 
 
@@ -582,7 +647,8 @@ def self_check(data: Mapping[str, Any], answer: Any,
                                    question.hints, question.ratios)
             if verdict is not None and verdict.correct:
                 return verdict
-        own = _follow_through(question, answer, CheckResult.wrong(""), earlier, outputs)
+        own = _follow_through(question, answer, verdict or CheckResult.wrong(""), earlier,
+                              outputs)
         if own.details.get("follow_through"):
             return own
         if verdict is not None:

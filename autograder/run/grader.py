@@ -125,7 +125,7 @@ class Grader:
             return ungraded(question.id, question.title, question.points,
                             f"Not answered: `{question.name}` is not defined after its cell ran.")
         data = message.get("data")
-        before = (earlier or {}).get(question.follows) if question.follows else None
+        before = {qid: (earlier or {}).get(qid) for qid in question.dependencies}
         try:
             key = (question.id, question.variant, json.dumps([data, before], sort_keys=True))
         except (ValueError, TypeError, RecursionError):
@@ -136,7 +136,8 @@ class Grader:
         if key not in self._verdicts:
             try:
                 with timebox(self.settings.judge_seconds), memorybox(JUDGE_MEMORY_BYTES):
-                    self._verdicts[key] = judge_data(question, data, before, self.judge)
+                    self._verdicts[key] = judge_data(question, data, None, self.judge,
+                                                     earlier_data=before)
             except OutOfTime:
                 self._unjudged[key] = _for_review(
                     question, "could not be judged in time "

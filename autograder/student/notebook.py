@@ -274,10 +274,10 @@ def grade(question_id: str, *answer: Any) -> float:
     else:
         show_answer(q.public(), value)
         earlier = {}
-        if q.follows:  # follow-through: judged against the student's own earlier answer too
-            before = read_answer(graded_question(q.follows).name)
+        for after in q.dependencies:  # follow-through: judged with the student's own earlier
+            before = read_answer(graded_question(after).name)  # answers too
             if before is not _MISSING:
-                earlier[q.follows] = before
+                earlier[after] = before
         with _quiet():
             result = rubric.judge(q, value, earlier=earlier)
         print(render(result, q.points, "Graded"))

@@ -1,0 +1,82 @@
+"""Diagnosis beyond the catalogue (issue 23): on every expression question of the three
+rubrics, one term (factor) of the reference replaced by something else earns no less than
+the same term (factor) left out, in the grade and in the self-check alike."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from autograder.judge.diagnosis import one_part_wrong
+from autograder.rubric.course import ASSIGNMENTS, questions
+from autograder.rubric.question import expression_reference, fingerprint, judge, self_check
+
+# Things a student may put in a part's place (x stands for the question's first variable):
+# none is a named slip, and none merges with a term or factor of any reference.
+JUNK = {"sum": ("sin(x)", "3*cosh(x)"), "product": ("sin(x)", "cosh(x)^2")}
+
+
+def _parts() -> list:
+    cases = []
+    for assignment in ASSIGNMENTS:
+        for q in questions(assignment):
+            if q.kind != "expression":
+                continue
+            ref = expression_reference(q)
+            if ref.kind not in ("sum", "product"):
+                continue
+            cases += [(q, k) for k in range(len(ref.named))]
+    return cases
+
+
+PARTS = _parts()
+
+
+def _junk(question, text: str) -> sympy.Expr:
+    """``text`` in the question's own first variable (x stands for it)."""
+    ref = expression_reference(question)
+    symbol = sorted(ref.raw.free_symbols, key=str)[0]
+    return sympy.sympify(text, locals={"x": symbol})  # our own constant text, never a student's
+
+
+def test_there_are_parts_to_try() -> None:
+    kinds = {expression_reference(q).kind for q, _ in PARTS}
+    assert kinds == {"sum", "product"} and len(PARTS) >= 15
+
+
+@pytest.mark.parametrize(("question", "k"), PARTS,
+                         ids=[f"{q.id}:{k}" for q, k in PARTS])
+def test_a_wrong_part_is_worth_no_less_than_a_missing_one(question, k) -> None:
+    """The other parts as the reference writes them, part k left out or replaced."""
+    ref = expression_reference(question)
+    if ref.kind == "sum":
+        others = [n.expr for j, n in enumerate(ref.named) if j != k]
+        missing = sympy.Add(*others)
+        wrong = [sympy.Add(*others, _junk(question, j)) for j in JUNK["sum"]]
+    else:
+        missing = ref.raw / ref.named[k].expr
+        wrong = [missing * _junk(question, j) for j in JUNK["product"]]
+    released = fingerprint(question)
+    left_out = judge(question, missing)
+    for answer in wrong:
+        graded = judge(question, answer)
+        assert not graded.correct
+        assert graded.score >= left_out.score, (answer, graded.feedback, left_out.feedback)
+        assert graded.mistake is not None, (answer, graded.feedback)
+        visible = self_check(released, answer)
+        assert (visible.score, visible.mistake, visible.feedback) == (
+            graded.score, graded.mistake, graded.feedback), answer
+
+
+def test_a_part_matched_by_several_of_the_students_terms() -> None:
+    """2(x₁ − 1)(x₂ − 1)⁴ written expanded in x₁ still counts as that term."""
+    (q,) = [q for q in questions("steepest-descent-2d") if q.id == "sd2d-df-dx1"]
+    result = judge(q, "4*x1^3*x2^2 + 2*x1*(x2-1)^4 - 2*(x2-1)^4 + 0*x1 + x2^3")
+    assert result.mistake is None or result.score == 0.0  # every part there: not one wrong
+    result = judge(q, "5*x1^3*x2^2 + 2*x1*(x2-1)^4 - 2*(x2-1)^4")
+    assert result.mistake == "wrong_term" and result.score == 0.5, result.feedback
+    assert "x₁⁴x₂²" in result.feedback  # the term at fault, in the question's words
+
+
+def test_nothing_to_match_without_parts() -> None:
+    assert one_part_wrong(sympy.Symbol("x"), None, "atom", ()) is None
