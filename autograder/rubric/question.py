@@ -176,9 +176,10 @@ class RestsOn:
     def to_json(self) -> dict[str, Any]:
         """Stable data for the rubric's version: the rule and what the code is judged by."""
         work = None
-        if self.of is not None:
-            text = json.dumps([self.of.public(), expected_outputs(self.of)], sort_keys=True,
-                              default=str)
+        if self.of is not None:  # run here, not cached: ``of`` carries no variant key
+            outputs = checks.run_probes(self.of.expected, self.of.probes,
+                                        PROJECTIONS[self.of.project])
+            text = json.dumps([self.of.public(), outputs], sort_keys=True, default=str)
             work = hashlib.sha256(text.encode()).hexdigest()[:16]
         return {**self.public(), "work": work}
 
