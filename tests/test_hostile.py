@@ -278,7 +278,8 @@ def test_nothing_is_left_behind(batch) -> None:
     assert list(batch["home"].iterdir()) == []
     top = {p.name for p in batch["out"].iterdir()}
     assert top <= {"results.json", "grades.csv", "junit.xml", "gradescope", "feedback",
-                   ".partial", "class-report.html", "class-report.md"}
+                   "canvas.csv", "moodle.csv", ".partial", "class-report.html",
+                   "class-report.md"}
 
 
 # --- issue 10: the attacks that went around the sandbox --------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from autograder.rubric.variants import variant_for
 from autograder.student import myvariant as mv
+from autograder.student import released as rel
 from autograder.student.notebook import SELFCHECK_FILE, CheckFailed
 
 SEED = "test-seed-myvariant"
@@ -82,10 +83,10 @@ def test_the_grader_says_whose_notebook_it_runs_without_the_released_file(
 def test_variant_key_picks_the_entry_by_the_fields_it_depends_on() -> None:
     one, two = (variant_for("backprop", s, SEED) for s in ("alice", "bob"))
     entry = {"variant_fields": ["weight"], "variants": {
-        mv.variant_key(["weight"], one): {"name": "first"}}}
-    assert mv.released_entry(entry, one) == {"name": "first"}
+        rel.variant_key(["weight"], one): {"name": "first"}}}
+    assert rel.released_entry(entry, one) == {"name": "first"}
     same = one.numbers["weight"] == two.numbers["weight"]
-    assert (mv.released_entry(entry, two) is not None) == same
-    assert mv.released_entry({"name": "plain"}, two) == {"name": "plain"}
-    per_student = mv.variant_key([mv.PER_STUDENT], one)
-    assert per_student == one.key[:16] != mv.variant_key([mv.PER_STUDENT], two)
+    assert (rel.released_entry(entry, two) is not None) == same
+    assert rel.released_entry({"name": "plain"}, two) == {"name": "plain"}
+    per_student = rel.variant_key([rel.PER_STUDENT], one)
+    assert per_student == one.key[:16] != rel.variant_key([rel.PER_STUDENT], two)

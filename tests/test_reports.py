@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograder.report import reports
+from autograder.report import reports, text
 from autograder.results import STATUSES, GradingRun, QuestionResult, SubmissionResult
 
 # --- a class built by hand -----------------------------------------------------------------
@@ -382,7 +382,7 @@ def test_write_reports_writes_everything_and_only_inside_out(tmp_path: Path) -> 
     assert GradingRun.from_dict(json.loads((out / "results.json").read_text("utf-8"))) == RUN
     for result in SUBS:
         page = out / "feedback" / (reports.safe_name(result.student) + ".html")
-        assert page.read_text("utf-8") == reports.feedback_html(result, reports._course(),
+        assert page.read_text("utf-8") == reports.feedback_html(result, reports.course_name(),
                                                                 reports.today())
         grades = json.loads((out / "gradescope" / (reports.safe_name(result.student) + ".json")
                              ).read_text("utf-8"))
@@ -473,7 +473,7 @@ def test_moodle_import_maps_a_username_a_grade_and_its_feedback() -> None:
     assert header[1].startswith("backprop") and "feedback" in header[2]
     grades = {r[0]: r for r in body}
     assert float(grades["bob"][1]) == pytest.approx(BOB.points)
-    assert f"{reports._num(BOB.points)}/{reports._num(BOB.max_points)}" in grades["bob"][2]
+    assert f"{text.num(BOB.points)}/{text.num(BOB.max_points)}" in grades["bob"][2]
     assert all(re.fullmatch(r"\d+(\.\d+)?", r[1]) for r in body)  # a dot, never a comma
 
 

@@ -16,6 +16,7 @@ import pytest
 from autograder.run import sandbox
 from autograder.run.capture import Cell, Job
 from autograder.run.client import Runner
+from autograder.run.protocol import Reply, Request
 from autograder.run.runner import JOB_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,46 +32,45 @@ def runner():
 
 
 def run(runner: Runner, cells: list[Cell], timeout: float = 10, require: bool = True,
-        workdir: Path | None = None) -> dict:
+        workdir: Path | None = None) -> Reply:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bpk-test-"))
     (workdir / JOB_FILE).write_text(json.dumps(Job(tuple(cells)).to_json()))
-    return runner.run({"workdir": str(workdir), "timeout": timeout,
-                       "limits": {"memory_bytes": 1 << 30},
-                       "require_sandbox": require and SANDBOXED})
+    return runner.run(Request(str(workdir), timeout, {"memory_bytes": 1 << 30},
+                              require and SANDBOXED))
 
 
-def answer(reply: dict, name: str):
-    return reply["answers"][name]["data"]
+def answer(reply: Reply, name: str):
+    return reply.answers[name]["data"]
 
 
 def test_answer_is_taken_right_after_its_cell(runner) -> None:
     reply = run(runner, [Cell("x = 'a + 1'", "q1", ("x",)), Cell("x = 'changed later'", "c2")])
-    assert reply["status"] == "graded"
+    assert reply.status == "graded"
     assert answer(reply, "x") == {"type": "text", "text": "a + 1"}
 
 
 def test_an_error_in_one_cell_does_not_stop_the_rest(runner) -> None:
     reply = run(runner, [Cell("1/0", "bad"), Cell("y = 2.5", "q", ("y",))])
     assert answer(reply, "y") == {"type": "number", "value": 2.5}
-    assert any("ZeroDivisionError" in e for e in reply["errors"])
+    assert any("ZeroDivisionError" in e for e in reply.errors)
 
 
 def test_missing_answer_and_sys_exit(runner) -> None:
     reply = run(runner, [Cell("import sys; sys.exit(3)", "exit"), Cell("pass", "q", ("z",))])
-    assert reply["answers"]["z"]["missing"] is True
-    assert reply["status"] == "graded"
+    assert reply.answers["z"]["missing"] is True
+    assert reply.status == "graded"
 
 
 def test_timeout_keeps_earlier_answers(runner) -> None:
     reply = run(runner, [Cell("a = 1.0", "q", ("a",)), Cell("while True: pass", "loop")],
                 timeout=2)
-    assert reply["status"] == "timeout"
+    assert reply.status == "timeout"
     assert answer(reply, "a") == {"type": "number", "value": 1.0}
 
 
 def test_hard_exit_is_a_crash(runner) -> None:
     reply = run(runner, [Cell("b = 'x'", "q", ("b",)), Cell("import os; os._exit(0)", "exit")])
-    assert reply["status"] == "crashed"
+    assert reply.status == "crashed"
     assert answer(reply, "b")["text"] == "x"
 
 
@@ -93,7 +93,7 @@ def test_forked_processes_are_killed(runner) -> None:
             "    if os.fork() == 0:\n"
             "        os.setsid(); time.sleep(300); os._exit(0)\n")
     reply = run(runner, [Cell(code, "fork")])
-    assert "killed 5 process(es) the notebook left running" in reply["errors"]
+    assert "killed 5 process(es) the notebook left running" in reply.errors
     for _ in range(100):  # the supervisor writes the reply, then exits
         if _standby_only(runner._proc.pid):
             break
@@ -135,7 +135,7 @@ def test_course_files_are_unreadable(runner, tmp_path) -> None:
     assert open(secret).read() == "ANSWER = 42"  # readable here, outside the sandbox
     leak = answer(reply, "leak")["text"]
     assert leak.split() == ["PermissionError"] * 5 + ["ImportError"]
-    assert reply["sandbox"].startswith("landlock")
+    assert reply.sandbox.startswith("landlock")
 
 
 @needs_sandbox
@@ -198,7 +198,7 @@ def test_forks_are_capped_and_reaped(runner) -> None:
     made = answer(reply, "forks")["value"]
     if SANDBOXED:
         assert made <= Limits().processes
-    assert f"killed {int(made)} process(es)" in " ".join(reply["errors"])
+    assert f"killed {int(made)} process(es)" in " ".join(reply.errors)
 
 
 # --- issue 10: what one child can learn of another, or say about itself --------------------------
@@ -237,7 +237,7 @@ def test_a_child_finds_nothing_of_an_earlier_submission_in_its_memory(runner) ->
     assert answer(first, "answer")["text"] == f"LEAKMARK-{secret}"
     assert secret in answer(first, "found")["text"].split()  # the scan does find answers
     second = run(runner, [Cell(_SCAN + "found = scan(['LEAK', 'MARK-'])\n", "q", ("found",))])
-    assert second["status"] == "graded"
+    assert second.status == "graded"
     assert secret not in answer(second, "found")["text"]
 
 
@@ -256,7 +256,7 @@ def test_children_share_no_sysv_ipc_and_have_their_own_pids(runner) -> None:
                       "made = shm >= 0\nmy_pid = __import__('os').getpid()\n")
     first = run(runner, [Cell(publish, "pub", ("made", "my_pid"))])
     assert answer(first, "made")["type"] == "unsupported"  # a bool: made is not graded data
-    assert "ipcns" in first["sandbox"] and "pidns" in first["sandbox"]
+    assert "ipcns" in first.sandbox and "pidns" in first.sandbox
     assert answer(first, "my_pid")["value"] == 2  # PID 1 is the namespace's init
     read = _SHM + "found = libc.shmget(key, 0, 0)\nerr = ctypes.get_errno()\n"
     second = run(runner, [Cell(read, "read", ("found", "err"))])
@@ -274,9 +274,9 @@ def test_lines_student_code_writes_cannot_set_the_sandbox_or_fail_the_run(runner
              "        pass\n"
              "x = 1.5\n")
     reply = run(runner, [Cell(forge, "forge", ("x",))])
-    assert reply["status"] == "graded" and answer(reply, "x")["value"] == 1.5
-    assert "FORGED" not in json.dumps(reply)
-    assert reply["sandbox"] != "none" or not SANDBOXED
+    assert reply.status == "graded" and answer(reply, "x")["value"] == 1.5
+    assert "FORGED" not in reply.line()
+    assert reply.sandbox != "none" or not SANDBOXED
 
 
 def test_a_message_nested_too_deeply_is_dropped(runner) -> None:
@@ -287,13 +287,17 @@ def test_a_message_nested_too_deeply_is_dropped(runner) -> None:
             "    except OSError:\n"
             "        pass\n")
     reply = run(runner, [Cell(deep, "deep"), Cell("y = 2.0", "q", ("y",))])
-    assert reply["status"] == "graded" and answer(reply, "y")["value"] == 2.0
-    assert any("nested more than" in e for e in reply["errors"])
+    assert reply.status == "graded" and answer(reply, "y")["value"] == 2.0
+    assert any("nested more than" in e for e in reply.errors)
 
 
 def test_the_runner_takes_no_notebook_content(runner) -> None:
-    reply = runner.run({"workdir": "/nonexistent", "timeout": 5, "job": {"cells": []}})
-    assert reply["status"] == "error" and "request holds only" in reply["errors"][0]
+    proc = runner.ready()._proc  # a request line as a grader could never send it
+    proc.stdin.write(json.dumps({"workdir": "/nonexistent", "timeout": 5,
+                                 "job": {"cells": []}}) + "\n")
+    proc.stdin.flush()
+    reply = Reply.read(proc.stdout.readline())
+    assert reply.status == "error" and "request holds only" in reply.errors[0]
 
 
 def test_the_runner_starts_isolated_in_a_private_folder(runner) -> None:
@@ -314,6 +318,6 @@ def test_a_runner_without_matplotlib_still_runs_a_notebook_that_plots() -> None:
                 "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.savefig('p.png')\n"
                 "plotted = 'yes' if not before else 'preloaded'\n")
         reply = run(lean, [Cell(code, "plot", ("plotted",))])
-        assert answer(reply, "plotted") == {"type": "text", "text": "yes"}, reply["errors"]
+        assert answer(reply, "plotted") == {"type": "text", "text": "yes"}, reply.errors
     finally:
         lean.close()

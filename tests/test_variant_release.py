@@ -19,8 +19,8 @@ from autograder.course.release import selfcheck_data
 from autograder.rubric.course import ASSIGNMENTS, questions
 from autograder.rubric.question import judge, self_check
 from autograder.rubric.variants import variant_for
-from autograder.student.myvariant import PER_STUDENT, released_entry
 from autograder.student.notebook import SELFCHECK_FILE
+from autograder.student.released import PER_STUDENT, released_entry
 
 SEED = "release-test-seed"
 ROSTER = [f"s{i:03d}" for i in range(6)]

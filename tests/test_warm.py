@@ -116,7 +116,11 @@ def test_a_served_grade_and_check_give_what_the_cold_commands_give(server) -> No
     cold_check = _run(["check", notebook], {**env, "BACKPROP_KIT_WARM": "0"}, base)
     assert served_check.returncode == cold_check.returncode == 0, served_check.stderr
     assert served_check.stdout == cold_check.stdout
-    assert served_check.stdout.count(" right - ") == len(questions("backprop"))
+    full = [f"[{q.points:g} of {q.points:g} points]" for q in questions("backprop")]
+    lines = [line for line in served_check.stdout.splitlines() if line.startswith("  ")]
+    assert f"Total: {FULL:g} of {FULL:g} points" in served_check.stdout
+    assert len(lines) == len(full)
+    assert all(line.endswith(f) for line, f in zip(lines, full, strict=True))
     assert _log(server).count(f"check {notebook}") == 1
 
 

@@ -6,7 +6,7 @@ or a slip, not enough to read the answer off.
 
 With a course seed (per-student variants, ``autograder.rubric.variants``) a question's released data
 may differ between variants. It is then released for every variant, keyed by the fields of the
-variant it depends on (``autograder.student.myvariant.variant_key``): found by comparing the
+variant it depends on (``autograder.student.released.variant_key``): found by comparing the
 questions of many variants, so a rubric declares nothing. A field with few values (which weight to
 differentiate) keys a handful of entries for the whole class; data that differs with fields of
 many values (the coefficients of a test function) is released per student, for the roster.
@@ -23,8 +23,7 @@ from typing import Any
 from autograder.course import audit
 from autograder.course.audit import Finding
 from autograder.rubric.question import Question, fingerprint
-from autograder.student.myvariant import PER_STUDENT, variant_key
-from autograder.student.released import SELFCHECK_FILE
+from autograder.student.released import PER_STUDENT, SELFCHECK_FILE, variant_key
 
 SAMPLE_IDS = tuple(f"sample-{i:03d}" for i in range(48))  # ids that find the variants' keys
 MIN_PER_VALUE = 3  # a field is a key only if each of its values comes up this often

@@ -34,7 +34,7 @@ def deliver_feedback(run: GradingRun, feedback_dir: Path, course: str | None = N
     """Write each student's feedback page into ``feedback_dir/<student>/<assignment>/`` with
     the files ``release_feedback`` needs; a submission that did not come through nbgrader's
     exchange (no ``submitted/<student>/<assignment>/`` folder) is listed as skipped."""
-    course = course if course is not None else reports._course()
+    course = course if course is not None else reports.course_name()
     date = date or reports.today()
     pages: list[Path] = []
     skipped: list[str] = []

@@ -23,7 +23,7 @@ from autograder import __version__
 from autograder.errors import ParseError, UsageError
 from autograder.judge import transport
 from autograder.judge.parsing import to_expression
-from autograder.report import reports
+from autograder.report import reports, text
 from autograder.results import (
     GradingRun,
     QuestionResult,
@@ -186,7 +186,7 @@ def kept_answers(run: GradingRun) -> int:
 
 
 def _num(value: float) -> str:
-    return reports._num(value)
+    return text.num(value)
 
 
 def _label(change: ScoreChange, subs: Sequence[SubmissionResult]) -> str:
@@ -199,12 +199,12 @@ def changes_table(before: GradingRun, after: GradingRun) -> str:
     changes = score_changes(before, after)
     if not changes:
         return f"regraded {len(after.submissions)} submissions: no score changed"
-    width = max(7, *(len(reports._plain(_label(c, after.submissions), 30)) for c in changes))
+    width = max(7, *(len(text.plain(_label(c, after.submissions), 30)) for c in changes))
     header = f"{'student':<{width}} {'before':>8} {'after':>8} {'change':>8}  questions"
     lines = [header, "-" * len(header)]
     for c in changes:
         moved = ", ".join(f"{qid} {_num(b)}→{_num(a)}" for qid, b, a in c.questions)
-        lines.append(f"{reports._plain(_label(c, after.submissions), 30):<{width}} "
+        lines.append(f"{text.plain(_label(c, after.submissions), 30):<{width}} "
                      f"{_num(c.before):>8} {_num(c.after):>8} {c.delta:>+8.6g}  {moved}")
     lines.append(f"{len(changes)} of {len(after.submissions)} submissions changed; "
                  f"class mean {_num(round(before.mean_points, 3))} → "
@@ -221,14 +221,14 @@ def changes_csv(before: GradingRun, after: GradingRun) -> str:
     writer.writerow(["student", "source", "before", "after", "change", "questions"])
     for c in score_changes(before, after):
         moved = "; ".join(f"{qid} {_num(b)}->{_num(a)}" for qid, b, a in c.questions)
-        writer.writerow([reports._cell(v) for v in
+        writer.writerow([text.cell(v) for v in
                          (c.student, c.source, c.before, c.after, c.delta, moved)])
     return buffer.getvalue()
 
 
 def changes_markdown(before: GradingRun, after: GradingRun) -> str:
     changes = score_changes(before, after)
-    md = reports._md
+    md = text.md
     lines = [f"# Regrade of {md(after.assignment)}", "",
              f"{len(changes)} of {len(after.submissions)} submissions changed; class mean "
              f"{_num(round(before.mean_points, 3))} → {_num(round(after.mean_points, 3))} "
@@ -247,8 +247,8 @@ def changes_markdown(before: GradingRun, after: GradingRun) -> str:
 def write_regrade(before: GradingRun, after: GradingRun, out: Path) -> dict[str, Path]:
     """Every usual report of the regraded run, plus the changes as CSV and Markdown."""
     written = reports.write_reports(after, out)
-    for name, text in (("regrade.csv", changes_csv(before, after)),
-                       ("regrade.md", changes_markdown(before, after))):
-        reports.write_atomic(Path(out) / name, text)
+    for name, content in (("regrade.csv", changes_csv(before, after)),
+                          ("regrade.md", changes_markdown(before, after))):
+        reports.write_atomic(Path(out) / name, content)
         written[name] = Path(out) / name
     return written

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.report import classstats, pages, reports
+from autograder.report import classstats, pages, reports, text
 from autograder.report.answergroups import AnswerGroup, group_answers
 from autograder.report.classstats import Distribution, ItemStatistics
 from autograder.results import GradingRun, SubmissionResult
@@ -139,7 +139,7 @@ def question_chart(items: Sequence[ItemStatistics]) -> str:
                                       strict=True):
         ax.barh(rows, values, left=left, color=color, label=label, height=0.7)
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(rows, [f"{i.id} ({reports._num(i.max_points)})" for i in items],
+    ax.set_yticks(rows, [f"{i.id} ({text.num(i.max_points)})" for i in items],
                   fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -162,7 +162,7 @@ def plotted(run: GradingRun) -> bool:
 
 def _question_section(run: GradingRun, item: ItemStatistics,
                       question: Question | None) -> QuestionSection:
-    labelled = reports._labelled(run)
+    labelled = text.labelled(run)
     results = [(label, q) for label, sub in labelled for q in sub.questions if q.id == item.id]
     groups = tuple(group_answers(results, question))
     review = tuple(g for g in groups if g.review_count)
@@ -188,10 +188,10 @@ def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
             if plotted(run) else "",
             question_chart(items) if plotted(run) else "",
             tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
-            tuple((label, sub) for label, sub in reports._labelled(run)
+            tuple((label, sub) for label, sub in text.labelled(run)
                   if sub.status != "graded"),
             variant_notes(run),
-            tuple((label, sub.suspicious) for label, sub in reports._labelled(run)
+            tuple((label, sub.suspicious) for label, sub in text.labelled(run)
                   if sub.suspicious),
         ))
     return sections
@@ -201,7 +201,7 @@ def variant_notes(run: GradingRun) -> tuple[tuple[str, str, str], ...]:
     """(student, question, note) for each id mismatch and each answer matching another
     student's variant or answer (autograder.grade.copying)."""
     notes = []
-    for label, sub in reports._labelled(run):
+    for label, sub in text.labelled(run):
         if sub.variant_mismatch:
             notes.append((label, "", sub.variant_mismatch))
         notes += [(label, str(c.get("question", "")), str(c.get("note", "")))
@@ -221,7 +221,7 @@ def _fixed(value: float | None, digits: int = 2) -> str:
 
 
 def _points(value: float | None) -> str:
-    return "–" if value is None else reports._num(round(value, 2))
+    return "–" if value is None else text.num(round(value, 2))
 
 
 def _environment():
@@ -254,7 +254,7 @@ def _code(text: str) -> str:
 
 def render_markdown(sections: Sequence[AssignmentSection]) -> str:
     """The same content in brief: totals, item statistics, mistakes, the largest groups."""
-    md = reports._md
+    md = text.md
     lines = ["# Class report", ""]
     for s in sections:
         t = s.total
@@ -280,8 +280,8 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
             lines += [f"### {md(qs.item.title)} ({md(qs.item.id)}): answer groups", ""]
             for g in qs.groups[:SHOWN_GROUPS]:
                 lines.append(f"- {g.count} × {_code(g.representative)} — "
-                             f"{g.verdict}, {reports._num(g.points)}/"
-                             f"{reports._num(g.max_points)}: {md(g.feedback)}")
+                             f"{g.verdict}, {text.num(g.points)}/"
+                             f"{text.num(g.max_points)}: {md(g.feedback)}")
             rest = qs.groups[SHOWN_GROUPS:]
             if rest:
                 lines.append(f"- … {len(rest)} more groups ({sum(g.count for g in rest)} "
@@ -320,9 +320,9 @@ def write_class_report(runs: Sequence[GradingRun], out: Path,
     sections = build(runs, questions_for)
     out = Path(out)
     written = {}
-    for name, text in ((HTML_NAME, render_html(sections)),
-                       (MARKDOWN_NAME, render_markdown(sections))):
-        reports.write_atomic(out / name, text)
+    for name, content in ((HTML_NAME, render_html(sections)),
+                          (MARKDOWN_NAME, render_markdown(sections))):
+        reports.write_atomic(out / name, content)
         written[name] = out / name
     return written
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 
-from autograder.report.reports import _cell, _labelled, _num, _percent
+from autograder.report.text import cell, labelled, num, percent
 from autograder.results import GradingRun, SubmissionResult
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -39,7 +39,7 @@ def _write(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([_cell(c) for c in row])
+        writer.writerow([cell(c) for c in row])
     return buffer.getvalue()
 
 
@@ -47,7 +47,7 @@ def canvas_csv(run: GradingRun) -> str:
     """The run's totals as a Canvas gradebook import: one assignment column."""
     rows: list[list[object]] = [[*CANVAS_COLUMNS, run.assignment],
                                 [CANVAS_POINTS_ROW, "", "", "", "", _maximum(run)]]
-    rows += [[sub.student, "", "", sub.student, "", _score(sub)] for _, sub in _labelled(run)
+    rows += [[sub.student, "", "", sub.student, "", _score(sub)] for _, sub in labelled(run)
              if _unique(run, sub)]
     return _write(rows)
 
@@ -56,11 +56,11 @@ def moodle_csv(run: GradingRun) -> str:
     """The run's totals as a Moodle grade import: username, grade, feedback."""
     item = f"{run.assignment} (Real)"
     rows: list[list[object]] = [[MOODLE_ID_COLUMN, item, f"{run.assignment} feedback"]]
-    for _, sub in _labelled(run):
+    for _, sub in labelled(run):
         if not _unique(run, sub):
             continue
         note = "" if sub.status == "error" else (
-            f"{_num(sub.points)}/{_num(sub.max_points)} points ({_percent(sub)}); "
+            f"{num(sub.points)}/{num(sub.max_points)} points ({percent(sub)}); "
             "the feedback page has every question")
         rows.append([sub.student, _score(sub), note])
     return _write(rows)

@@ -18,9 +18,21 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePath
+from pathlib import Path
 
-from autograder.report import pages
+from autograder.report import (
+    lms,  # the gradebooks' import formats, beside grades.csv
+    pages,
+)
+from autograder.report.text import (
+    NEWLINES,
+    cell,
+    labelled,
+    md,
+    num,
+    percent,
+    plain,
+)
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 
 # --- files ---------------------------------------------------------------------------------
@@ -107,35 +119,6 @@ def safe_name(key: str) -> str:
     return f"{cleaned[:_MAX_NAME - _HASH_LEN - 1]}-{digest}"
 
 
-def _labelled(run: GradingRun) -> list[tuple[str, SubmissionResult]]:
-    """Each submission with a unique label: the student, or ``student/notebook`` when a
-    student has several results (the shape of ``Submission.key``), numbered if still equal."""
-    counts: dict[str, int] = {}
-    for sub in run.submissions:
-        counts[sub.student] = counts.get(sub.student, 0) + 1
-    labels: list[str] = []
-    seen: set[str] = set()
-    for sub in run.submissions:
-        label = sub.student
-        if counts[sub.student] > 1:
-            label = f"{sub.student}/{PurePath(sub.source).name}"
-        base, n = label, 2
-        while label in seen:
-            label, n = f"{base} #{n}", n + 1
-        seen.add(label)
-        labels.append(label)
-    return list(zip(labels, run.submissions, strict=True))
-
-
-# --- numbers and words shared by the reports ---------------------------------------------
-
-
-def _num(value: float) -> str:
-    """Points as people write them: ``2`` not ``2.0``, ``1.5`` stays ``1.5``."""
-    value = round(float(value), 6)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
 def _question_note(q: QuestionResult) -> str:
     """The feedback sentence, plus the error when it adds something: plain words, no internal
     labels (the mistake's name is in results.json, the sentence already says it)."""
@@ -147,23 +130,15 @@ def _question_note(q: QuestionResult) -> str:
 
 def _points(q: QuestionResult) -> str:
     """A question's points as shown to people: ``2/3``, or ``pending/3`` until hand-graded."""
-    return f"{'pending' if q.pending else _num(q.points)}/{_num(q.max_points)}"
-
-
-def _percent(sub: SubmissionResult) -> str:
-    """The total as a percentage of the maximum, as a gradebook shows it (``92%``)."""
-    if not sub.max_points:
-        return ""
-    value = round(100 * sub.points / sub.max_points, 1)
-    return f"{_num(value)}%"
+    return f"{'pending' if q.pending else num(q.points)}/{num(q.max_points)}"
 
 
 def _total(sub: SubmissionResult) -> str:
     pending = sum(q.max_points for q in sub.questions if q.pending)
-    extra = f", {_num(pending)} pending, graded by hand" if pending else ""
-    percent = _percent(sub)
-    inside = ", ".join(p for p in (percent, extra.removeprefix(", ")) if p)
-    return (f"Total: {_num(sub.points)} / {_num(sub.max_points)} points"
+    extra = f", {num(pending)} pending, graded by hand" if pending else ""
+    share = percent(sub)
+    inside = ", ".join(p for p in (share, extra.removeprefix(", ")) if p)
+    return (f"Total: {num(sub.points)} / {num(sub.max_points)} points"
             + (f" ({inside})" if inside else ""))
 
 
@@ -244,19 +219,6 @@ def gradescope_results(sub: SubmissionResult) -> dict:
 
 # --- grades.csv ----------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers stay
-    numbers (written as ``2``, ``1.5``) so the gradebook can sum them."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _num(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _question_ids(run: GradingRun) -> list[str]:
     """Every question id in the run, in order of first appearance."""
     ids: dict[str, None] = {}
@@ -271,12 +233,12 @@ def csv_gradebook(run: GradingRun) -> str:
     ids = _question_ids(run)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_cell(c) for c in ["student", *ids, "total", "max", "status"]])
-    for label, sub in _labelled(run):
+    writer.writerow([cell(c) for c in ["student", *ids, "total", "max", "status"]])
+    for label, sub in labelled(run):
         points = {q.id: "pending" if q.pending else q.points for q in sub.questions}
         row: list[object] = [label, *(points.get(i, "") for i in ids),
                              sub.points, sub.max_points, sub.status]
-        writer.writerow([_cell(c) for c in row])
+        writer.writerow([cell(c) for c in row])
     return buffer.getvalue()
 
 
@@ -295,7 +257,7 @@ def junit_xml(run: GradingRun) -> str:
     notebook could not be graded normally."""
     root = ET.Element("testsuites", name=_x(run.assignment))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for label, sub in _labelled(run):
+    for label, sub in labelled(run):
         suite = ET.SubElement(root, "testsuite", name=_x(label))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for q in sub.questions:
@@ -333,16 +295,6 @@ def junit_xml(run: GradingRun) -> str:
 
 # --- feedback pages ------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#])")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
-
-
-def _md(text: str, *, cell: bool = False) -> str:
-    """Markdown-inert text: no links, HTML or table breaks from what a student wrote."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return _NEWLINES.sub("<br>" if cell else " ", escaped)
-
-
 def _heading(sub: SubmissionResult, course: str | None) -> str:
     return f"{course}: {sub.assignment}" if course else sub.assignment
 
@@ -357,21 +309,21 @@ def _answer_text(q: QuestionResult) -> str:
 def feedback_markdown(sub: SubmissionResult, course: str | None = None,
                       date: str | None = None) -> str:
     """The student's feedback page as Markdown (for a repository or an LMS comment)."""
-    lines = [f"# {_md(_heading(sub, course))}", "",
-             f"Feedback for **{_md(sub.student)}**" + (f", graded {_md(date)}" if date else ""),
+    lines = [f"# {md(_heading(sub, course))}", "",
+             f"Feedback for **{md(sub.student)}**" + (f", graded {md(date)}" if date else ""),
              "", f"**{_total(sub)}**", ""]
     if sub.status != "graded":
-        lines += [_md(_status_sentence(sub)), ""]
-        lines += [f"- {_md(e)}" for e in sub.errors]
+        lines += [md(_status_sentence(sub)), ""]
+        lines += [f"- {md(e)}" for e in sub.errors]
         lines += [""] if sub.errors else []
     lines += ["| Question | Answer, as read | Points | Feedback |",
               "| --- | --- | --- | --- |"]
     for q in sub.questions:
         sign, words = MARKS[mark(q)]
         answer = _answer_text(q)
-        lines.append(f"| {_md(q.title, cell=True)} | "
-                     f"{_md(answer, cell=True) if answer else '–'} | "
-                     f"{sign} {_points(q)} ({words}) | {_md(_question_note(q), cell=True)} |")
+        lines.append(f"| {md(q.title, cell=True)} | "
+                     f"{md(answer, cell=True) if answer else '–'} | "
+                     f"{sign} {_points(q)} ({words}) | {md(_question_note(q), cell=True)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -387,7 +339,7 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;pa
 def _pieces(text: str) -> list[list[tuple[bool, str]]]:
     """``text`` as lines of (is code, piece): `name` becomes code, no literal backticks."""
     lines = []
-    for line in _NEWLINES.split(text):
+    for line in NEWLINES.split(text):
         pieces, at = [], 0
         for match in _CODE.finditer(line):
             pieces += [(False, line[at:match.start()]), (True, match.group(1))]
@@ -430,37 +382,31 @@ _NAME_WIDTH = 24
 _DETAIL_WIDTH = 44
 
 
-def _plain(text: str, width: int) -> str:
-    """One terminal-safe line: no escape sequences or line breaks, cut to ``width``."""
-    flat = "".join(ch if ch.isprintable() else "?" for ch in _NEWLINES.sub(" ", text))
-    return flat if len(flat) <= width else flat[:width - 1] + "…"
-
-
 def summary_table(run: GradingRun) -> str:
     """A compact table for the terminal, one line per submission, and the class totals."""
-    pairs = sorted(_labelled(run), key=lambda p: (p[1].student, p[0]))
+    pairs = sorted(labelled(run), key=lambda p: (p[1].student, p[0]))
     header = f"{'student':<{_NAME_WIDTH}} {'status':<8} {'points':>11}  questions"
     lines = [header, "-" * len(header)]
     for label, sub in pairs:
         if sub.status != "graded" and sub.errors:
             detail = sub.errors[0]
         else:
-            detail = " ".join("p" if q.pending else _num(q.points) for q in sub.questions)
-        score = f"{_num(sub.points)}/{_num(sub.max_points)}"
-        lines.append(f"{_plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
-                     f"{score:>11}  {_plain(detail, _DETAIL_WIDTH)}")
+            detail = " ".join("p" if q.pending else num(q.points) for q in sub.questions)
+        score = f"{num(sub.points)}/{num(sub.max_points)}"
+        lines.append(f"{plain(label, _NAME_WIDTH):<{_NAME_WIDTH}} {sub.status:<8} "
+                     f"{score:>11}  {plain(detail, _DETAIL_WIDTH)}")
     count, mean, mean_max = len(run.submissions), run.mean_points, run.mean_max_points
     graded, not_graded = len(run.graded), run.not_graded
     percent = f" ({100 * mean / mean_max:.0f}%)" if mean_max else ""
-    average = (f"mean {_num(round(mean, 2))}/{_num(round(mean_max, 2))}{percent} of the "
+    average = (f"mean {num(round(mean, 2))}/{num(round(mean_max, 2))}{percent} of the "
                f"{graded} graded" if graded else "none graded")
     lines.append(f"{count} submission{'s' if count != 1 else ''}, {average}, "
                  f"{not_graded} not graded (counted apart)")
-    notes = [f"  {_plain(label, _NAME_WIDTH)}: {_plain(sub.variant_mismatch, 200)}"
+    notes = [f"  {plain(label, _NAME_WIDTH)}: {plain(sub.variant_mismatch, 200)}"
              for label, sub in pairs if sub.variant_mismatch]
     if notes:
         lines += ["whose notebook (the folder names the student; the typed id differs):", *notes]
-    tampered = [f"  {_plain(label, _NAME_WIDTH)}: {_plain('; '.join(sub.suspicious), 300)}"
+    tampered = [f"  {plain(label, _NAME_WIDTH)}: {plain('; '.join(sub.suspicious), 300)}"
                 for label, sub in pairs if sub.suspicious]
     if tampered:
         lines += ["suspicious (code that tampers; the sandbox kept it harmless):", *tampered]
@@ -477,7 +423,7 @@ def today() -> str:
     return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
 
-def _course() -> str | None:
+def course_name() -> str | None:
     from autograder.rubric.course import course_id
 
     return course_id()
@@ -492,7 +438,7 @@ def write_reports(run: GradingRun, out: Path, course: str | None = None,
     share the file system's journal commits (measured: 14 ms a file one by one, 1.4 ms with 16
     threads; 1,000 students make 3,000 files)."""
     out = Path(out)
-    course = course if course is not None else _course()
+    course = course if course is not None else course_name()
     date = date or today()
     written: dict[str, Path] = {}
     texts: dict[Path, str] = {}
@@ -505,11 +451,10 @@ def write_reports(run: GradingRun, out: Path, course: str | None = None,
     put("results.json", results_json(run))
     put("grades.csv", csv_gradebook(run))
     put("junit.xml", junit_xml(run))
-    from autograder.report import lms  # the gradebooks' import formats, beside grades.csv
 
     put("canvas.csv", lms.canvas_csv(run))
     put("moodle.csv", lms.moodle_csv(run))
-    for label, sub in _labelled(run):
+    for label, sub in labelled(run):
         name = safe_name(label)
         put(f"gradescope/{name}.json",
             json.dumps(gradescope_results(sub), indent=1, ensure_ascii=True) + "\n")

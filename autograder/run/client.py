@@ -6,7 +6,6 @@ the course's ``solutions`` while the runner pre-loads (the two overlap on two co
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,9 +13,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from autograder.errors import BackpropKitError
+from autograder.run.protocol import Reply, Request
 
 
 class Runner:
@@ -76,18 +75,17 @@ class Runner:
         self._wait_ready()
         return self
 
-    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: Request) -> Reply:
         """Send one request (a workdir, limits, a timeout) and return the reply."""
         proc = self._wait_ready()
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.write(request.line())
             proc.stdin.flush()
-            return json.loads(proc.stdout.readline())
+            return Reply.read(proc.stdout.readline())
         except (OSError, ValueError) as error:
             self.close()
-            return {"status": "error", "answers": {}, "errors": [f"runner failed: {error}"],
-                    "sandbox": "none", "seconds": 0.0}
+            return Reply.failed(f"runner failed: {error}")
 
     @property
     def pid(self) -> int | None:

@@ -37,6 +37,7 @@ from autograder.run.notebooks import (
     plan_job,
     read_regular,
 )
+from autograder.run.protocol import Reply, Request
 from autograder.run.suspicion import suspicious
 
 JUDGE_MEMORY_BYTES = 2 << 30  # more address space one answer's judging may take
@@ -90,7 +91,7 @@ class Grader:
             (lambda _questions: prepare()) if prepare is not None
             else prepare_references if judge is judge_reference else None)
 
-    def _run(self, request: dict[str, Any], questions: Sequence[Question]) -> dict[str, Any]:
+    def _run(self, request: Request, questions: Sequence[Question]) -> Reply:
         """The runner's reply; the first time, the references are built meanwhile (the reply
         is awaited outside the interpreter's lock, so the two overlap)."""
         if self._preparation is None:
@@ -188,31 +189,26 @@ class Grader:
         workdir, notes = make_workdir(sub, raw, job, self.settings.scratch)
         code = answer_code(job, questions)
         try:
-            reply = self._run({
-                "workdir": str(workdir), "timeout": self.settings.timeout,
-                "limits": {"memory_bytes": self.settings.memory_mb << 20,
-                           "cpu_seconds": int(self.settings.timeout) + 5},
-                "require_sandbox": self.settings.require_sandbox,
-                "confine": self.settings.confine,
-                **({"warm": True} if self.warm_runner else {}),
-            }, questions)
+            reply = self._run(Request(
+                str(workdir), self.settings.timeout,
+                {"memory_bytes": self.settings.memory_mb << 20,
+                 "cpu_seconds": int(self.settings.timeout) + 5},
+                self.settings.require_sandbox, self.settings.confine, self.warm_runner),
+                questions)
             self.warm_runner = False
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        answers = reply.get("answers", {})
-        if not isinstance(answers, dict):
-            answers = {}
-        by_id = {q.id: (answers.get(q.name) if isinstance(answers.get(q.name), dict) else {}
-                        ).get("data") for q in questions}
+        answers = reply.answers
+        by_id = {q.id: answers.get(q.name, {}).get("data") for q in questions}
         results = tuple(self.judge_answer(q, answers.get(q.name), by_id, code.get(q.name))
                         for q in questions)
-        errors = tuple(notes) + tuple(str(e) for e in reply.get("errors", ()))
-        status = reply.get("status", "error")
+        errors = tuple(notes) + reply.errors
+        status = reply.status
         if status == "timeout":
             errors += (f"The notebook ran longer than {self.settings.timeout:g} s and was "
                        "stopped; answers defined before that were graded.",)
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
-                                status, errors, str(reply.get("sandbox", "none")),
+                                status, errors, reply.sandbox,
                                 round(time.monotonic() - started, 4), variant,
                                 self.id_mismatch(nb, sub.student), suspicious=suspicious(nb))
 

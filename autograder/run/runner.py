@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from autograder.run.protocol import Reply, Request
+
 # The modules a released notebook's setup cell imports (public paths, kept for every notebook
 # handed out): pre-loaded by name, as numpy and sympy are.
 NOTEBOOK_IMPORTS = ("autograder.notebook", "autograder.myvariant", "autograder.variants")
@@ -98,8 +100,6 @@ JOB_FILE = ".bpk-job.json"  # the grader writes the job here; the child reads an
 MAX_JOB_BYTES = 64 << 20
 MAX_DEPTH = 100  # a message nested deeper is dropped (it could crash json.dumps downstream)
 _TOO_DEEP = "\0too deep"  # stands for a line nested past what the JSON parser's stack holds
-REQUEST_KEYS = frozenset({"workdir", "timeout", "limits", "require_sandbox", "confine",
-                          "warm"})
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
@@ -124,7 +124,7 @@ def _read_job(workdir: Path) -> Any:
     return capture.Job.from_json(json.loads(data))
 
 
-def _read_request(fd: int) -> dict[str, Any] | None:
+def _read_request(fd: int) -> Request | None:
     """The request a standby's child waits for (None: the runner ended first)."""
     data = b""
     while not data.endswith(b"\n"):
@@ -133,7 +133,7 @@ def _read_request(fd: int) -> dict[str, Any] | None:
             return None
         data += chunk
     os.close(fd)
-    return json.loads(data)
+    return Request.read(data)
 
 
 def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
@@ -151,7 +151,7 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
         if request is None:
             os._exit(0)
         emit = capture.pipe_emitter(write_fd)
-        workdir = Path(request["workdir"])
+        workdir = Path(request.workdir)
         os.setsid()
         job = _read_job(workdir)
         (workdir / ".tmp").mkdir(exist_ok=True)
@@ -167,12 +167,12 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
         os.environ.clear()
         os.environ.update(scrubbed_env(workdir))
         _hide_instructor_paths()
-        limits = sandbox.Limits(**request.get("limits", {}))
+        limits = sandbox.Limits(**request.limits)
         host_pid = int(os.readlink("/proc/self")) if os.path.isdir("/proc/self") else os.getpid()
         try:
-            applied = (sandbox.confine(workdir, limits=limits, require=request["require_sandbox"],
+            applied = (sandbox.confine(workdir, limits=limits, require=request.require_sandbox,
                                        namespaces=namespaces, process_cap_id=cap_id)
-                       if request.get("confine", True) else "none")
+                       if request.confine else "none")
         except sandbox.SandboxUnavailable as error:
             emit({"sandbox_error": str(error), "pid": host_pid})
             os._exit(3)
@@ -265,8 +265,7 @@ def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
     return pid, read_fd, request_w, namespaces
 
 
-def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[str]]
-              ) -> dict[str, Any]:
+def supervise(request: Request, started_child: tuple[int, int, int, list[str]]) -> Reply:
     """In a disposable fork of the runner (a standby): hand the request to the confined child
     it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
     write cap, kill what it left behind."""
@@ -276,12 +275,12 @@ def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[
     pid, read_fd, request_w, namespaces = started_child
     me = os.getpid()
     try:
-        os.write(request_w, (json.dumps(request) + "\n").encode())
+        os.write(request_w, request.line().encode())
     except OSError:
         pass  # the child is gone: its pipe says how
     os.close(request_w)
-    limits = sandbox.Limits(**request.get("limits", {}))
-    deadline = started + float(request["timeout"])
+    limits = sandbox.Limits(**request.limits)
+    deadline = started + float(request.timeout)
     chunks: list[bytes] = []
     size = 0
     status = None
@@ -295,7 +294,7 @@ def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[
             status = "timeout"
             break
         if watched is None and chunks and b"\n" in chunks[0] and b"+tmpfs" not in chunks[0]:
-            watched = str(request["workdir"])
+            watched = request.workdir
         if watched is not None and now >= next_watch:
             next_watch = now + 0.2
             used, files = _workdir_usage(watched)
@@ -340,9 +339,8 @@ def supervise(request: dict[str, Any], started_child: tuple[int, int, int, list[
     leftovers = len([p for p in tree if p not in (pid, main_pid)])
     kill_descendants()
     sandbox.release_process_cap(me)
-    reply = _reply(raw, status, wait_status, leftovers, time.monotonic() - started)
-    reply["errors"] += notes
-    return reply
+    return _reply(raw, status, wait_status, leftovers, time.monotonic() - started
+                  ).with_errors(*notes)
 
 
 def _depth(value: Any) -> int:
@@ -377,7 +375,7 @@ def _first_message(raw: bytes) -> dict[str, Any]:
 
 
 def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, seconds: float
-           ) -> dict[str, Any]:
+           ) -> Reply:
     """What the child said. Its first line (written before student code ran) settles the
     sandbox or the sandbox error; any later such line is student code and is ignored."""
     answers: dict[str, Any] = {}
@@ -423,8 +421,7 @@ def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, sec
         errors.append(f"the notebook's process ended before it finished ({how})")
     if leftovers:
         errors.append(f"killed {leftovers} process(es) the notebook left running")
-    return {"status": status, "answers": answers, "errors": errors, "sandbox": sandbox_used,
-            "seconds": round(seconds, 4)}
+    return Reply(status, answers, tuple(errors), sandbox_used, round(seconds, 4))
 
 
 def _warm_up(plots: bool) -> None:
@@ -559,16 +556,14 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     process never holds anything of a submission), start the next standby, and wait for
     this one. Only small requests are accepted. A request with ``"warm": true`` (the first
     of a batch) has this process warm its caches while that child runs, on the other core."""
-    request = json.loads(line)
-    if not isinstance(request, dict) or not set(request) <= REQUEST_KEYS:
-        raise ValueError("a request holds only " + ", ".join(sorted(REQUEST_KEYS)))
-    message = json.dumps(request) + "\n"  # one line, whatever the grader's line ended with
+    request = Request.read(line)
+    message = request.line()  # one line, whatever the grader's line ended with
     active = standby
     if not active.hand(message):
         os.waitpid(active.pid, 0)
         active = _Standby(shell, replies)
         active.hand(message)
-    if request.get("warm") is True:
+    if request.warm:
         _warm(plots)
     following = _Standby(shell, replies)  # prepares while this one runs
     _, status = os.waitpid(active.pid, 0)
@@ -577,13 +572,13 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     return following
 
 
-def _error_reply(error: str) -> dict[str, Any]:
-    return {"status": "error", "answers": {}, "errors": [f"runner: {error}"], "sandbox": "none",
-            "seconds": 0.0}
+def _error_reply(error: str) -> Reply:
+    return Reply.failed(f"runner: {error}")
 
 
-def _write_line(fd: int, message: dict[str, Any]) -> None:
-    view = memoryview((json.dumps(message) + "\n").encode())
+def _write_line(fd: int, message: Reply | dict[str, Any]) -> None:
+    line = message.line() if isinstance(message, Reply) else json.dumps(message) + "\n"
+    view = memoryview(line.encode())
     while view:
         view = view[os.write(fd, view):]
 

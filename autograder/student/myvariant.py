@@ -18,9 +18,7 @@ not answers. Without a seed every student gets the lecture's numbers and needs n
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +113,6 @@ def my_variant(typed: Any = None, folder: Path | str | None = None) -> Any:
     the course has a seed and no id is found (the student types it in the first cell), or
     when the released ``selfcheck.json`` is missing where it is needed.
     """
-    from autograder.rubric.variants import variant_for
     from autograder.student.released import CheckFailed, load_released
 
     graded = _run_by_the_kit() or _autograding()
@@ -123,19 +120,32 @@ def my_variant(typed: Any = None, folder: Path | str | None = None) -> Any:
     assignment = find_assignment(released)
     if assignment is None:  # pragma: no cover -- graded without an assignment: a grader bug
         raise CheckFailed("This notebook cannot tell which assignment it is.")
-    seed = find_seed(released)
+    variant, note = variant_of(assignment, find_seed(released), typed)
+    if note:
+        print(note)
+    return remember(variant)
+
+
+def variant_of(assignment: str, seed: str | None, typed: Any = None) -> tuple[Any, str | None]:
+    """The variant of the student :func:`find_student` names, and a note when the id typed in
+    the notebook is not that student's; the one way, in the notebook and in ``backprop-kit
+    check``. Raises :class:`CheckFailed` when the course has a seed and no id is found."""
+    from autograder.rubric.variants import variant_for
+    from autograder.student.released import CheckFailed
+
     who = find_student(typed)
     if seed is None:
-        return remember(variant_for(assignment, who.student_id or "", None))
+        return variant_for(assignment, who.student_id or "", None), None
     if who.student_id is None:
         raise CheckFailed(
             f"Your own numbers need your student id: type it in the first code cell, as "
             f'{TYPED_NAME} = "your id", and run the cell again.')
+    note = None
     if who.source != "typed" and isinstance(typed, str) and typed.strip() \
             and typed.strip() != who.student_id:
-        print(f"Note: you typed {TYPED_NAME} = {typed.strip()!r}, but this notebook runs for "
-              f"{who.student_id!r} ({who.source}); it uses {who.student_id!r}'s numbers.")
-    return remember(variant_for(assignment, who.student_id, seed))
+        note = (f"Note: you typed {TYPED_NAME} = {typed.strip()!r}, but this notebook runs for "
+                f"{who.student_id!r} ({who.source}); it uses {who.student_id!r}'s numbers.")
+    return variant_for(assignment, who.student_id, seed), note
 
 
 def grading_variant(assignment: str, typed: Any = None) -> Any:
@@ -159,25 +169,3 @@ def remember(variant: Any) -> Any:
 def current(typed: Any = None) -> Any:
     """The variant the first cell worked out (worked out now if it has not run)."""
     return _current[0] if _current else my_variant(typed)
-
-
-# --- the released data of every variant (selfcheck.json) -----------------------------------
-
-PER_STUDENT = "key"  # a question whose released data is per student: keyed by the variant key
-
-
-def variant_key(fields: Sequence[str], variant: Any) -> str:
-    """Which entry of a question's released data serves ``variant``: the values of the fields
-    of the variant its reference depends on, as canonical JSON (they are not answers), or for
-    data per student (``fields == ["key"]``) the start of the student's key."""
-    if list(fields) == [PER_STUDENT]:
-        return (variant.key or "lecture")[:16]
-    return json.dumps({f: variant.numbers[f] for f in fields}, sort_keys=True,
-                      separators=(",", ":"))
-
-
-def released_entry(entry: Mapping[str, Any], variant: Any) -> Mapping[str, Any] | None:
-    """A question's released data for ``variant``; None when the file has none for it."""
-    if "variants" not in entry:
-        return entry
-    return entry["variants"].get(variant_key(entry["variant_fields"], variant))

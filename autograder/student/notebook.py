@@ -36,9 +36,11 @@ from autograder.student.kernel import shell as _shell
 from autograder.student.released import (  # noqa: F401 -- re-exported for the test cells
     SELFCHECK_FILE,
     CheckFailed,
+    entry_for,
     load_released,
     load_selfchecks,
     selfcheck_candidates,
+    unavailable_feedback,
 )
 
 NOT_ANSWERED = "not answered yet — run the cell above"
@@ -185,7 +187,7 @@ def check(question_id: str, *answer: Any) -> float | None:
     if not answer and _graded.get(question_id, (None,))[0] == _tracker.cell:
         return _graded[question_id][1]
     try:
-        data = _for_my_variant(_released_question(question_id))
+        data = _for_my_variant(question_id, _released_question(question_id))
     except CheckFailed as failed:
         if not answer:
             _failed(str(failed))
@@ -231,19 +233,16 @@ def _released_question(question_id: str) -> dict[str, Any]:
                           f"{question_id!r}; download the assignment again.") from None
 
 
-def _for_my_variant(entry: dict[str, Any]) -> dict[str, Any]:
+def _for_my_variant(question_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     """A question's released data for this notebook's variant (see autograder.student.myvariant)."""
     if "variants" not in entry:
         return entry
-    from autograder.student.myvariant import TYPED_NAME, current, released_entry
+    from autograder.student.myvariant import TYPED_NAME, current
 
-    found = released_entry(entry, current(_namespace().get(TYPED_NAME)))
-    if found is None:
-        raise CheckFailed(f"Self-check unavailable: {SELFCHECK_FILE} has no data for your "
-                          f"numbers of {entry.get('title', entry['id'])!r} (your id is not on "
-                          "the roster it was made for); ask your instructor for an updated "
-                          "one. Hidden tests still grade your answer.")
-    return dict(found)
+    found = entry_for(question_id, entry, current(_namespace().get(TYPED_NAME)))
+    if found.get("unavailable"):
+        raise CheckFailed(unavailable_feedback(found["title"]))
+    return found
 
 
 def graded_question(question_id: str) -> Any:
@@ -255,9 +254,7 @@ def graded_question(question_id: str) -> Any:
     for assignment in course.assignments():
         if any(q.id == question_id for q in course.questions(assignment)):
             variant = grading_variant(assignment, _namespace().get(TYPED_NAME))
-            if variant.is_lecture:
-                return course.question(question_id)
-            return next(q for q in course.questions(assignment, variant=variant)
+            return next(q for q in course.questions(assignment, variant)
                         if q.id == question_id)
     return course.question(question_id)  # says the question is unknown
 

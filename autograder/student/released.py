@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,6 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         return str(self).splitlines()
-
-
 
 
 def selfcheck_candidates() -> list[Path]:
@@ -52,13 +51,7 @@ def load_released(folder: Path | str | None = None) -> dict[str, Any]:
                   else selfcheck_candidates())
     for path in candidates:
         if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                data["questions"], data["assignment"]  # noqa: B018 -- both must be there
-                return data
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                raise CheckFailed(f"Self-check unavailable: {path} is damaged ({error}). "
-                                  "Download it again with the assignment.") from None
+            return _read(path)
     looked = ", ".join(str(p.parent) for p in candidates)
     raise CheckFailed(
         f"Self-check unavailable: {SELFCHECK_FILE} was not found beside this notebook "
@@ -66,6 +59,69 @@ def load_released(folder: Path | str | None = None) -> dict[str, Any]:
         "the notebook and run this cell again.")
 
 
+_read_before: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's data, parsed once while it is unchanged (a check cell and the first cell
+    both ask for it; a new download is read afresh)."""
+    try:
+        info = path.stat()
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if path in _read_before and _read_before[path][0] == stamp:
+            return _read_before[path][1]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["questions"], data["assignment"]  # noqa: B018 -- both must be there
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckFailed(f"Self-check unavailable: {path} is damaged ({error}). "
+                          "Download it again with the assignment.") from None
+    _read_before[path] = (stamp, data)
+    return data
+
+
 def load_selfchecks(folder: Path | str | None = None) -> dict[str, Any]:
     """The released fingerprints, by question id (see :func:`load_released`)."""
     return load_released(folder)["questions"]
+
+
+# --- the released data of every variant --------------------------------------------------
+
+PER_STUDENT = "key"  # a question whose released data is per student: keyed by the variant key
+
+
+def variant_key(fields: Sequence[str], variant: Any) -> str:
+    """Which entry of a question's released data serves ``variant``: the values of the fields
+    of the variant its reference depends on, as canonical JSON (they are not answers), or for
+    data per student (``fields == ["key"]``) the start of the student's key."""
+    if list(fields) == [PER_STUDENT]:
+        return (variant.key or "lecture")[:16]
+    return json.dumps({f: variant.numbers[f] for f in fields}, sort_keys=True,
+                      separators=(",", ":"))
+
+
+def released_entry(entry: Mapping[str, Any], variant: Any) -> Mapping[str, Any] | None:
+    """A question's released data for ``variant``; None when the file has none for it."""
+    if "variants" not in entry:
+        return entry
+    return entry["variants"].get(variant_key(entry["variant_fields"], variant))
+
+
+def unavailable_feedback(title: str) -> str:
+    """What a student without released data for their numbers is told (an id missing from the
+    roster the instructor made the file with): who can mend it, and that the grade is not
+    affected."""
+    return (f"Self-check unavailable for your numbers of {title}: {SELFCHECK_FILE} was made "
+            "before your id was on the course's roster. Ask your instructor for an updated "
+            f"{SELFCHECK_FILE}; hidden tests still grade your answer.")
+
+
+def entry_for(qid: str, entry: Mapping[str, Any], variant: Any) -> dict[str, Any]:
+    """A question's released data for ``variant``, or a stand-in marked ``unavailable``."""
+    found = released_entry(entry, variant)
+    if found is not None:
+        return dict(found)
+    shown = next(iter(entry.get("variants", {}).values()), {})
+    return {"id": qid, "name": entry["name"], "kind": entry["kind"], "points": entry["points"],
+            "title": entry.get("title") or shown.get("title") or qid, "variables": [],
+            "definitions": {}, "credit": {}, "probes": [], "project": "identity", "labels": [],
+            "unavailable": True}

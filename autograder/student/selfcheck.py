@@ -5,8 +5,6 @@ It needs no reference answers: only the ``selfcheck.json`` released beside the n
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,49 +13,23 @@ from autograder.results import CheckResult
 from autograder.rubric.question import Question, released_reference, self_check
 from autograder.run.client import Runner
 from autograder.run.grader import Grader, Settings, variant_env
-from autograder.run.notebooks import Submission
-from autograder.student.released import SELFCHECK_FILE
-
-
-def my_variant_outside(notebook: Path, assignment: str, released: dict[str, Any]) -> Any:
-    """The student's variant, worked out here as the notebook's first cell does: the
-    JupyterHub user, else the id typed in the notebook (read, never run)."""
-    from autograder.rubric.variants import typed_student_id, variant_for
-    from autograder.run.notebooks import read_notebook
-
-    student = os.environ.get("JUPYTERHUB_USER") or typed_student_id(read_notebook(notebook))
-    return variant_for(assignment, student, released.get("variant_seed") or None)
-
-
-def for_variant(data: dict[str, Any], variant: Any) -> dict[str, Any]:
-    """Each question's released data for ``variant``; a stand-in saying so where there is
-    none (data per student, for a student not on the roster it was made for)."""
-    from autograder.student.myvariant import released_entry
-
-    out = {}
-    for qid, entry in data.items():
-        found = released_entry(entry, variant)
-        out[qid] = dict(found) if found is not None else {
-            "id": qid, "name": entry["name"], "kind": entry["kind"], "points": entry["points"],
-            "title": entry.get("title", qid), "variables": [], "definitions": {},
-            "credit": {}, "probes": [], "project": "identity", "labels": [],
-            "unavailable": True}
-    return out
-
-
-NOT_ON_ROSTER = ("Self-check unavailable for your numbers: {file} was made before your id was "
-                 "on the course's roster. Ask your instructor for an updated {file}; hidden "
-                 "tests still grade your answer.")
+from autograder.run.notebooks import InvalidNotebook, Submission, read_notebook
+from autograder.student.released import (
+    CheckFailed,
+    entry_for,
+    load_released,
+    unavailable_feedback,
+)
 
 
 def load(folder: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    path = folder / SELFCHECK_FILE
+    """(assignment, questions, all of it) from the ``selfcheck.json`` in ``folder``: read the
+    notebook's own way (:mod:`autograder.student.released`)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data["assignment"], data["questions"], data
-    except (OSError, ValueError, KeyError) as error:
-        raise UsageError(f"{path}: the released self-check file is missing or damaged "
-                         f"({error}); fetch the assignment again") from None
+        data = load_released(folder)
+    except CheckFailed as error:
+        raise UsageError(str(error)) from None
+    return data["assignment"], data["questions"], data
 
 
 def prepare_references(data: dict[str, Any]) -> None:
@@ -74,17 +46,24 @@ def prepare_references(data: dict[str, Any]) -> None:
 def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
                   runner: Runner | None = None) -> str:
     """Run the notebook in the sandbox and render each visible check's verdict."""
-    assignment, data, released = load(notebook.parent)
-    variant = my_variant_outside(notebook, assignment, released)
-    data = for_variant(data, variant)
+    from autograder.rubric.variants import typed_student_id
+    from autograder.student.myvariant import variant_of
+
+    assignment, entries, released = load(notebook.parent)
+    try:
+        variant, note = variant_of(assignment, released.get("variant_seed") or None,
+                                   typed_student_id(read_notebook(notebook)))
+    except (CheckFailed, InvalidNotebook) as error:
+        raise UsageError(f"{notebook.name}: {error}") from None
+    data = {qid: entry_for(qid, entry, variant) for qid, entry in entries.items()}
     questions = [Question.from_public(d) for d in data.values()]
 
     verdicts: dict[str, CheckResult] = {}
 
     def judge(question: Question, answer: Any, outputs: Any, earlier: Any = None) -> CheckResult:
         if data[question.id].get("unavailable"):
-            result = CheckResult.wrong(NOT_ON_ROSTER.format(file=SELFCHECK_FILE),
-                                       form_only=True)
+            result = CheckResult.wrong(unavailable_feedback(question.title), form_only=True,
+                                       unavailable=True)
         else:
             result = self_check(data[question.id], answer, outputs, earlier=earlier)
         verdicts[question.id] = result
@@ -101,7 +80,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
     finally:
         grader.close()
     return selfcheck_report(notebook.name, assignment, questions, result.questions,
-                            verdicts, result.errors)
+                            verdicts, (*([note] if note else []), *result.errors))
 
 
 def selfcheck_report(name: str, assignment: str, questions: list[Question],
@@ -125,7 +104,7 @@ def selfcheck_report(name: str, assignment: str, questions: list[Question],
                 possible += q.points
             else:
                 undecided += q.points
-            if verdict.feedback.startswith("Self-check unavailable for your numbers"):
+            if verdict.details.get("unavailable"):
                 unavailable.append(q.title)
         lines.append(f"  {q.title} [{q.id}]: {text}")
     total = f"Total: {earned:g} of {possible:g} points"

@@ -133,6 +133,7 @@ def _prepare_command(hints_path: Path) -> list[list[Any]]:
     from autograder.rubric import course, question
     from autograder.run import client as runner_client
     from autograder.student import selfcheck
+    from autograder.student.released import SELFCHECK_FILE
 
     runner = runner_client.Runner(True, warm_first=True).start()
     runner_client.offer_spare(runner)  # from now on closed with the worker if it is stopped
@@ -144,7 +145,7 @@ def _prepare_command(hints_path: Path) -> list[list[Any]]:
                 stamps.append(_stamp(path))  # before reading: a change meanwhile shows
                 question.prepare_references(course.rubric_at(path).QUESTIONS)
             elif "selfcheck" in hint:
-                path = Path(hint["selfcheck"]) / selfcheck.SELFCHECK_FILE
+                path = Path(hint["selfcheck"]) / SELFCHECK_FILE
                 stamps.append(_stamp(path))
                 selfcheck.prepare_references(selfcheck.load(path.parent)[1])
         except Exception:  # noqa: BLE001,S112 -- the command loads it again and says why
