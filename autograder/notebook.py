@@ -4,6 +4,6 @@ A public path, kept for every notebook already handed out; the code is
 :mod:`autograder.student.notebook`.
 """
 
-from autograder.student.notebook import CheckFailed, check, grade
+from autograder.student.notebook import CheckFailed, check, defined, grade
 
-__all__ = ["CheckFailed", "check", "grade"]
+__all__ = ["CheckFailed", "check", "defined", "grade"]

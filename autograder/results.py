@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,9 @@ class QuestionResult:
         return self.error is None and not self.pending and self.points >= self.max_points
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name, in order; ``answer`` (JSON data) is shared, not copied (asdict's
+        deep copy was most of the time results.json took: 4 s for 1,000 submissions)."""
+        return {name: getattr(self, name) for name in _QUESTION_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,11 @@ class SubmissionResult:
         return round(sum(q.max_points for q in self.questions), 6)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _SUBMISSION_FIELDS}
+        data["questions"] = [q.to_dict() for q in self.questions]
+        data["errors"] = list(self.errors)
+        data["copying"] = [dict(c) for c in self.copying]
+        data["suspicious"] = list(self.suspicious)
         data["points"] = self.points
         data["max_points"] = self.max_points
         return data
@@ -170,6 +176,10 @@ class SubmissionResult:
         fields["copying"] = tuple(data.get("copying", ()))
         fields["suspicious"] = tuple(data.get("suspicious", ()))
         return cls(**fields)
+
+
+_QUESTION_FIELDS = tuple(f.name for f in fields(QuestionResult))
+_SUBMISSION_FIELDS = tuple(f.name for f in fields(SubmissionResult))
 
 
 @dataclass(frozen=True)

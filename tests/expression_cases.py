@@ -172,7 +172,8 @@ CASES: list[tuple[object, object, tuple[str, ...], dict | None, str]] = [
     ("exp(-v", SIG, V, None, "invalid"),
     ("", SIG, V, None, "invalid"),
     ("x" * 100_000, SIG, V, None, "invalid"),
-    ("exp(-w)*(1+exp(-w))^(-2)", SIG, V, None, "invalid"),
+    ("exp(-w)*(1+exp(-w))^(-2)", SIG, V, None, "wrong_name"),  # right, in w (issue 23)
+    ("exp(-w)*(1+exp(-w))^(-1)", SIG, V, None, "invalid"),  # in w, and wrong: unreadable
     ("lambda v: v", SIG, V, None, "invalid"),
     ("open('/etc/passwd')", SIG, V, None, "invalid"),
     ("y - a1_2; import os", W12, OUT, OUTD, "invalid"),

@@ -15,10 +15,9 @@ from click.testing import CliRunner
 from autograder.cli.commands import main
 from autograder.course import examples
 from autograder.course.studentkit import build
-from autograder.grade.batch import PARTIAL_DIR
+from autograder.grade.batch import JOURNAL, PARTIAL_DIR
 from autograder.grade.submissions import discover
 from autograder.judge.checks import DEFAULT_CREDIT
-from autograder.report.reports import safe_name
 from autograder.rubric.course import ASSIGNMENTS, question, questions
 from autograder.run import sandbox
 from autograder.student.notebook import SELFCHECK_FILE
@@ -127,9 +126,11 @@ def test_resume_keeps_what_an_interrupted_run_finished(subs, graded, tmp_path) -
                if s["student"] == "right"]
     data["questions"][0]["feedback"] = "marker: kept from the first run"
     (right,) = [s for s in discover([subs], "backprop") if s.student == "right"]
-    kept = out / PARTIAL_DIR / f"{safe_name(right.key)}.json"
-    kept.parent.mkdir(parents=True)
-    kept.write_text(json.dumps(data))
+    journal = out / PARTIAL_DIR / JOURNAL
+    journal.parent.mkdir(parents=True)
+    # what an interrupted run leaves: finished lines, the last one cut short by the crash
+    line = json.dumps({"key": right.key, "result": data})
+    journal.write_text(line + "\n" + line[: len(line) // 2])
     result = invoke("grade", subs, "-a", "backprop", "-o", out, "--resume", *UNSAFE)
     assert result.exit_code == 0, result.output
     assert "marker: kept from the first run" in (out / "results.json").read_text()
@@ -161,6 +162,20 @@ def test_check_without_the_released_file_says_what_is_missing(subs, tmp_path) ->
     shutil.copy(subs / "right.ipynb", tmp_path / "backprop.ipynb")
     result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
     assert result.exit_code == 2 and SELFCHECK_FILE in result.output
+
+
+def test_check_of_a_broken_notebook_says_what_is_wrong_without_a_traceback(tmp_path) -> None:
+    (tmp_path / "backprop.ipynb").write_text("{broken", encoding="utf-8")
+    shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, tmp_path)
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 2, result.output
+    assert "backprop.ipynb is not valid notebook JSON" in result.output  # not a traceback
+    shutil.copy(ROOT / "assignments" / "backprop" / "backprop.ipynb", tmp_path)
+    released = json.loads((tmp_path / SELFCHECK_FILE).read_text(encoding="utf-8"))
+    (tmp_path / SELFCHECK_FILE).write_text(json.dumps({**released, "assignment": "nonesuch"}),
+                                           encoding="utf-8")
+    result = invoke("check", tmp_path / "backprop.ipynb", *UNSAFE)
+    assert result.exit_code == 2 and "'nonesuch'" in result.output, result.output
 
 
 def test_the_student_kit_holds_no_answer(tmp_path) -> None:

@@ -80,3 +80,56 @@ def test_a_part_matched_by_several_of_the_students_terms() -> None:
 
 def test_nothing_to_match_without_parts() -> None:
     assert one_part_wrong(sympy.Symbol("x"), None, "atom", ()) is None
+
+
+# --- named slips a lecturer grades (issue 23's table) ----------------------------------------
+
+def _judged(question_id: str, answer: str):
+    from autograder.rubric.course import question
+
+    q = question(question_id)
+    graded = judge(q, answer)
+    visible = self_check(fingerprint(q), answer)
+    assert (visible.score, visible.mistake, visible.feedback) == (
+        graded.score, graded.mistake, graded.feedback), answer
+    return graded
+
+
+@pytest.mark.parametrize(("question_id", "answer"), [
+    ("backprop-link-da-da", "a1_1"),  # the activation, not the weight
+    ("backprop-link-dz-dw", "x2"),  # the other weight's input: one of two symbols
+    ("backprop-link-dz-dw", "w11_1"),
+])
+def test_an_answer_that_is_one_wrong_symbol_earns_nothing(question_id, answer) -> None:
+    result = _judged(question_id, answer)
+    assert result.mistake == "wrong_quantity" and result.score == 0.0
+    assert answer in result.feedback
+
+
+@pytest.mark.parametrize(("question_id", "answer", "where"), [
+    ("backprop-dR-dw11-layer1", "2*(y - a1_2)*w11_2*x1", "sign"),  # sign, σ′ forgotten
+    ("backprop-dR-dw22-layer1", "-2*(y - a1_2)*w11_2*x2", "σ′"),  # other weight, σ′ forgotten
+    ("backprop-dR-dw11-layer1", "-4*(y - a1_2)*w11_2*a1_1*x1", "σ′"),  # ×2 and σ for σ′
+])
+def test_two_slips_in_a_chain_earn_a_little(question_id, answer, where) -> None:
+    result = _judged(question_id, answer)
+    assert result.mistake == "two_slips" and result.score == 0.25, result.feedback
+    assert where in result.feedback
+
+
+def test_a_chain_with_nothing_right_is_not_two_slips() -> None:
+    result = _judged("backprop-dR-dw11-layer1", "7*(y - a1_2)*x2")
+    assert result.mistake is None and result.score == 0.0
+
+
+def test_a_right_answer_in_a_symbol_the_question_lacks() -> None:
+    result = _judged("backprop-link-da-dz", "exp(-v)*(1 + exp(-v))^(-2)")
+    assert result.mistake == "wrong_name" and result.score == 0.5
+    assert "v" in result.feedback and "z1_1" in result.feedback
+    assert _judged("backprop-link-da-dz", "exp(-v)*(1 + exp(-v))^(-1)").invalid
+    assert _judged("backprop-link-da-dz", "exp(-v - w)").invalid
+
+
+def test_a_bias_multiplied_by_an_input() -> None:
+    result = _judged("backprop-dR-db2-layer1", "-2*(y - a1_2)*w12_2*a2_1*(1 - a2_1)*x2")
+    assert result.mistake == "bias_input" and result.score == 0.5

@@ -162,3 +162,17 @@ def test_a_notebook_outside_nbgrader_layout_is_not_delivered(tmp_path: Path,
                                             "source": str(tmp_path / "loose.ipynb")})
     done = deliver_feedback(GradingRun(run.assignment, run.version, (moved,)), tmp_path / "fb")
     assert not done.pages and "layout" in done.skipped[0]
+
+
+def test_the_class_report_shows_function_and_array_answers_as_code(graded: dict) -> None:
+    report = (graded["out"] / "class-report.md").read_text(encoding="utf-8")
+    section = report.split("(backprop-gradient): answer groups")[1].split("###")[0]
+    assert "def nudges(" in section  # the answer cell's code, not its values
+
+
+def test_an_answer_left_as_released_shows_no_code(graded: dict) -> None:
+    """The unfinished notebook's later answer cells hold the released stub, a comment: the
+    page shows no answer there, not the stub."""
+    rows, _ = rows_of(page(graded, "unfinished"))
+    assert rows[QS["backprop-training"].title][1] == "–"
+    assert not any("YOUR ANSWER HERE" in r[1] for r in rows.values())

@@ -66,6 +66,7 @@ UNFINISHED_KEEP = 2
 # What the instructor gives by hand in formgrader (a fraction of the points); other written
 # answers of honest work stay pending. An answer left as released is nbgrader's own 0.
 HAND_GRADED = {("honest", "opt1d-newton-derivation"): 0.5}
+TA_COMMENT = "Good start: say why f'' must not vanish near the root."
 TAMPERED_SOURCE = "backprop-dR-dw12"  # its test cell's source becomes `1000`
 TAMPERED_DELETED = "backprop-dR-db1"  # its test cell is deleted
 
@@ -158,6 +159,12 @@ class Course:
     base_env: dict[str, str]
     logs: list[str] = field(default_factory=list)
     validations: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)  # the instructor's commands, in order
+    graded: dict[str, Path] = field(default_factory=dict)  # backprop-kit grade's --out
+
+    def step(self, name: str) -> None:
+        if name not in self.steps:
+            self.steps.append(name)
 
     def env(self, home: Path) -> dict[str, str]:
         home.mkdir(parents=True, exist_ok=True)
@@ -168,6 +175,8 @@ class Course:
 
     def nbgrader(self, *args: str, cwd: Path | None = None, home: Path | None = None,
                  check: bool = True) -> subprocess.CompletedProcess[str]:
+        if home is None:
+            self.step(f"nbgrader {args[0]}")
         home = home or self.root.parent / "instructor-home"
         start = time.monotonic()
         result = subprocess.run(
@@ -179,6 +188,24 @@ class Course:
                          f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         if check and result.returncode != 0:
             raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{self.logs[-1]}")
+        return result
+
+    def kit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``backprop-kit`` as the instructor runs it, in the course directory."""
+        from autograder.run import sandbox
+
+        self.step(f"backprop-kit {args[0]}")
+        unsafe = ["--allow-unsandboxed"] if args[0] == "grade" and \
+            sandbox.detect() == "none" else []
+        start = time.monotonic()
+        result = subprocess.run([str(BIN / "backprop-kit"), *args, *unsafe], cwd=self.root,
+                                env=self.env(self.root.parent / "instructor-home"),
+                                capture_output=True, text=True, timeout=TIMEOUT)
+        self.logs.append(f"$ backprop-kit {' '.join(args)} -> {result.returncode} "
+                         f"({time.monotonic() - start:.1f} s)\n"
+                         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        if result.returncode != 0:
+            raise AssertionError(f"backprop-kit {' '.join(args)} failed:\n{self.logs[-1]}")
         return result
 
     def student_home(self, student: str) -> Path:
@@ -201,8 +228,9 @@ class Course:
         """``nbgrader validate`` on a copy of ``folder`` (a notebook and its selfcheck.json)."""
         copy = self.root.parent / "validate" / name
         shutil.copytree(folder, copy)
-        self.validations[name] = self.nbgrader(
-            "validate", str(copy / f"{assignment}.ipynb"), cwd=copy, check=False)
+        self.validations[name] = self.nbgrader(  # a student's command: not a step
+            "validate", str(copy / f"{assignment}.ipynb"), cwd=copy, check=False,
+            home=self.root.parent / "validate-home")
 
     def fetched(self, student: str, assignment: str) -> Path:
         return self.student_home(student) / assignment / f"{assignment}.ipynb"
@@ -216,6 +244,12 @@ class Course:
     def feedback(self, student: str, assignment: str) -> Path:
         return self.root / "feedback" / student / assignment / f"{assignment}.html"
 
+    def fetch_feedback(self, student: str, assignment: str) -> list[Path]:
+        """nbgrader fetch_feedback as the student; the pages it delivered."""
+        self.as_student(student, "fetch_feedback", assignment)
+        return sorted((self.student_home(student) / assignment / "feedback").glob(
+            f"*/{assignment}.html"))
+
     def grade_by_hand(self) -> None:
         """What formgrader does when the instructor enters a score: set ``manual_score``."""
         from nbgrader.api import Gradebook
@@ -226,6 +260,8 @@ class Course:
                                  if qid in {q.id for q in manual_questions(a)}]
                 grade = gb.find_grade(qid, assignment, assignment, student)
                 grade.manual_score = fraction * manual_question(qid).points
+                comment = gb.find_comment(qid, assignment, assignment, student)
+                comment.manual_comment = TA_COMMENT
             gb.db.commit()
 
     def scores(self, student: str, assignment: str) -> dict[str, float]:
@@ -281,6 +317,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "NBGRADER"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     c = Course(root, exchange, env)
+    (root / "roster.txt").write_text("\n".join(ROSTER) + "\n", encoding="utf-8")
+    c.kit("selfchecks", "--roster", "roster.txt", "--source", str(root / "assignments"))
 
     # The instructor. Commands that write the gradebook (generate_assignment, autograde) run
     # one at a time; the others overlap with them.
@@ -309,10 +347,13 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     for assignment in ASSIGNMENTS:
         c.nbgrader("autograde", assignment, "--force")
     c.grade_by_hand()
-    in_parallel(
-        *[partial(c.nbgrader, "generate_feedback", a, "--force") for a in ASSIGNMENTS],
-        partial(c.nbgrader, "export", "--to", str(base / "grades.csv")),
-    )
+    for assignment in ASSIGNMENTS:  # the grade of record, its feedback into feedback/
+        c.graded[assignment] = root / "grades" / assignment
+        c.kit("grade", "submitted", "-a", assignment, "-o", f"grades/{assignment}", "-j", "2",
+              "--gradebook", "gradebook.db", "--feedback-dir", "feedback")
+    in_parallel(*[partial(c.nbgrader, "release_feedback", a) for a in ASSIGNMENTS])
+    c.nbgrader("export", "--to", str(base / "grades.csv"))
+    c.kit("student-kit", "--out", str(base / "dist"))
     (base / "nbgrader.log").write_text("\n".join(c.logs), encoding="utf-8")
     return c
 
@@ -383,6 +424,19 @@ def test_feedback_names_the_sign_slip(course: Course) -> None:
     assert FEEDBACK["sign"] not in right
 
 
+def test_students_fetch_their_own_feedback_with_the_tas_comment(course: Course) -> None:
+    """release_feedback sent backprop-kit's pages; fetch_feedback gives each student theirs
+    (the TA's formgrader comment on a hand-graded answer included), readable offline."""
+    (page,) = course.fetch_feedback("honest", "optimisation-1d")
+    text = page.read_text(encoding="utf-8")
+    assert "Feedback for <strong class=\"student\">honest</strong>" in text
+    assert "Good start: say why f&#39;&#39; must not vanish near the root." in text
+    assert "collect and autograde" not in text and "<script" not in text
+    (slipped,) = course.fetch_feedback("sign-slip", "backprop")
+    assert FEEDBACK["sign"] in slipped.read_text(encoding="utf-8")
+    assert "honest" not in slipped.read_text(encoding="utf-8")
+
+
 def test_tampered_test_cells_are_restored(course: Course) -> None:
     honest_scores = course.scores("honest", "backprop")
     scores = course.scores("tamper-cells", "backprop")
@@ -438,20 +492,11 @@ def test_validate_fails_on_the_release(course: Course) -> None:
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str,
-                                                 tmp_path: Path) -> None:
+def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str) -> None:
     """The grade of record gives every collected submission the scores autograde gave, and
     with ``--gradebook`` the hand-graded points too: the totals and maxima of nbgrader export,
     a written answer not graded yet shown as pending."""
-    from autograder.run import sandbox
-
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course.root / "submitted"),
-           "-a", assignment, "-o", str(tmp_path), "-j", "2",
-           "--gradebook", str(course.root / "gradebook.db")]
-    if sandbox.detect() == "none":
-        cmd.append("--allow-unsandboxed")
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
-    assert result.returncode == 0, result.stderr[-3000:]
+    tmp_path = course.graded[assignment]
     ours = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     graded = {s["student"]: s for s in ours["submissions"]}
     students = [s for s, assignments in ROSTER.items() if assignment in assignments]
@@ -479,19 +524,17 @@ def test_backprop_kit_grade_agrees_with_nbgrader(course: Course, assignment: str
 # --- the README's instructor commands are the ones walked here ---------------------------
 
 
-def test_readme_instructor_commands_are_this_flow() -> None:
+def test_readme_instructor_commands_are_this_flow(course: Course) -> None:
+    """Every command of the README's instructor block, in its order, is what this flow ran
+    (the exchange root comes from the configuration, as the README says)."""
     import re
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- instructor-commands -->\n```\n(.*?)```", text, re.S)
     assert block, "README.md has no instructor-commands block"
     lines = block.group(1).splitlines()
-    loops = [line for line in lines if line.startswith("for a in ")]
-    for line in loops:
+    for line in [line for line in lines if line.startswith("for a in ")]:
         assert sorted(line.split(";")[0].split()[3:]) == sorted(ASSIGNMENTS), line
-    steps = [re.search(r"nbgrader (\w+)", line).group(1) for line in lines if "nbgrader " in line]
-    assert steps == ["generate_assignment", "release_assignment", "collect", "autograde",
-                     "generate_feedback", "export"]
-    roots = {re.search(r"--Exchange.root=(\S+);", line).group(1) for line in loops
-             if "release_assignment" in line or "collect" in line}
-    assert len(roots) == 1, "release_assignment and collect must use the same exchange root"
+    steps = [re.search(r"(nbgrader|backprop-kit) ([\w-]+)", line).group(0) for line in lines]
+    assert steps == course.steps
+    assert not [line for line in lines if "/srv/" in line]  # no root-only path

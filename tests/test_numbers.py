@@ -86,7 +86,8 @@ def test_a_set_in_another_order() -> None:
     half = judge(q, [high, 7.0])  # one minimum found, in the other slot
     assert half.score == pytest.approx(0.375)
     assert check_array([2.0, 1.0], [1.0, 2.0], as_set=True).correct  # a set has no order
-    assert check_array([2.0, 1.0], [1.0, 2.0]).score == 0.0  # labelled entries do
+    assert check_array([2.0, 1.0], [1.0, 2.0]).score == 0.0  # two labelled entries: no order
+    assert check_array([4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0]).mistake == "entry_order"
 
 
 # --- slips and follow-through ---------------------------------------------------------------
@@ -131,3 +132,34 @@ def test_the_grader_passes_every_earlier_answer_a_question_follows() -> None:
     assert result.points == LECTURE.points, result.feedback
     alone = grader.judge_answer(LECTURE, {"data": transport.encode(own)}, {})
     assert alone.points == 0
+
+
+def test_rounding_keeping_four_digits_costs_less() -> None:
+    """θ₁ rounded to 4 decimals keeps 4 significant digits: a quarter off, not half."""
+    step = question("backprop-step")
+    theta1 = nw.THETA0 - 0.1 * nw.total_gradient()
+    assert judge(step, np.round(theta1, 4)).score == 0.75
+    assert judge(step, np.round(theta1, 2)).score == 0.5
+
+
+def test_a_labelled_vector_in_another_order() -> None:
+    grad = question("backprop-gradient")
+    g = nw.total_gradient()
+    result = judge(grad, np.concatenate([g[6:], g[:6]]))  # the output layer first
+    assert result.mistake == "entry_order" and result.score == 0.5, result.feedback
+    assert judge(grad, np.concatenate([g[6:], g[:5], [7.0]])).score == 0.0
+
+
+def test_a_step_handed_in_as_only_the_change_or_with_the_other_step_size() -> None:
+    step = question("backprop-step")
+    g = nw.total_gradient()
+    assert judge(step, -0.1 * g).mistake == "only_the_step"
+    assert judge(step, nw.THETA0 - 0.01 * g).mistake == "wrong_step_size"
+    assert all(0 < judge(step, a).score < 0.5 for a in (-0.1 * g, nw.THETA0 - 0.01 * g))
+
+
+def test_eta_twice_and_the_training_step_size_are_both_read() -> None:
+    """With the lecture's numbers η² = 0.01 is the training run's η: both readings are given."""
+    step = question("backprop-step")
+    result = judge(step, nw.THETA0 - 0.1 * 0.1 * nw.total_gradient())
+    assert "training run" in result.feedback and "twice" in result.feedback, result.feedback

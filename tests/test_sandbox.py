@@ -705,6 +705,59 @@ def test_seccomp_denies_user_namespaces_io_uring_keyrings_and_ptrace(workdir: Pa
     assert unconfined["keyctl"] != errno.EPERM
 
 
+@needs_landlock
+@needs_seccomp
+@pytest.mark.parametrize("network_namespace", [False, True], ids=["no-netns", "netns"])
+def test_no_unix_socket_is_reachable_by_path(workdir: Path, tmp_path: Path,
+                                              network_namespace: bool) -> None:
+    """A listening UNIX socket in a folder the child may read, a datagram one, and an abstract
+    one: unconfined, the child reaches all three; confined, none (Landlock does not cover
+    connecting to a path, so only the system call filter stops it; with or without a network
+    namespace). A stream socket pair, which asyncio and multiprocessing use, still works."""
+    folder = tmp_path / "open"
+    folder.mkdir()
+    stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stream.bind(str(folder / "stream.sock"))
+    stream.listen(4)
+    dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dgram.bind(str(folder / "dgram.sock"))
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind(f"\0bpk-test-{os.getpid()}")
+    abstract.listen(4)
+
+    def action() -> dict[str, Any]:
+        def connect(address: str) -> str:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(address)
+            return "connected"
+
+        def send_by_pair() -> str:  # a datagram pair's socket may send to any path
+            one, _two = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            one.sendto(b"x", str(folder / "dgram.sock"))
+            return "sent"
+
+        def stream_pair() -> str:
+            one, two = socket.socketpair()
+            one.sendall(b"ok")
+            return two.recv(2).decode()
+
+        return {"path": attempt(lambda: connect(str(folder / "stream.sock"))),
+                "abstract": attempt(lambda: connect(f"\0bpk-test-{os.getppid()}")),
+                "dgram": attempt(send_by_pair), "pair": attempt(stream_pair)}
+
+    try:
+        reached = {"path": "connected", "abstract": "connected", "dgram": "sent", "pair": "ok"}
+        assert in_child(action, None)["value"] == reached  # the probes themselves work
+        confined = in_child(action, workdir, extra_readable=(folder,),
+                            network_namespace=network_namespace)
+        assert "seccomp" in confined["applied"].split("+")
+        assert confined["value"] == {"path": "PermissionError", "abstract": "PermissionError",
+                                     "dgram": "PermissionError", "pair": "ok"}
+    finally:
+        for sock in (stream, dgram, abstract):
+            sock.close()
+
+
 def test_seccomp_programs_check_the_architecture() -> None:
     for machine in ("x86_64", "aarch64"):
         prog = sandbox.seccomp_program(machine)

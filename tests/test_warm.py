@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli.warm import client, protocol
+from autograder.cli.warm import server as warm_server
 from autograder.course import examples
 from autograder.rubric.course import questions
 from autograder.run import sandbox
@@ -153,6 +155,104 @@ def test_a_rubric_changed_since_the_worker_prepared_it_is_loaded_again(server) -
     assert "out-changed" in _log(server)
 
 
+def _stalling_release(points: int, terms: int = 0, fingerprints: int = 99) -> dict:
+    """The released backprop selfcheck.json with its first ``fingerprints`` expression
+    fingerprints at ``points`` points (the release has 12) and, with ``terms``, a definition
+    of that many sines to evaluate at each point: what a hostile folder holds to stall
+    whoever prepares it."""
+    data = json.loads((ROOT / "assignments" / "backprop" / "selfcheck.json").read_text())
+    found = [e["fingerprint"] for e in data["questions"].values()
+             if e["kind"] == "expression" and e.get("fingerprint")]
+    for fingerprint in found[:fingerprints]:
+        k = len(fingerprint["points"])
+        for item in (fingerprint, *fingerprint.get("candidates", [])):
+            item["values"] = [item["values"][i % k] for i in range(points)]
+        fingerprint["points"] = [fingerprint["points"][i % k] for i in range(points)]
+        if terms:
+            x = fingerprint["variables"][0]
+            fingerprint["definitions"] = {"slow": "+".join(f"sin({i}*{x})" for i in range(terms))}
+    return data
+
+
+def _timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess,
+                                                                     float]:
+    began = time.monotonic()
+    proc = _run(args, env, cwd)
+    return proc, time.monotonic() - began
+
+
+def test_a_released_file_huge_or_slow_to_prepare_never_stalls_later_commands(server) -> None:
+    """Issue 24 (2): ``check`` of a folder whose selfcheck.json is slow to prepare (small, but a
+    definition evaluated at 1,000 points: about 30 s) or huge (over HINT_BYTES) made every
+    later command wait for the next worker's preparation (up to 60 s each). Now the huge file
+    is no hint, the slow one is cut short and dropped, and a command that finds the worker
+    preparing stops it: a later grade takes no longer than a cold one, and says nothing.
+    (Their notebooks are broken, so that the checks themselves end at once; the JupyterHub
+    user names the student, so that the check reads the notebook only to run it.)"""
+    env, base = server["env"], server["base"]
+    grade = ["grade", "submitted/right", "-a", "backprop", "-o"]
+    cold, cold_seconds = _timed([*grade, "out-stall-cold"], {**env, "BACKPROP_KIT_WARM": "0"},
+                                base)
+    assert cold.returncode == 0, cold.stderr
+    folders = {"slow": _stalling_release(1000, terms=60, fingerprints=3),
+               "huge": _stalling_release(5000)}
+    for name, data in folders.items():
+        folder = base / f"stall-{name}"
+        folder.mkdir()
+        (folder / "backprop.ipynb").write_text("{broken", encoding="utf-8")
+        (folder / "selfcheck.json").write_text(json.dumps(data), encoding="utf-8")
+    seconds = {}
+    for name in folders:
+        checked = _run(["check", str(base / f"stall-{name}" / "backprop.ipynb")],
+                       {**env, "JUPYTERHUB_USER": "stall"}, base)
+        assert "not valid notebook JSON" in checked.stdout + checked.stderr, checked.stderr
+        # a person's pause (back to back, a command waits for the next worker's runner,
+        # started as the last command ended: about a cold start, as ever)
+        time.sleep(3)
+        served, seconds[name] = _timed([*grade, f"out-stall-{name}"], env, base)
+        assert served.returncode == 0, served.stderr
+        assert f"out-stall-{name}" in _log(server), "not served by the warm grader"
+        assert served.stdout.replace(f"out-stall-{name}", "OUT") == cold.stdout.replace(
+            "out-stall-cold", "OUT")
+        assert re.sub(r"[\d.]+/s", "", served.stderr) == re.sub(r"[\d.]+/s", "", cold.stderr)
+    assert max(seconds.values()) <= 1.25 * cold_seconds + 1.5, (seconds, cold_seconds)
+    size = {name: (base / f"stall-{name}" / "selfcheck.json").stat().st_size for name in folders}
+    assert size["slow"] < warm_server.HINT_BYTES < size["huge"]
+    serving = next(line for line in _log(server).splitlines() if "out-stall-slow" in line)
+    pid = serving.split("command ")[1].split(":")[0]
+    assert f"[{pid}] a command came: preparing stopped" in _log(server)
+    assert f"no hint (not a course file): {base / 'stall-huge'}" in _log(server)
+    _wait_for(server, "hint dropped (ran out of time, ", seconds=90)
+
+
+def test_only_course_files_become_hints(tmp_path) -> None:
+    """What a worker may prepare: a course's assignment rubric, or a folder with a notebook
+    and a plausible selfcheck.json under HINT_BYTES; read without following a link or
+    waiting on a FIFO."""
+    released = ROOT / "assignments" / "backprop"
+    assert warm_server._course_hint({"rubric": str(RUBRIC)})
+    assert warm_server._course_hint({"selfcheck": str(released)})
+    stray = tmp_path / "rubric.py"  # a rubric.py outside a course's assignments/
+    stray.write_text(RUBRIC.read_text(encoding="utf-8"), encoding="utf-8")
+    assert not warm_server._course_hint({"rubric": str(stray)})
+    cases = {"no-notebook": None, "not-plausible": b'["questions"]', "fifo": "fifo",
+             "link": "link", "plausible": b'{"assignment": "x", "questions": {}}'}
+    for name, content in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        if name != "no-notebook":
+            (folder / "x.ipynb").write_text("{}", encoding="utf-8")
+        target = folder / "selfcheck.json"
+        if content == "fifo":
+            os.mkfifo(target)
+        elif content == "link":
+            target.symlink_to(released / "selfcheck.json")
+        else:
+            target.write_bytes(content or (released / "selfcheck.json").read_bytes())
+        assert warm_server._course_hint({"selfcheck": str(folder)}) == (name == "plausible"), \
+            name
+
+
 def test_each_served_command_draws_its_own_secret_points() -> None:
     """The server imports everything but draws nothing: each worker forked from it draws its
     own secret points when it prepares (so no two commands judge at the same points)."""
@@ -190,9 +290,44 @@ print(len(seen[0]) > 100, seen[0] != seen[1], not rubric._references)
     assert proc.stdout.split() == ["True", "True", "True"]
 
 
+def test_two_rubrics_with_the_same_question_ids_never_share_a_reference(tmp_path) -> None:
+    """Issue 24 (4): a worker prepares the rubrics the last commands used; here last year's copy
+    of the course (the same question ids, one reference changed) first, then this year's.
+    Each question is judged against its own rubric's reference: the cache was keyed by
+    question id and variant, so the first rubric prepared judged both."""
+    other = tmp_path / "last-year" / "assignments" / "backprop" / "rubric.py"
+    other.parent.mkdir(parents=True)
+    (tmp_path / "last-year" / "nbgrader_config.py").write_text("")
+    other.write_text(RUBRIC.read_text(encoding="utf-8") + f"""
+import dataclasses as _dc
+QUESTIONS = tuple(_dc.replace(q, expected=-q.expected) if q.id == {SIGMA!r} else q
+                  for q in QUESTIONS)
+""", encoding="utf-8")
+    script = f"""
+from pathlib import Path
+import sympy
+from autograder.rubric import course, question as rq
+last_year = course.rubric_at(Path({str(other)!r})).QUESTIONS
+this_year = course.rubric_at(Path({str(RUBRIC)!r})).QUESTIONS
+rq.prepare_references(last_year)  # as a warm worker prepares its hints, newest first
+rq.prepare_references(this_year)
+ours = next(q for q in this_year if q.id == {SIGMA!r})
+theirs = next(q for q in last_year if q.id == {SIGMA!r})
+right = sympy.sstr(ours.expected)  # from solutions, through this year's rubric
+print(rq.judge(ours, right).correct, rq.judge(theirs, right).correct,
+      rq.judge(theirs, sympy.sstr(theirs.expected)).correct)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "False", "True"]
+
+
 def test_a_sandboxed_notebook_cannot_command_the_warm_grader(server) -> None:
     """A notebook that knows where the server lives tries to read its token and to have it
-    grade into a folder of its choosing: the token stays unread, the command is refused."""
+    grade into a folder of its choosing: the token stays unread, and it cannot even connect
+    (the seccomp filter refuses UNIX sockets; before it, connect() succeeded and only the
+    network namespace check and the token stopped it)."""
     env, base = server["env"], server["base"]
     sock = next(server["folder"].glob("*.sock"))
     token = sock.with_suffix(".token")
@@ -237,7 +372,9 @@ except OSError as error:
     assert "probe" in answer, answer  # the probe ran and reported
     if "landlock" in sub["sandbox"]:
         assert '\\"token\\": \\"read\\"' not in answer, answer
-    if "netns" in sub["sandbox"]:
+    if "seccomp" in sub["sandbox"]:
+        assert '\\"connect\\": \\"PermissionError\\"' in answer, answer
+    elif "netns" in sub["sandbox"]:
         assert "refused a connection from another network namespace" in _log(server)
     assert not [line for line in _log(server).splitlines() if "pwned" in line
                 and "command" in line]

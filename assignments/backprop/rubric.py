@@ -149,6 +149,31 @@ def off_by_one_step(theta: Any, data: Any, eta: float, steps: int) -> tuple[Slip
     )
 
 
+def bias_input_slips(j: int) -> tuple[Slip, ...]:
+    """∂R/∂b_j^(1) with an input multiplied in, as for a weight: the bias's link is 1."""
+    chain = f"-2*(y - a1_2)*w1{j}_2*exp(-z{j}_1)*(1 + exp(-z{j}_1))^(-2)"
+    return tuple(Slip("bias_input", f"{chain}*x{k}",
+                      f"∂{pretty(f'z{j}_1')}/∂{pretty(f'b{j}_1')} is 1: a bias multiplies no "
+                      "input.", 0.5) for k in (1, 2))
+
+
+def step_slips(theta: Any, total: Any, eta: float, train_eta: float) -> tuple[Slip, ...]:
+    """Wrong vectors a step is handed in as: only the change −η∇R, the training run's step
+    size, η applied twice (grade only: they are vectors of the answer's own kind, never
+    sealed)."""
+    slips = [Slip("only_the_step", (-eta * total).tolist(),
+                  "That is the change −η∇R only: the new parameters are θ₀ plus it.", 0.3,
+                  released=False)]
+    if train_eta != eta:
+        slips.append(Slip("wrong_step_size", (theta - train_eta * total).tolist(),
+                          "That step uses the training run's step size, not this question's "
+                          "η.", 0.3, released=False))
+    # with the lecture's numbers η² is the training run's η: both readings are given
+    slips.append(Slip("eta_twice", (theta - eta * eta * total).tolist(),
+                      "That step applies η twice (θ₀ − η·η∇R).", 0.3, released=False))
+    return tuple(slips)
+
+
 def step_from(theta: Any, eta: float) -> Affine:
     """Follow-through as data: the step θ₀ − η∇R computed from a student's own ∇R."""
     return Affine(tuple(float(v) for v in np.asarray(theta, dtype=float).ravel()), -eta)
@@ -224,7 +249,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-dR-db2-layer1", "dR_db2_1", "expression", 2,
                  f"∂R/∂{pretty(b2)} (one observation; not in the lecture)",
                  bias_node, bias_defs, expected=nw.compact_partial(b2),
-                 parts=chain_parts(jb, None), hints=LOSS_HINTS),
+                 parts=chain_parts(jb, None), hints=LOSS_HINTS,
+                 slips=bias_input_slips(jb)),
         Question("backprop-finite-difference", "finite_difference", "function", 2,
                  "Central differences of any loss",
                  probes=((_bowl, [0.0, 1.0]),  # visible: the gradient is (-2, 6)
@@ -240,7 +266,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  f"One steepest descent step (η = {eta})", labels=nw.PARAM_NAMES,
                  expected=nw.steepest_descent_step(theta, data, eta),
                  slips=(Slip("uphill", (theta + eta * total).tolist(),
-                             "You stepped uphill: steepest descent subtracts η∇R.", 0.5),),
+                             "You stepped uphill: steepest descent subtracts η∇R.", 0.5),
+                        *step_slips(theta, total, eta, train_eta)),
                  follows="backprop-gradient",
                  from_earlier=step_from(theta, eta)),
         # flags: misprints found minus false alarms, floor 0, so that guessing earns nothing

@@ -69,9 +69,9 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
     from autograder.run.client import Runner, assignment_plots
 
-    # the runner pre-loads while this process imports sympy and the rubric (two cores)
+    # the runners (one a job) pre-load while this process imports sympy and the rubric
     plots = assignment_plots(assignment)
-    early = Runner(plots).start() if jobs == 1 else None
+    early = [Runner(plots).start() for _ in range(jobs)]
     from autograder.grade.batch import BatchOptions, run_batch
     from autograder.grade.grading import ensure_answers_hidden
     from autograder.grade.submissions import discover
@@ -132,8 +132,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         fail(error)
         return
     finally:
-        if early is not None:
-            early.close()
+        for runner in early:
+            runner.close()
         for folder in unpacked:  # unpacked zips never outlive the run
             shutil.rmtree(folder, ignore_errors=True)
     echo(reports.summary_table(run))

@@ -4,6 +4,7 @@ the reports at the end. The command line is a thin layer over ``run_batch``."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import threading
@@ -37,20 +38,63 @@ class BatchOptions:
     sandbox: str = "landlock"
 
 
+JOURNAL = "results.jsonl"  # in PARTIAL_DIR: each finished result, one line, as it comes
+SYNC_SECONDS = 1.0  # at most this much finished work is lost when the machine itself goes down
+
+
 def _partial_path(out: Path, sub: Submission) -> Path:
+    """Where an earlier version kept one finished result a file (still read by --resume)."""
     return out / PARTIAL_DIR / (reports.safe_name(sub.key) + ".json")
+
+
+class Journal:
+    """The finished results of a run, appended one JSON line each as they come (what
+    ``--resume`` keeps), on disk at most ``SYNC_SECONDS`` later: one file written atomically
+    a result cost two fsyncs a notebook (about 10 ms of a 40 ms notebook, at -j 1). A line cut
+    short by a crash is simply graded again."""
+
+    def __init__(self, out: Path, resume: bool) -> None:
+        folder = out / PARTIAL_DIR
+        if not resume:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._handle = open(folder / JOURNAL, "ab")  # noqa: SIM115 -- closed by close()
+        self._synced = time.monotonic()
+
+    def add(self, sub: Submission, result: SubmissionResult) -> None:
+        line = json.dumps({"key": sub.key, "result": result.to_dict()}, ensure_ascii=True)
+        self._handle.write(line.encode("ascii") + b"\n")
+        self._handle.flush()
+        if time.monotonic() - self._synced >= SYNC_SECONDS:
+            os.fdatasync(self._handle.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        self._handle.flush()
+        os.fdatasync(self._handle.fileno())
+        self._handle.close()
 
 
 def load_finished(out: Path, subs: list[Submission]) -> dict[str, SubmissionResult]:
     """Results an interrupted run already wrote, by submission key."""
+    keys = {sub.key for sub in subs}
     done = {}
+    journal = out / PARTIAL_DIR / JOURNAL
+    lines = journal.read_bytes().splitlines() if journal.is_file() else []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            if entry["key"] in keys:
+                done[entry["key"]] = SubmissionResult.from_dict(entry["result"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a damaged partial result is simply graded again
     for sub in subs:
         path = _partial_path(out, sub)
-        if path.exists():
+        if sub.key not in done and path.exists():
             try:
                 done[sub.key] = SubmissionResult.from_dict(json.loads(path.read_text()))
             except (ValueError, KeyError, TypeError):
-                continue  # a damaged partial result is simply graded again
+                continue
     return done
 
 
@@ -109,13 +153,11 @@ def _one_line(student: str) -> str:
 def run_batch(
     subs: list[Submission], assignment: str, questions: list[Question], settings: Settings,
     options: BatchOptions, on_result: Callable[[SubmissionResult], None] | None = None,
-    runner: Runner | None = None,
+    runner: Runner | list[Runner] | None = None,
     finish: Callable[[GradingRun], GradingRun] | None = None,
 ) -> GradingRun:
     """Grade ``subs`` into ``options.out``; each result is saved as it finishes."""
     out = options.out
-    if not options.resume:
-        shutil.rmtree(out / PARTIAL_DIR, ignore_errors=True)
     finished = load_finished(out, subs) if options.resume else {}
     todo = [s for s in subs if s.key not in finished]
     from autograder.report.classreport import MIN_PLOTTED, write_class_report
@@ -125,14 +167,18 @@ def run_batch(
     # more jobs it forks, so no thread)
     warming = _warm_reports(len(subs) >= MIN_PLOTTED) if options.jobs == 1 else None
     started = time.monotonic()
-    with Progress(len(todo)) as progress:
-        for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
-                                       runner):
-            reports.write_atomic(_partial_path(out, sub), json.dumps(result.to_dict()))
-            finished[sub.key] = result
-            progress.step(result.student)
-            if on_result:
-                on_result(result)
+    journal = Journal(out, options.resume)
+    try:
+        with Progress(len(todo)) as progress:
+            for sub, result in grade_many(todo, assignment, questions, settings, options.jobs,
+                                           runner):
+                journal.add(sub, result)
+                finished[sub.key] = result
+                progress.step(result.student)
+                if on_result:
+                    on_result(result)
+    finally:
+        journal.close()
     ordered = tuple(sorted(finished.values(), key=lambda r: (r.student, r.source)))
     run = GradingRun(assignment, __version__, ordered, time.monotonic() - started,
                      options.shard, run_sandbox(ordered, options.sandbox))

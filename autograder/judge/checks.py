@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -251,7 +252,7 @@ def judge_expression(
     try:
         raw = to_expression(answer, reference.names)
     except ParseError as error:
-        return unreadable(error)
+        return _renamed(answer, reference, credit) or unreadable(error)
     secret = reference.expression is not None
     judged = reference.secret if secret else reference.public_full
     verdict = compare(raw, reference.raw, judged.sample, reference.domains,
@@ -277,6 +278,40 @@ def judge_expression(
     score = credit_for(found.mistake, credit) if credit and found.mistake in credit else \
         found.credit
     return CheckResult.wrong(found.feedback, score=score, mistake=found.mistake, **details)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,15}")
+
+
+def _renamed(answer: Any, reference: ExpressionReference,
+             credit: Mapping[str, float] | None) -> CheckResult | None:
+    """An answer written in one symbol the question does not define (σ′ in v where the link
+    is in z₁⁽¹⁾): right when read in one of the question's own symbols, it earns the
+    ``wrong_name`` credit and is told so; anything else stays unreadable. Only our parser
+    reads it, with that one name allowed besides the question's."""
+    if not isinstance(answer, str) or len(answer) > 2000:
+        return None
+    known = set(reference.names)
+    for name in list(dict.fromkeys(_IDENTIFIER.findall(answer)))[:8]:
+        if name in known:
+            continue
+        try:
+            expr = parse_expression(answer, [*reference.names, name])
+        except ParseError:
+            continue
+        stranger = [s for s in expr.free_symbols if s.name == name]
+        if len(stranger) != 1:
+            return None
+        for meant in reference.names:
+            if make_symbol(meant) in expr.free_symbols:
+                continue
+            read = judge_expression(expr.xreplace({stranger[0]: make_symbol(meant)}), reference)
+            if read.correct:
+                return CheckResult.wrong(message("wrong_name", used=name, meant=meant),
+                                         score=credit_for("wrong_name", credit),
+                                         mistake="wrong_name")
+        return None
+    return None
 
 
 def check_expression(
@@ -423,6 +458,24 @@ ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate o
 ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate or final "
                        "results); this check cannot tell whether a rounded value is close, "
                        "the grade can.")
+
+
+def _digits(a: float) -> int:
+    """How many significant digits ``a`` shows (up to 16)."""
+    if a == 0 or not math.isfinite(a):
+        return 0
+    for sig in range(1, 16):
+        places = sig - 1 - math.floor(math.log10(abs(a)))
+        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
+            return sig
+    return 16
+
+
+def rounding_credit(a: float, credit: Mapping[str, float] | None) -> float:
+    """What a rounded value earns: more when it keeps 4 significant digits or more (a step
+    rounded to 4 decimals) than when it keeps 2 or 3 — judged by the digits it shows, which
+    the self-check sees as the grade does."""
+    return credit_for("rounded_fine" if _digits(a) >= 4 else "rounded", credit)
 
 
 def _looks_rounded(a: float) -> bool:
@@ -597,7 +650,7 @@ def check_number(
             return CheckResult.wrong(_ratio_feedback(ratio, hints),
                                      score=credit_for(mistake, credit), mistake=mistake)
     if target.rounded(value):
-        return CheckResult.wrong(reference.rounded_feedback, score=credit_for("rounded", credit),
+        return CheckResult.wrong(reference.rounded_feedback, score=rounding_credit(value, credit),
                                  mistake="rounded", **reference.rounding_details)
     return CheckResult.wrong("Not correct. Recompute it step by step.")
 
@@ -625,6 +678,7 @@ def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
 
 
 MAX_SET = 6  # entries of a set answer tried in every order
+MIN_ORDERED = 4  # a labelled vector's entries in another order: from this many entries on
 
 
 def _in_order(values: Sequence[float], targets: Sequence[Target]) -> list[float] | None:
@@ -680,7 +734,13 @@ def check_array(
     if len(values) != len(reference.entries):
         return unreadable(f"expected {len(reference.entries)} numbers, got {len(values)}")
     result = _check_entries(values, reference, credit, labels, groups, hints, ratios)
-    placed = _in_order(values, reference.entries) if as_set and not result.correct else None
+    if result.correct:
+        return result
+    if not as_set:
+        reordered = _other_order(values, reference, credit, labels)
+        return reordered if reordered is not None and reordered.score > result.score \
+            else result
+    placed = _in_order(values, reference.entries)
     if placed is None:
         return result
     reordered = _check_entries(placed, reference, credit, labels, groups, hints, ratios)
@@ -695,6 +755,41 @@ def check_array(
     return CheckResult.wrong(feedback, score=round(reordered.score * factor, 6),
                              mistake="order" if reordered.correct else reordered.mistake,
                              **reordered.details)
+
+
+def _other_order(values: Sequence[float], reference: NumericReference,
+                 credit: Mapping[str, float] | None, labels: Sequence[str] | None
+                 ) -> CheckResult | None:
+    """Every entry right, in another order than the labels' (∇R with the output layer first):
+    the ``entry_order`` credit. Found by matching entries to places (augmenting paths). Not
+    for fewer than four entries, where another order is as likely another answer (the other
+    minimum (0, 1) of (1, 0))."""
+    targets = reference.entries
+    n = len(values)
+    if n < MIN_ORDERED:
+        return None
+    fits: list[list[int]] = []
+    for a in values:  # an entry that is nowhere right ends it (a wrong vector costs little)
+        fits.append([j for j in range(n) if targets[j].right(a)])
+        if not fits[-1]:
+            return None
+    place: dict[int, int] = {}  # place -> entry
+
+    def seat(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in place or seat(place[j], seen):
+                    place[j] = i
+                    return True
+        return False
+
+    if not all(seat(i, set()) for i in range(n)):
+        return None
+    order = f" ({', '.join(labels)})" if labels else ""
+    return CheckResult.wrong(f"Every entry is right, but not in the order asked{order}.",
+                             score=credit_for("entry_order", credit), mistake="entry_order",
+                             wrong=[i for i in range(n) if place.get(i) != i])
 
 
 def _check_entries(values: Sequence[float], reference: NumericReference,
@@ -741,7 +836,7 @@ def _check_entries(values: Sequence[float], reference: NumericReference,
             earned += float(match.credit)
         elif alike or targets[i].rounded(values[i]):
             rounded.append(i)
-            earned += credit_for("rounded", credit)
+            earned += rounding_credit(values[i], credit)
         else:
             other.append(i)
     sentences = [f"{len(values) - len(wrong)} of {len(values)} entries are right."]

@@ -39,6 +39,11 @@ DEFAULT_CREDIT: dict[str, float] = {
     "sigma_prime_unsquared": 0.5,
     "sigma_one_plus": 0.5,
     "order": 1.0,  # a set's entries in another order (a question that asks an order sets less)
+    "entry_order": 0.5,  # a labelled vector's right entries in another order
+    "two_slips": 0.25,
+    "wrong_quantity": 0.0,  # the whole answer is one symbol, the wrong one
+    "wrong_name": 0.5,  # right, but in a symbol the question does not define
+    "rounded_fine": 0.75,  # rounded, keeping 4 significant digits or more
 }
 # One term of a polynomial off by these (the power rule's factor brought down wrongly or twice)
 TERM_RATIOS = (3, 4, sympy.Rational(1, 3), sympy.Rational(1, 4), sympy.Rational(3, 2),
@@ -63,6 +68,9 @@ FEEDBACK = {
     "sigma_prime_unsquared": "Your σ′ lacks a square: the rest of your answer is right.",
     "sigma_one_plus": "Your σ′ has a wrong sign inside: σ(1 + σ) is not the sigmoid's "
                       "derivative.",
+    "two_slips": "Two slips in one answer; the rest of it is right.",
+    "wrong_quantity": "Your answer is {used}, a different quantity from the one asked.",
+    "wrong_name": "Your answer uses {used}, which this question does not define.",
 }
 DETAIL = {
     "sign": " Check every minus sign{hint}.",
@@ -80,6 +88,10 @@ DETAIL = {
     "sigma_prime_unsquared": " Check {part}: apply the power rule to the outer function "
                              "once more.",
     "sigma_one_plus": " Check {part}: write 1 − σ(u) with e⁻ᵘ and compare.",
+    "two_slips": " {first}; {second}.",
+    "wrong_quantity": " Check which quantity this derivative is taken of, and with respect to "
+                      "which.",
+    "wrong_name": " Read as {meant} it is right: write it in the question's own symbols.",
 }
 
 
@@ -424,10 +436,15 @@ def diagnose(
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
     wrong = _swapped_variable(answer, reference_values, frame, definitions)
     if wrong is not None:
+        (used,) = [s for s in answer.free_symbols if str(s) == wrong]
+        if answer.free_symbols == {used} and (answer / used).is_number:
+            # the whole answer is that one symbol: nothing of it is right
+            return Diagnosis("wrong_quantity", message("wrong_quantity", used=wrong),
+                             credit_for("wrong_quantity", credit), wrong)
         return Diagnosis("wrong_variable", message("wrong_variable", used=wrong),
                          credit_for("wrong_variable", credit), wrong)
     if shape is not None:
-        found_part = one_part_wrong(answer, frame, *shape)
+        found_part = one_part_wrong(answer, frame, *shape, credit=credit)
         if found_part is not None:
             return found_part
     names = list(frame.symbols) + list(definitions or {})
@@ -459,17 +476,33 @@ MAX_ITEMS = 12  # terms or factors of an answer looked at one by one
 MAX_GROUP = 3  # how many of them may together make one part (2(x₁ − 1) is 2 and x₁ − 1)
 
 
+SLIP_CONSTANTS = ((-1, "the sign is wrong"), (2, "it is twice what it should be"),
+                  (-2, "it is minus twice what it should be"),
+                  (0.5, "it is half what it should be"),
+                  (-0.5, "it is minus half what it should be"))
+
+
 def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
-                   parts: Sequence[PartValues]) -> Diagnosis | None:
+                   parts: Sequence[PartValues],
+                   credit: Mapping[str, float] | None = None) -> Diagnosis | None:
     """The answer, as the student wrote it, has every part of the reference but one, and
     something else in that one's place: one wrong term of a sum, one wrong factor of a
     chain. It earns what that part missing earns — a wrong term is never worth less than a
     missing one. The student's terms (factors) are matched to the parts by value, a few of
-    them together where a student splits a part (2·(x₁ − 1) is two factors)."""
+    them together where a student splits a part (2·(x₁ − 1) is two factors); a chain's
+    factors up to numbers, which are multiplied up at the end.
+
+    Two slips in a chain of three links or more — one part wrong or missing and the sign or
+    a factor of 2 off, or two parts wrong or missing with the rest right — earn the
+    ``two_slips`` credit."""
     if kind not in ("sum", "product") or len(parts) < 2:
         return None
-    items = (sympy.Add if kind == "sum" else sympy.Mul).make_args(answer)
-    if len(items) > MAX_ITEMS:
+    items = list((sympy.Add if kind == "sum" else sympy.Mul).make_args(answer))
+    numbers: list[sympy.Expr] = []
+    if kind == "product":
+        numbers = [item for item in items if item.is_number]
+        items = [item for item in items if not item.is_number]
+    if not items or len(items) > MAX_ITEMS:
         return None
     values = [frame.values(item) for item in items]
     combine = (lambda a, b: a + b) if kind == "sum" else (lambda a, b: a * b)
@@ -486,33 +519,82 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
     with mpmath.workdps(PRECISION):
         joints = {g: joint(g) for g in groups}
 
-    def matches(group: tuple[int, ...], part: PartValues) -> bool:
-        return same_values(joints[group], part.values, REL_TOL_FLOAT)
+    def ratio(group: tuple[int, ...], part: PartValues) -> mpmath.mpf | None:
+        """1 where the group is the part (a sum's terms); for a chain's factors, the
+        constant the group is of the part, if it is a constant multiple."""
+        if kind == "sum":
+            return mpmath.mpf(1) if same_values(joints[group], part.values,
+                                                REL_TOL_FLOAT) else None
+        with mpmath.workdps(PRECISION):
+            ratios = [a / b for a, b in zip(joints[group], part.values, strict=True)
+                      if a is not None and b not in (None, 0)]
+            if len(ratios) < 3 or any(abs(r - ratios[0]) > REL_TOL_FLOAT * (1 + abs(ratios[0]))
+                                      for r in ratios) or ratios[0] == 0:
+                return None
+            return ratios[0]
 
-    def cover(todo: list[PartValues], free: frozenset[int]) -> frozenset[int] | None:
-        """The items left once every part of ``todo`` is matched by its own items."""
+    def cover(todo: list[PartValues], free: frozenset[int], scale: mpmath.mpf
+              ) -> tuple[frozenset[int], mpmath.mpf] | None:
+        """The items left once every part of ``todo`` is matched by its own items, and the
+        product of the constants they matched with."""
         if not todo:
-            return free
+            return free, scale
         for group in groups:
-            if set(group) <= free and matches(group, todo[0]):
-                rest = cover(todo[1:], free - set(group))
-                if rest is not None:
-                    return rest
+            if set(group) <= free:
+                r = ratio(group, todo[0])
+                if r is not None:
+                    rest = cover(todo[1:], free - set(group), scale * r)
+                    if rest is not None:
+                        return rest
         return None
 
     everything = frozenset(range(len(items)))
+    with mpmath.workdps(PRECISION):
+        given = mpmath.mpf(1)
+        for number in numbers:
+            given *= mpmath.mpf(sympy.Float(number, PRECISION))
+    if cover(list(parts), everything, mpmath.mpf(1)) is not None:
+        return None  # every part is there: something else is wrong
+
+    def constant(scale: mpmath.mpf) -> float | None:
+        """The student's numbers over those the matched parts need: 1, or a slip's."""
+        with mpmath.workdps(PRECISION):
+            overall = given * scale  # the answer over the product of the parts it has
+            for c in (1, *(c for c, _ in SLIP_CONSTANTS)):
+                if abs(overall - c) <= REL_TOL_FLOAT * abs(c):
+                    return c
+        return None
+
     for i, part in enumerate(parts):
-        left = cover([p for j, p in enumerate(parts) if j != i], everything)
-        if not left:
-            continue  # not these parts, or part i simply missing (a candidate says so)
-        if any(set(g) <= left and matches(g, part) for g in groups):
-            return None  # every part is there: something else is wrong
+        found = cover([p for j, p in enumerate(parts) if j != i], everything, mpmath.mpf(1))
+        if found is None:
+            continue
+        left, scale = found
+        c = 1 if kind == "sum" else constant(scale)
+        if c is None or (c == 1 and not left):
+            continue  # a part simply missing is a candidate's to name
+        if c != 1:
+            if len(parts) < 3:
+                continue
+            how = dict(SLIP_CONSTANTS)[c]
+            what = f"{part.name} is {'the wrong quantity' if left else 'missing'}"
+            return Diagnosis("two_slips", message("two_slips", first=_label(how), second=what),
+                             credit_for("two_slips", credit))
         if kind == "sum":
             return Diagnosis("wrong_term", FEEDBACK["wrong_term"] if part.name == ONE_TERM
                              else message("wrong_term", part=_label(part.name),
                                           how="is not right"), part.credit)
         return Diagnosis("replaced_factor", message("replaced_factor", part=part.name,
                                                     mixup="something else"), part.credit)
+    if kind == "product" and len(parts) >= 4:
+        for i, j in itertools.combinations(range(len(parts)), 2):
+            found = cover([p for k, p in enumerate(parts) if k not in (i, j)], everything,
+                          mpmath.mpf(1))
+            if found is not None and constant(found[1]) == 1:
+                return Diagnosis("two_slips", message(
+                    "two_slips", first=_label(f"{parts[i].name} is wrong or missing"),
+                    second=f"{parts[j].name} is wrong or missing"),
+                    credit_for("two_slips", credit))
     return None
 
 

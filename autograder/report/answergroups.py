@@ -68,14 +68,21 @@ class _Space:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
         self.points = sample_points(len(self.symbols), n_points=POINTS)
-        self._keys: dict[str, str] = {}
+        self._keys: dict[sympy.Basic, str] = {}
+        self._typed: dict[str, str] = {}
 
     def key(self, value: Any) -> str:
+        typed = value if isinstance(value, str) else None  # the same text: parsed once
+        if typed is not None and typed in self._typed:
+            return self._typed[typed]
         expr = to_expression(value, self.names)
-        form = sympy.srepr(expr)  # the same expression typed with other spacing: one lookup
-        if form not in self._keys:
-            self._keys[form] = self._key(substitute(expr, self.definitions))
-        return self._keys[form]
+        # the same expression typed with other spacing: one evaluation (sympy's own structural
+        # equality and cached hash; its srepr text cost as much as parsing)
+        if expr not in self._keys:
+            self._keys[expr] = self._key(substitute(expr, self.definitions))
+        if typed is not None:
+            self._typed[typed] = self._keys[expr]
+        return self._keys[expr]
 
     def _key(self, expr: sympy.Expr) -> str:
         values = values_at(expr, self.symbols, self.points)
@@ -210,6 +217,8 @@ def group_answers(results: Sequence[tuple[str, QuestionResult]],
             except OutOfTime:
                 keys[raw] = ("slow:" + raw, raw)
         key, text = keys[raw]
+        if q.code and kind != "expression":  # a function or array answer: its code, as typed
+            text = q.code
         members[key].append((who, q, text))
     groups = []
     for key, items in members.items():

@@ -181,14 +181,34 @@ def _status_sentence(sub: SubmissionResult) -> str:
 
 
 def results_json(run: GradingRun) -> str:
-    """The run's complete record, readable by people and by ``GradingRun.from_dict``."""
+    """The run's complete record, readable by people and by ``GradingRun.from_dict``: each
+    field of a submission on a line of its own, each question on one line."""
     data = run.to_dict()
-    text = json.dumps(data, indent=1, ensure_ascii=False)
+    text = layered_json(data, 4, ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: \u escapes keep the record exact
-        text = json.dumps(data, indent=1, ensure_ascii=True)
+        text = layered_json(data, 4, ascii=True)
     return text + "\n"
+
+
+_ENCODERS = {ascii: json.JSONEncoder(ensure_ascii=ascii).encode for ascii in (False, True)}
+
+
+def layered_json(value: object, depth: int, ascii: bool, indent: str = "") -> str:
+    """JSON with the outer ``depth`` levels of objects and lists indented by one space a
+    level and whatever lies deeper on one line: json's C encoder writes those (its indented
+    output is pure Python, 4x slower: 3 s for 1,000 submissions' results.json)."""
+    encode = _ENCODERS[ascii]
+    if depth == 0 or not isinstance(value, (dict, list)) or not value:
+        return encode(value)
+    inner = indent + " "
+    if isinstance(value, dict):
+        items = [f"{inner}{encode(str(k))}: "
+                 f"{layered_json(v, depth - 1, ascii, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    items = [inner + layered_json(v, depth - 1, ascii, inner) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + indent + "]"
 
 
 def gradescope_results(sub: SubmissionResult) -> dict:

@@ -9,7 +9,10 @@ out of the release (``CourseDirectory.ignore`` in ``nbgrader_config.py``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.abc
 import importlib.util
+import os
 import sys
 from functools import cache, lru_cache
 from pathlib import Path
@@ -61,16 +64,47 @@ def source_dir() -> Path:
     return find_course() / SOURCE_DIR
 
 
+class _RubricSource(importlib.abc.SourceLoader):
+    """Loads a rubric from the very bytes its origin was computed from (no bytecode cache:
+    a cached .pyc is matched by whole-second mtime and size, so a quick edit of the same
+    length could run the old rubric under the new one's name)."""
+
+    def __init__(self, path: Path, source: bytes) -> None:
+        self.path, self.source = path, source
+
+    def get_filename(self, fullname: str) -> str:
+        return str(self.path)
+
+    def get_data(self, path: str) -> bytes:
+        return self.source
+
+
+def origin(path: Path, source: bytes) -> str:
+    """A rubric file's identity and content: its path, device and inode, and the sha256 of
+    ``source``, the bytes that ran (what :attr:`Question.origin` holds)."""
+    try:
+        info = os.stat(path)
+        where = f"{info.st_dev}:{info.st_ino}"
+    except OSError:
+        where = "?"
+    return f"{path}\0{where}\0{hashlib.sha256(source).hexdigest()}"
+
+
 @cache
 def _load(path: Path) -> ModuleType:
     name = f"backprop_kit_rubric_{path.parent.name.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover -- a .py path always has one
+    try:
+        source = path.read_bytes()
+    except OSError as error:
+        raise BackpropKitError(f"{path}: the rubric cannot be read ({error.strerror})") from None
+    loader = _RubricSource(path, source)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    if spec is None:  # pragma: no cover -- a .py path always has one
         raise BackpropKitError(f"{path}: cannot be loaded as a rubric")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # so that what it defines pickles by reference
     try:
-        spec.loader.exec_module(module)
+        loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
         raise BackpropKitError(f"{path}: the rubric failed to load "
@@ -79,6 +113,9 @@ def _load(path: Path) -> ModuleType:
             isinstance(q, Question) for q in module.QUESTIONS):
         raise BackpropKitError(f"{path}: QUESTIONS must be a tuple of "
                                "autograder.rubric.question.Question")
+    module.RUBRIC_ORIGIN = origin(path, source)
+    module.QUESTIONS = tuple(dataclasses.replace(q, origin=module.RUBRIC_ORIGIN)
+                             for q in module.QUESTIONS)
     return module
 
 
@@ -125,7 +162,9 @@ def _variant_questions(module: ModuleType, variant: Variant) -> tuple[Question, 
     if [q.id for q in built] != lecture or not all(isinstance(q, Question) for q in built):
         raise BackpropKitError(f"{module.__file__}: questions(variant) must give the questions "
                                f"of QUESTIONS, in order ({', '.join(lecture)})")
-    return tuple(dataclasses.replace(q, variant=variant.key) for q in built)
+    return tuple(dataclasses.replace(q, variant=variant.key,
+                                     origin=getattr(module, "RUBRIC_ORIGIN", None))
+                 for q in built)
 
 
 def variant_questions(assignment: str, key: str | None) -> tuple[Question, ...]:

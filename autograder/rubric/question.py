@@ -40,7 +40,9 @@ class ProbeFunction:
     def _compiled(self) -> list[Callable[..., float]]:
         symbols = [make_symbol(v) for v in self.variables]
         return [
-            sympy.lambdify(symbols, parse_expression(c, self.variables), modules="math")
+            # no docstring: printing the expression for it was a third of the cost
+            sympy.lambdify(symbols, parse_expression(c, self.variables), modules="math",
+                           docstring_limit=0)
             for c in self.components
         ]
 
@@ -64,9 +66,17 @@ class ProbeFunction:
 
 def decode_probe_arg(value: Any) -> Any:
     if isinstance(value, Mapping) and "probe_function" in value:
-        return ProbeFunction(tuple(value["probe_function"]), tuple(value["variables"]),
-                             value.get("name", "f"))
+        return _probe_function(tuple(value["probe_function"]), tuple(value["variables"]),
+                               value.get("name", "f"))
     return value
+
+
+@lru_cache(maxsize=256)
+def _probe_function(components: tuple[str, ...], variables: tuple[str, ...], name: str
+                    ) -> ProbeFunction:
+    """One ProbeFunction (compiled once) for every probe that hands the same function: an
+    assignment's probes repeat a few test functions (optimisation-1d: 18 uses of 5)."""
+    return ProbeFunction(components, variables, name)
 
 
 def encode_probe_arg(value: Any) -> Any:
@@ -266,6 +276,11 @@ class Question:
     scoring: Flags | None = None
     choices: tuple[Any, ...] = ()
     rests_on: RestsOn | None = None
+    # The rubric file it was loaded from, by identity and content (path, device and inode,
+    # sha256 of the bytes that ran; set by autograder.rubric.course): the reference caches
+    # key on it, so two rubrics with the same question ids never share a reference. Not
+    # part of what the question asks (nor of its version): moving a course re-judges nothing.
+    origin: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -328,13 +343,26 @@ class Question:
 
 # --- judging -----------------------------------------------------------------------------
 
-_references: dict[tuple[str, str | None], checks.ExpressionReference] = {}
-_expected_outputs: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+_references: dict[tuple[Any, ...], checks.ExpressionReference] = {}
+_expected_outputs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_held: dict[int, Question] = {}  # questions keyed by identity, kept so no id is reused
+
+
+def cache_key(question: Question) -> tuple[Any, ...]:
+    """What a question's cached reference is found by: the rubric file it came from (by
+    identity and content), its id and its variant; a question built elsewhere (no rubric
+    file) by the object itself. Never by id and variant alone: two rubrics with the same
+    question ids (a course and its copy of last year, in one warm grader) must not meet."""
+    if question.origin is not None:
+        return (question.origin, question.id, question.variant)
+    _held.setdefault(id(question), question)
+    return ("object", id(question), question.id, question.variant)
 
 
 def expression_reference(question: Question) -> checks.ExpressionReference:
-    """The question's reference, built once per process and variant (it is the costly part)."""
-    key = (question.id, question.variant)
+    """The question's reference, built once per process, rubric and variant (it is the costly
+    part)."""
+    key = cache_key(question)
     if key not in _references:
         _references[key] = checks.ExpressionReference.build(
             question.expected, question.variables, question.definitions,
@@ -345,7 +373,7 @@ def expression_reference(question: Question) -> checks.ExpressionReference:
 
 
 def expected_outputs(question: Question) -> list[dict[str, Any]]:
-    key = (question.id, question.variant)
+    key = cache_key(question)
     if key not in _expected_outputs:
         outputs = checks.run_probes(question.expected, question.probes,
                                     PROJECTIONS[question.project])
@@ -480,7 +508,8 @@ def _rests_on(question: Question, result: CheckResult, earlier: Mapping[str, Any
     if rule is None or rule.of is None or result.score == 0 or result.invalid:
         return result
     work = (earlier or {}).get(rule.question)
-    code = replace(rule.of, variant=question.variant)
+    # the code's question as the rubric holds it (same origin and variant: same cache entry)
+    code = replace(rule.of, variant=question.variant, origin=question.origin)
     earned = 0.0
     if isinstance(work, Mapping) and work.get("type") == "outputs":
         earned = judge_data(code, work).score

@@ -66,7 +66,7 @@ def _stable(value: Any) -> Any:
 
 def _fields(question: Question) -> dict[str, Any]:
     fields = {f.name: _stable(getattr(question, f.name)) for f in dataclasses.fields(question)
-              if f.name != "expected"}
+              if f.name not in ("expected", "origin")}  # where it was loaded from: not content
     if question.kind == "function" and callable(question.expected):
         fields["expected"] = expected_outputs(question)  # all the judge uses of a function
     else:

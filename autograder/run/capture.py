@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,58 @@ def make_shell() -> Any:
     return shell
 
 
+def _plain_code(shell: Any, source: str) -> Any:
+    """The cell compiled as IPython would run it, when IPython would run it unchanged: plain
+    Python of more than one line (a one-line cell may be an automagic such as ``whos``) that
+    IPython's clean-up transforms (leading blank lines and indent, pasted prompts) leave as it
+    is, with no extension's transformers. Its other transforms (magics, ``!`` escapes,
+    ``help?``) only apply to what is not Python. Else None: IPython's own path."""
+    if shell.input_transformers_post or shell.ast_transformers:
+        return None
+    lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
+    if len(lines) < 2:
+        return None
+    cleaned = list(lines)
+    for transform in shell.input_transformers_cleanup:
+        cleaned = transform(cleaned)
+    if cleaned != lines:
+        return None
+    name = shell.compile.cache(source, shell.execution_count, raw_code=source)
+    try:  # with the shell's compiler: a cell's `from __future__` holds for later cells
+        return shell.compile(source, name, "exec")
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
+        return None  # top-level await, magics, or a real error: IPython's path says which
+
+
+def run_cell(shell: Any, source: str) -> BaseException | None:
+    """Run one cell in ``shell`` as IPython's ``run_cell(silent=True)`` does, and return its
+    error, if any.
+
+    A cell of plain Python is compiled once and run directly, with IPython's traps (its
+    builtins such as ``get_ipython``, ``display``'s hook) and its pre/post-execute events
+    (an inline backend's figures): IPython's own path tokenizes it for its transforms,
+    compiles it once to see whether it awaits and once more statement by statement, about
+    half as much again as the cell's own code (backprop). Any other cell takes that path."""
+    code = _plain_code(shell, source)
+    if code is None:
+        result = shell.run_cell(source, store_history=False, silent=True)
+        return result.error_in_exec or result.error_before_exec
+    error = None
+    with shell.builtin_trap, shell.display_trap:
+        shell.events.trigger("pre_execute")
+        hook, sys.excepthook = sys.excepthook, shell.excepthook
+        try:
+            exec(code, shell.user_global_ns, shell.user_ns)  # noqa: S102 -- the notebook's cell
+        except BaseException as exc:  # noqa: BLE001 -- SystemExit & co. from student code
+            error = exc
+            sys.last_type, sys.last_value, sys.last_traceback = (type(exc), exc,
+                                                                 exc.__traceback__)
+        finally:
+            sys.excepthook = hook
+        shell.events.trigger("post_execute")
+    return error
+
+
 def answer_data(value: Any, probe: Probe | None) -> dict[str, Any]:
     """The answer as data: functions are called on their probes here, in the student's process."""
     if probe is None:
@@ -98,8 +151,7 @@ def run_job(job: Job, shell: Any, emit: Callable[[dict[str, Any]], None]) -> Non
     os.environ.update(job.env)
     for cell in job.cells:
         try:
-            result = shell.run_cell(cell.source, store_history=False, silent=True)
-            error = result.error_in_exec or result.error_before_exec
+            error = run_cell(shell, cell.source)
         except BaseException as exc:  # noqa: BLE001 -- SystemExit & co. from student code
             error = exc
         if error is not None:

@@ -87,6 +87,16 @@ class Runner:
             self.close()
             return Reply.failed(f"runner failed: {error}")
 
+    def detach(self) -> None:
+        """In a forked process that will not use this runner: close its copies of the
+        runner's pipes, leaving the runner to the process that started it."""
+        if self._proc is not None:
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    stream.close()
+        self._proc = self._home = None
+        self._ready = False
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None

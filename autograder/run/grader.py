@@ -251,7 +251,9 @@ def answer_code(job: Any, questions: Sequence[Question]) -> dict[str, str]:
     code = {}
     for cell in job.cells:
         for name in cell.capture:
-            if name in wanted and cell.source.strip():
+            written = [line for line in cell.source.splitlines()
+                       if line.strip() and not line.lstrip().startswith("#")]
+            if name in wanted and written:  # the released stub is a comment: no code
                 text = cell.source.strip("\n")
                 code[name] = text if len(text) <= MAX_CODE else text[:MAX_CODE - 1] + "…"
     return code

@@ -605,6 +605,11 @@ _DENIED_SYSCALLS = {  # name: (x86_64, aarch64)
 _CLONE = (56, 220)
 _UNSHARE = (272, 97)
 _CLONE3 = 435
+_SOCKET = (41, 198)
+_SOCKETPAIR = (53, 199)
+_AF_UNIX = 1
+_SOCK_TYPE_MASK = 0xF  # the type without SOCK_NONBLOCK and SOCK_CLOEXEC
+_SOCK_DGRAM = 2
 _X32_BIT = 0x40000000
 _EPERM, _ENOSYS = 1, 38
 _RET_ALLOW = 0x7FFF0000
@@ -628,7 +633,15 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
     A call from another architecture (32-bit or x32 on x86_64) fails with EPERM; the listed
     calls fail with EPERM; clone3 fails with ENOSYS, so that the C library falls back to clone,
     whose flags can be read; clone and unshare fail with EPERM when asked for a new user
-    namespace (which would bring back every capability, inside it)."""
+    namespace (which would bring back every capability, inside it).
+
+    No UNIX socket is reachable by path (Landlock does not cover connecting to one, and a
+    warm grader's or a desktop's sockets are such): ``socket(AF_UNIX, ...)`` fails with EPERM,
+    and so does a datagram ``socketpair`` (a datagram socket may ``sendto`` or ``connect`` to
+    any path). A stream pair stays (asyncio and ``multiprocessing.Pipe`` use one): it is
+    connected to its twin for good. Nothing the grading child imports needs more (numpy,
+    sympy, matplotlib, IPython's shell); the C library's lookups (nscd, systemd's user
+    database) fall back to the files when their socket is refused."""
     arch = _AUDIT_ARCH.get(machine.lower())
     if arch is None:
         return None
@@ -640,6 +653,11 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
         prog += [(jge, 0, 1, _X32_BIT), (ret, 0, 0, eperm)]
     for numbers in _DENIED_SYSCALLS.values():
         prog += [(jeq, 0, 1, numbers[col]), (ret, 0, 0, eperm)]
+    alu_and = 0x54
+    prog += [(jeq, 0, 4, _SOCKET[col]), (ld, 0, 0, 16),  # the domain
+             (jeq, 0, 1, _AF_UNIX), (ret, 0, 0, eperm), (ret, 0, 0, _RET_ALLOW)]
+    prog += [(jeq, 0, 5, _SOCKETPAIR[col]), (ld, 0, 0, 24), (alu_and, 0, 0, _SOCK_TYPE_MASK),
+             (jeq, 0, 1, _SOCK_DGRAM), (ret, 0, 0, eperm), (ret, 0, 0, _RET_ALLOW)]
     prog += [(jeq, 0, 1, _CLONE3), (ret, 0, 0, _RET_ERRNO | _ENOSYS),
              (jeq, 1, 0, _CLONE[col]), (jeq, 0, 3, _UNSHARE[col]),
              (ld, 0, 0, 16), (jset, 0, 1, _CLONE_NEWUSER), (ret, 0, 0, eperm),

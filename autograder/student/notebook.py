@@ -131,6 +131,17 @@ def read_answer(name: str) -> Any:
     return namespace[name]
 
 
+def defined(*names: str) -> bool:
+    """Whether every answer a given cell uses is there (``if defined("gradient_descent"):``
+    wraps the cell): when one is not, says so on stderr (red in JupyterLab) and the notebook
+    goes on, so Run All reaches every check even with answers left blank."""
+    missing = [name for name in names if read_answer(name) is _MISSING]
+    if missing:
+        print(f"This cell waits for {', '.join(missing)}: answer that question above and run "
+              "its cell, then run this one.", file=sys.stderr, flush=True)
+    return not missing
+
+
 # --- showing the answer as it was read ---------------------------------------------------
 
 

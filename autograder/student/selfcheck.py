@@ -46,14 +46,14 @@ def prepare_references(data: dict[str, Any]) -> None:
 def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool = True,
                   runner: Runner | None = None) -> str:
     """Run the notebook in the sandbox and render each visible check's verdict."""
-    from autograder.rubric.variants import typed_student_id
+    from autograder.rubric.variants import VariantError, typed_student_id
     from autograder.student.myvariant import variant_of
 
     assignment, entries, released = load(notebook.parent)
     try:
         variant, note = variant_of(assignment, released.get("variant_seed") or None,
                                    typed_student_id(read_notebook(notebook)))
-    except (CheckFailed, InvalidNotebook) as error:
+    except (CheckFailed, InvalidNotebook, VariantError) as error:  # said in one line
         raise UsageError(f"{notebook.name}: {error}") from None
     data = {qid: entry_for(qid, entry, variant) for qid, entry in entries.items()}
     questions = [Question.from_public(d) for d in data.values()]

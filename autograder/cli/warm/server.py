@@ -17,9 +17,17 @@ import what the notebook imports (sympy, matplotlib, numpy, IPython). So:
   interpreter, ``sys.path``, the settings read from the environment and every source file of
   ``autograder`` and ``solutions``): an edited checker means another key. Rubrics and released
   files are course data: a worker prepared with one that has changed since is not used.
+* Preparing cannot stall it: only course files become hints (a rubric of a course's
+  assignment, or the ``selfcheck.json`` of a folder with a notebook, plausible and under
+  :data:`HINT_BYTES`); each hint is read within that many bytes and prepared within
+  :data:`HINT_SECONDS`, and one that failed or ran long is dropped; a worker not ready within
+  :data:`PREPARE_DEADLINE` is ended and the hints with it. A command that finds the worker
+  still preparing stops its preparation and waits only for its runner (started when it was
+  forked, so no later than a fresh one's), then a fresh worker if even that is late.
 * Only the same user may connect (``SO_PEERCRED``), only from the server's network namespace (a
   sandboxed notebook has its own) and only with the token in a 0600 file (which the sandbox
-  cannot read).
+  cannot read); a sandboxed notebook cannot even connect (its seccomp filter refuses UNIX
+  sockets).
 * The server ends after ``idle`` seconds without a command, or on ``backprop-kit warm --stop``.
 """
 
@@ -29,6 +37,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import struct
 import sys
 import time
@@ -46,7 +55,11 @@ from autograder.cli.warm.protocol import (
 )
 
 MAX_HINTS = 4  # rubrics and self-check folders a ready worker prepares
-READY_WAIT = 60.0  # seconds a command waits for a worker still preparing
+HINT_BYTES = 8 << 20  # a larger selfcheck.json (60 x the lecture's) or rubric is no hint
+HINT_SECONDS = 5.0  # preparing one hint: what runs longer is cut short, and dropped
+PREPARE_DEADLINE = 60.0  # a worker not ready by then is ended, and the hints dropped
+RUNNER_SECONDS = 3.0  # how long a worker's runner takes to start, until one has said
+FRESH_WAIT = 20.0  # a fresh worker prepares nothing: it is ready as soon as it is forked
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -111,52 +124,232 @@ def _fresh(stamps: Sequence[Sequence[Any]]) -> bool:
     return all(_stamp(Path(stamp[0])) == list(stamp) for stamp in stamps)
 
 
+def _log(path: Path, text: str) -> None:
+    """A line in the server's log (a worker writes there too: ``<key>.log`` beside
+    ``<key>.hints``)."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}\n")
+    except OSError:
+        pass
+
+
 def _read_hints(path: Path) -> list[dict[str, str]]:
     try:
-        hints = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            hints = json.loads(handle.read(1 << 16))
     except (OSError, ValueError):
         return []
-    return [h for h in hints if isinstance(h, dict)][:MAX_HINTS] if isinstance(hints, list) \
-        else []
+    if not isinstance(hints, list):
+        return []
+    return [h for h in hints if isinstance(h, dict) and len(h) == 1
+            and next(iter(h)) in ("rubric", "selfcheck")
+            and isinstance(next(iter(h.values())), str)][:MAX_HINTS]
+
+
+def _write_hints(path: Path, hints: Sequence[dict[str, str]]) -> None:
+    staging = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(list(hints)[:MAX_HINTS], handle)
+        os.replace(staging, path)
+    except OSError:
+        pass
+
+
+def _drop_hints(path: Path, dropped: Sequence[dict[str, str]]) -> None:
+    _write_hints(path, [h for h in _read_hints(path) if h not in dropped])
+
+
+def _regular_size(path: Path) -> int | None:
+    """The size of ``path`` if it is a regular file (not a link, FIFO or device), else None."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _read_course_file(path: Path, limit: int = HINT_BYTES) -> tuple[list[Any], bytes] | None:
+    """A regular file's stamp and bytes, read within ``limit`` bytes (a FIFO, a link or a
+    larger file: None, nothing read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = b""
+        while len(data) <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - len(data)))):
+            data += chunk
+        if len(data) > limit:
+            return None
+        return [str(path), info.st_size, info.st_mtime_ns, info.st_ino], data
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _course_rubric(path: Path) -> bool:
     """Only a course's ``assignments/<name>/rubric.py`` is ever loaded from a hint."""
+    size = _regular_size(path)
     return (path.name == "rubric.py" and path.parent.parent.name == "assignments"
-            and (path.parent.parent.parent / "nbgrader_config.py").is_file())
+            and (path.parent.parent.parent / "nbgrader_config.py").is_file()
+            and size is not None and size <= HINT_BYTES)
 
 
-def _prepare_command(hints_path: Path) -> list[list[Any]]:
-    """In a ready worker: start its runner, load the hinted rubrics and self-check files and
-    build their references (secret points drawn here, in this process only). Returns the
-    stamps of the course files it read: if one changes, this worker is not used."""
-    from autograder.rubric import course, question
-    from autograder.run import client as runner_client
-    from autograder.student import selfcheck
+def _released(path: Path) -> tuple[list[Any], dict[str, Any]] | None:
+    """A plausible released ``selfcheck.json``: its stamp and questions, read within
+    :data:`HINT_BYTES` (else None)."""
+    read = _read_course_file(path)
+    if read is None:
+        return None
+    try:
+        data = json.loads(read[1])
+    except (ValueError, RecursionError):
+        return None
+    if not (isinstance(data, dict) and isinstance(data.get("assignment"), str)
+            and isinstance(data.get("questions"), dict)
+            and all(isinstance(q, dict) for q in data["questions"].values())):
+        return None
+    return read[0], data["questions"]
+
+
+def _released_folder(folder: Path) -> tuple[list[Any], dict[str, Any]] | None:
+    """An assignment as released, a folder with a notebook and a plausible selfcheck.json (a
+    course's ``assignments/<name>/`` is one too): that file's stamp and questions, else None."""
     from autograder.student.released import SELFCHECK_FILE
 
+    try:
+        with os.scandir(folder) as entries:
+            notebook = any(e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False)
+                           for _, e in zip(range(1000), entries, strict=False))
+    except OSError:
+        return None
+    return _released(folder / SELFCHECK_FILE) if notebook else None
+
+
+def _course_hint(hint: dict[str, str]) -> bool:
+    """Whether a hint names course files (what a worker may prepare)."""
+    if "rubric" in hint:
+        return _course_rubric(Path(hint["rubric"]))
+    return _released_folder(Path(hint["selfcheck"])) is not None
+
+
+class _CommandCame(BaseException):  # noqa: N818 -- reads as what happened
+    """Raised in a preparing worker when the server hands it a command: stop preparing."""
+
+
+_preparing = False  # a worker is preparing hints (where _CommandCame may be raised)
+_command_waiting = False  # the server has told it a command is waiting
+_server_pid = 0  # the server's own pid: it is never told (and its forks must not inherit it)
+
+
+def _on_command(*_: Any) -> None:
+    global _command_waiting
+    if os.getpid() == _server_pid:
+        return
+    _command_waiting = True
+    if _preparing:
+        raise _CommandCame()
+
+
+def _prepare_hint(hint: dict[str, str], stamps: list[list[Any]]) -> bool:
+    """Load one hint's course file and build what it needs; False if it is not one. The
+    stamp goes into ``stamps`` before anything is read: a change meanwhile shows."""
+    from autograder.rubric import course, question
+    from autograder.student import selfcheck
+
+    if "rubric" in hint:
+        path = Path(hint["rubric"])
+        if not _course_rubric(path):
+            return False
+        stamps.append(_stamp(path))
+        question.prepare_references(course.rubric_at(path).QUESTIONS)
+        return True
+    released = _released_folder(Path(hint["selfcheck"]))
+    if released is None:
+        return False
+    stamps.append(released[0])
+    selfcheck.prepare_references(released[1])
+    return True
+
+
+def _prepare_hints(hints_path: Path, stamps: list[list[Any]], dropped: list[dict[str, str]],
+                   seconds: float = HINT_SECONDS) -> None:
+    """Prepare each hint within ``seconds``; one that is no course file (any more), failed or
+    ran out of time goes into ``dropped``. A command arriving (:class:`_CommandCame`) stops
+    it where it is; what was read is in ``stamps`` either way."""
+    from autograder.judge.timebox import timebox
+
+    for hint in _read_hints(hints_path):
+        began = time.monotonic()
+        try:
+            with timebox(seconds):
+                prepared = _prepare_hint(hint, stamps)
+        except Exception:  # noqa: BLE001 -- OutOfTime, or the command loads it and says why
+            prepared = False
+        took = time.monotonic() - began
+        if not prepared or took >= seconds:  # (judging swallows OutOfTime: the clock tells)
+            dropped.append(hint)
+            why = "ran out of time" if took >= seconds else "failed or is no course file"
+            _log(hints_path.with_suffix(".log"),
+                 f"hint dropped ({why}, {took:.1f} s): {next(iter(hint.values()))[:200]}")
+
+
+def _prepare_command(hints_path: Path) -> tuple[list[list[Any]], float | None]:
+    """In a ready worker: start its runner, load the hinted rubrics and self-check files and
+    build their references (secret points drawn here, in this process only), until a command
+    comes. Returns the stamps of the course files it read (if one changes, this worker is not
+    used) and how long its runner took to start."""
+    import threading
+
+    from autograder.run import client as runner_client
+
+    global _preparing
+    began = time.monotonic()
     runner = runner_client.Runner(True, warm_first=True).start()
     runner_client.offer_spare(runner)  # from now on closed with the worker if it is stopped
-    stamps: list[list[Any]] = []
-    for hint in _read_hints(hints_path):
+    started: list[float] = []
+
+    def wait_for_runner() -> None:
         try:
-            if "rubric" in hint and _course_rubric(Path(hint["rubric"])):
-                path = Path(hint["rubric"])
-                stamps.append(_stamp(path))  # before reading: a change meanwhile shows
-                question.prepare_references(course.rubric_at(path).QUESTIONS)
-            elif "selfcheck" in hint:
-                path = Path(hint["selfcheck"]) / SELFCHECK_FILE
-                stamps.append(_stamp(path))
-                selfcheck.prepare_references(selfcheck.load(path.parent)[1])
-        except Exception:  # noqa: BLE001,S112 -- the command loads it again and says why
-            continue
-    runner.ready()
-    return stamps
+            runner.ready()
+            started.append(time.monotonic() - began)
+        except Exception:  # noqa: BLE001,S110 -- said below: no start time
+            pass
+
+    waiter = threading.Thread(target=wait_for_runner, name="bpk-runner-ready", daemon=True)
+    waiter.start()
+    stamps: list[list[Any]] = []
+    dropped: list[dict[str, str]] = []
+    try:
+        _preparing = True
+        if _command_waiting:  # told before it began
+            raise _CommandCame()
+        _prepare_hints(hints_path, stamps, dropped)
+        _preparing = False
+    except _CommandCame:
+        _preparing = False
+        _log(hints_path.with_suffix(".log"), f"a command came: preparing stopped after "
+             f"{time.monotonic() - began:.1f} s, {len(stamps)} course file(s) read")
+    finally:
+        _preparing = False
+    if dropped:
+        _drop_hints(hints_path, dropped)
+    waiter.join()
+    if not started:
+        raise RuntimeError("the worker's runner did not start")
+    return stamps, started[0]
 
 
 def _record_hints(hints_path: Path, argv: Sequence[str]) -> None:
     """After a command: the rubrics it loaded and the folder it checked, newest first, for
-    the next worker to prepare."""
+    the next worker to prepare; only course files (:func:`_course_hint`)."""
     found: list[dict[str, str]] = []
     for name, module in list(sys.modules.items()):
         if name.startswith("backprop_kit_rubric_") and getattr(module, "__file__", None):
@@ -171,36 +364,50 @@ def _record_hints(hints_path: Path, argv: Sequence[str]) -> None:
                 found.append({"selfcheck": str(Path(notebook).resolve().parent)})
         except Exception:  # noqa: BLE001,S110 -- only a hint
             pass
-    hints = []
-    for hint in found + _read_hints(hints_path):
+    course_files = []
+    for hint in found:
+        if _course_hint(hint):
+            course_files.append(hint)
+        else:
+            _log(hints_path.with_suffix(".log"),
+                 f"no hint (not a course file): {next(iter(hint.values()))[:200]}")
+    hints: list[dict[str, str]] = []
+    for hint in course_files + _read_hints(hints_path):
         if hint not in hints:
             hints.append(hint)
-    staging = hints_path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(hints[:MAX_HINTS], handle)
-        os.replace(staging, hints_path)
-    except OSError:
-        pass
+    _write_hints(hints_path, hints)
 
 
 class _Worker:
     """The server's end of one worker: its pid, its channel, what it said when ready."""
 
-    def __init__(self, pid: int, channel: socket.socket) -> None:
-        self.pid, self.channel = pid, channel
+    def __init__(self, pid: int, channel: socket.socket, preparing: bool) -> None:
+        self.pid, self.channel, self.preparing = pid, channel, preparing
+        self.forked = time.monotonic()
         self.stamps: list[list[Any]] | None = None  # None: not ready yet
+        self.runner_seconds: float | None = None  # how long its runner took to start
 
     def wait_ready(self, seconds: float) -> bool:
         if self.stamps is None:
-            self.channel.settimeout(seconds)
+            self.channel.settimeout(max(seconds, 0.01))
             try:
                 message, _ = receive(self.channel, 0)
                 self.stamps = [list(s) for s in message["stamps"]]
+                took = message.get("runner_seconds")
+                if isinstance(took, (int, float)) and 0 < took < PREPARE_DEADLINE:
+                    self.runner_seconds = float(took)
             except (OSError, ValueError, KeyError, TypeError):
                 return False
         return True
+
+    def stop_preparing(self) -> None:
+        """A command takes this worker now: it stops preparing and says when its runner is
+        ready."""
+        if self.preparing and self.stamps is None:
+            try:
+                os.kill(self.pid, signal.SIGUSR1)
+            except OSError:
+                pass
 
     def end(self) -> None:
         """Stop a worker that has no command (it closes its runner)."""
@@ -222,12 +429,12 @@ class _Server:
         self.spare: _Worker | None = None  # the ready worker (or one preparing)
         self.busy: set[int] = set()  # workers serving a command
         self.rest_until = 0.0  # after a worker failed to prepare, wait before the next
+        self.runner_seconds = RUNNER_SECONDS  # the last worker's runner start, measured
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.netns = os.readlink("/proc/self/ns/net")
 
     def log(self, text: str) -> None:
-        with open(self.paths["log"], "a", encoding="utf-8") as handle:
-            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}\n")
+        _log(self.paths["log"], text)
 
     def open(self) -> None:
         fd = os.open(self.paths["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
@@ -260,7 +467,7 @@ class _Server:
                 self.spare.channel.close()
             _worker_main(theirs, self.paths["hints"], prepare)
         theirs.close()
-        return _Worker(pid, ours)
+        return _Worker(pid, ours, prepare)
 
     def reap(self) -> None:
         try:
@@ -323,12 +530,20 @@ class _Server:
             return
         worker = self.spare or self.spawn(prepare=False)
         self.spare = None
-        if not worker.wait_ready(READY_WAIT) or not _fresh(worker.stamps or []):
+        wait = FRESH_WAIT
+        if worker.preparing and worker.stamps is None:
+            # Still preparing: it stops, and the command waits only for its runner, started
+            # when the worker was forked (a fresh worker's would start only now); twice the
+            # usual start and it is stuck: never longer than a cold start would take.
+            worker.stop_preparing()
+            wait = max(worker.forked + 2 * self.runner_seconds + 1 - time.monotonic(), 1.0)
+        if not worker.wait_ready(wait) or not _fresh(worker.stamps or []):
             self.log(f"the ready worker {worker.pid} is of no use (a course file changed, or "
-                     "it failed): a fresh one serves")
+                     "it was not ready in time): a fresh one serves")
             worker.end()
             worker = self.spawn(prepare=False)
-            worker.wait_ready(READY_WAIT)
+            worker.wait_ready(FRESH_WAIT)
+        self._measured(worker)
         del header["token"]
         try:
             send(worker.channel, header, [conn.fileno(), *fds])
@@ -342,6 +557,10 @@ class _Server:
         worker.channel.close()
         self.busy.add(worker.pid)
 
+    def _measured(self, worker: _Worker) -> None:
+        if worker.runner_seconds is not None:
+            self.runner_seconds = worker.runner_seconds
+
     def serve(self) -> None:
         import select
 
@@ -351,6 +570,7 @@ class _Server:
             ready, _, _ = select.select([self.listener, *preparing], [], [], 0.5)
             if preparing and preparing[0] in ready and self.spare is not None:
                 if self.spare.wait_ready(1.0):
+                    self._measured(self.spare)
                     self.log(f"worker {self.spare.pid} ready, {len(self.spare.stamps or [])} "
                              "course file(s) prepared")
                 else:
@@ -358,6 +578,14 @@ class _Server:
                     self.spare.end()
                     self.spare = None
                     self.rest_until = time.monotonic() + 30
+            elif (preparing and self.spare is not None
+                  and time.monotonic() - self.spare.forked > PREPARE_DEADLINE):
+                self.log(f"worker {self.spare.pid} not ready after {PREPARE_DEADLINE:g} s: "
+                         "ended, its hints dropped; the next in 30 s")
+                self.spare.end()
+                self.spare = None
+                _write_hints(self.paths["hints"], [])
+                self.rest_until = time.monotonic() + 30
             self.reap()
             if self.listener in ready:
                 self.accept()
@@ -380,8 +608,8 @@ def _worker_main(channel: socket.socket, hints: Path, prepare: bool) -> None:
     code = 1
     try:
         signal.signal(signal.SIGTERM, quit_)
-        stamps = _prepare_command(hints) if prepare else []
-        send(channel, {"stamps": stamps})
+        stamps, took = _prepare_command(hints) if prepare else ([], None)
+        send(channel, {"stamps": stamps, "runner_seconds": took})
         channel.settimeout(None)
         try:
             header, fds = receive(channel, 4)
@@ -457,6 +685,7 @@ def serve(idle: float = IDLE_SECONDS) -> None:
     """The server's main: import, listen, keep a worker ready, serve until idle."""
     import gc
 
+    global _server_pid
     key = code_key()
     server = _Server(key, idle)
     server.log("starting")
@@ -466,6 +695,12 @@ def serve(idle: float = IDLE_SECONDS) -> None:
     server.open()
     server.log("ready")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A worker is told to stop preparing by SIGUSR1: the handler is set here, before any fork,
+    # so that a worker told at once (a command arriving as it is forked) has it already. The
+    # server itself is never sent one. (A handler, not SIG_IGN, which the runner and the
+    # notebooks it starts would inherit.)
+    _server_pid = os.getpid()
+    signal.signal(signal.SIGUSR1, _on_command)
     try:
         server.serve()
     finally:
