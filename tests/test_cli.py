@@ -217,3 +217,15 @@ def test_without_a_sandbox_grade_refuses_unless_allowed(subs, tmp_path, monkeypa
     data = json.loads((tmp_path / "b" / "results.json").read_text())
     # detect() is patched here only: the runner still confines, and the record says so
     assert data["sandbox"] == data["submissions"][0]["sandbox"]
+
+
+def test_the_steps_after_grading_are_a_named_list(tmp_path) -> None:
+    """grade and merge finish a run with the same steps, named: hand grades where a gradebook
+    is given (it must exist), copying notes where students have their own numbers."""
+    from autograder.errors import UsageError
+    from autograder.grade.classrun import after_grading
+
+    assert after_grading("backprop", None, varied=False) == []
+    assert [name for name, _ in after_grading("backprop", None, varied=True)] == ["copying"]
+    with pytest.raises(UsageError, match="no such gradebook"):
+        after_grading("backprop", tmp_path / "gradebook.db", varied=False)

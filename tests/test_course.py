@@ -66,3 +66,30 @@ def test_hidden_grade_finds_the_rubric_from_an_autograded_folder(tmp_path: Path)
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("True"), result.stdout
+
+
+def test_a_copy_of_the_course_finds_itself_and_its_own_solutions(tmp_path: Path) -> None:
+    """Run inside a copy of the checkout, the course is the copy and its rubrics import the
+    copy's solutions, not the installed ones (a changed reference shows)."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "course-copy"
+    copy.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", copy)
+    shutil.copytree(ROOT / "assignments", copy / "assignments",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", copy / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "solutions" / "__init__.py").write_text('"""The copy."""\nWHERE = "copy"\n')
+    probe = (
+        "from autograder.rubric import course\n"
+        "print(course.find_course())\n"
+        "course.questions('backprop')\n"
+        "import solutions\n"
+        "print(solutions.WHERE)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=copy / "assignments",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(copy.resolve()), "copy"]

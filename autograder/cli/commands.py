@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import click
 
 from autograder import __version__
 from autograder.console import echo, fail
-from autograder.errors import BackpropKitError, UsageError
+from autograder.errors import BackpropKitError
 from autograder.student.command import check
 
 if TYPE_CHECKING:  # the CLI imports the library lazily (start-up time)
@@ -70,72 +69,16 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
     from autograder.run.client import Runner, assignment_plots
 
     # the runners (one a job) pre-load while this process imports sympy and the rubric
-    plots = assignment_plots(assignment)
-    early = [Runner(plots).start() for _ in range(jobs)]
-    from autograder.grade.batch import BatchOptions, run_batch
-    from autograder.grade.grading import ensure_answers_hidden
-    from autograder.grade.submissions import discover
-    from autograder.grade.submissions import shard as take_shard
+    early = [Runner(assignment_plots(assignment)).start() for _ in range(jobs)]
+    from autograder.grade.classrun import ClassRequest, grade_class
     from autograder.report import reports
-    from autograder.run import sandbox
-    from autograder.run.grader import Settings
 
-    unpacked: list[Path] = []
+    request = ClassRequest(submissions, assignment, out, jobs, timeout, memory_mb, shard,
+                           resume, allow_unsandboxed, judge_timeout, gradebook, seed, student)
     try:
-        from autograder.rubric.course import questions as assignment_questions
-
-        questions = list(assignment_questions(assignment))
-        _warn_stale_release(assignment)
-        finishing = []
-        if gradebook is not None:
-            from autograder.grade.gradebook import with_hand_grades
-            from autograder.rubric.course import manual_questions
-
-            if not gradebook.is_file():
-                raise UsageError(f"{gradebook}: no such gradebook (nbgrader's gradebook.db)")
-            manual = manual_questions(assignment)
-            finishing.append(lambda run: with_hand_grades(run, gradebook, manual))
-        if seed is None:
-            from autograder.rubric.course import variant_seed
-
-            seed = variant_seed()
-        seed = seed or None
-        if seed is not None:
-            from autograder.grade.copying import find_copying
-            from autograder.rubric.course import variant_questions
-
-            finishing.append(lambda run: find_copying(
-                run, lambda key: variant_questions(assignment, key)))
-
-        def finish(run: GradingRun) -> GradingRun:
-            for step in finishing:
-                run = step(run)
-            return run
-
-        require, sandbox_name = sandbox.policy(allow_unsandboxed)
-        if require:
-            ensure_answers_hidden()
-        else:
-            echo(sandbox.UNSANDBOXED_WARNING, err=True)
-        out.mkdir(parents=True, exist_ok=True)
-        subs = take_shard(discover(list(submissions), assignment, unpacked=unpacked,
-                                       student=student), shard)
-        if not subs:
-            raise UsageError(f"no notebooks for {assignment!r} found in the given paths")
-        run = run_batch(subs, assignment, questions,
-                        Settings(timeout=timeout, memory_mb=memory_mb, require_sandbox=require,
-                                 judge_seconds=judge_timeout, preload_plots=plots,
-                                 variant_seed=seed),
-                        BatchOptions(out, jobs, resume, shard, sandbox_name), runner=early,
-                        finish=finish)
+        run = grade_class(request, early, warn=lambda text: echo(text, err=True))
     except BackpropKitError as error:
         fail(error)
-        return
-    finally:
-        for runner in early:
-            runner.close()
-        for folder in unpacked:  # unpacked zips never outlive the run
-            shutil.rmtree(folder, ignore_errors=True)
     echo(reports.summary_table(run))
     echo(f"reports written to {out}")
     if feedback_dir is not None:
@@ -150,15 +93,6 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
         if low:
             echo(f"under {fail_under:g}%: {', '.join(low)}", err=True)
             sys.exit(1)
-
-
-def _warn_stale_release(assignment: str) -> None:
-    """Say so when the released self-checks were made from another rubric."""
-    from autograder.rubric.course import find_course
-    from autograder.rubric.lock import stale_release
-
-    for note in stale_release(find_course(), assignment):
-        echo(f"warning: {note}", err=True)
 
 
 def _deliver(run: GradingRun, feedback_dir: Path) -> None:
@@ -180,32 +114,13 @@ def _deliver(run: GradingRun, feedback_dir: Path) -> None:
               help="Folder for the merged results.json, grades.csv, junit.xml and feedback.")
 def merge(folders: tuple[Path, ...], out: Path) -> None:
     """Join the results of sharded runs (FOLDERS hold results.json) into one set of reports."""
+    from autograder.grade.classrun import merge_class
     from autograder.report import reports
-    from autograder.results import GradingRun
 
     try:
-        runs = []
-        for folder in folders:
-            path = folder / "results.json"
-            try:
-                runs.append(GradingRun.from_dict(json.loads(path.read_text(encoding="utf-8"))))
-            except (OSError, ValueError, KeyError) as error:
-                raise UsageError(f"{path}: not a results.json of backprop-kit ({error})"
-                                 ) from None
-        merged = GradingRun.merge(runs)
-        if any(s.variant is not None for s in merged.submissions):
-            from autograder.grade.copying import find_copying
-            from autograder.rubric.course import variant_questions
-
-            # copying across shards shows only in the whole class: look again
-            merged = find_copying(merged, lambda key: variant_questions(merged.assignment, key))
-    except (BackpropKitError, ValueError) as error:
-        fail(error if isinstance(error, BackpropKitError) else UsageError(str(error)))
-        return
-    from autograder.report.classreport import rubric_questions, write_class_report
-
-    reports.write_reports(merged, out)
-    write_class_report([merged], out, rubric_questions)
+        merged = merge_class(folders, out)
+    except BackpropKitError as error:
+        fail(error)
     echo(reports.summary_table(merged))
 
 
@@ -264,6 +179,7 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool,
     notebook, and show whose scores changed."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from autograder.grade.classrun import stale_notes
     from autograder.grade.regrade import changes_table, variant_questions, write_regrade
     from autograder.grade.regrade import regrade as regrade_run
     from autograder.report.classreport import HTML_NAME, write_class_report
@@ -273,7 +189,8 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool,
     try:
         before = GradingRun.read(results)
         rubric = list(questions(before.assignment))
-        _warn_stale_release(before.assignment)
+        for note in stale_notes(before.assignment):
+            echo(note, err=True)
         after = regrade_run(before, rubric, source=str(results), jobs=jobs,
                             everything=everything,
                             questions_for=variant_questions(before.assignment))

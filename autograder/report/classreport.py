@@ -338,3 +338,22 @@ def rubric_questions(assignment: str) -> Sequence[Question] | None:
         return questions(assignment)
     except (ImportError, BackpropKitError):
         return None
+
+
+def warm_up_charts() -> None:
+    """Load matplotlib's fonts and fill its caches as this report's charts do (its first
+    chart in a process costs about 0.15 s more than the next): for a warm grader, which
+    draws this before any command comes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.4, 2.2))
+    ax = fig.subplots()
+    ax.barh([0, 1], [40.0, 60.0], color="#3b6ea5", label="full marks", height=0.7)
+    ax.bar([0.0, 1.0], [1, 2], width=0.1)
+    ax.set_yticks([0, 1], ["question (1)", "question (2)"], fontsize=7)
+    ax.set_xlabel("points")
+    ax.set_ylabel("students")
+    ax.set_title("warm-up", fontsize=9)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=3, fontsize=7, frameon=False)
+    _svg_uri(fig)

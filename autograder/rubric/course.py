@@ -41,19 +41,20 @@ def _solutions_root() -> Path | None:
 
 
 def find_course(start: Path | None = None, package_root: Path | None = None) -> Path:
-    """The course directory: where ``solutions`` is installed from (``pip install -e`` in the
-    course root), else the first folder above ``start`` (default: cwd) with nbgrader_config.py.
+    """The course directory: the first folder at or above ``start`` (default: cwd) with
+    nbgrader_config.py and assignments/, so that a copy of the course finds itself; else where
+    ``solutions`` is installed from (``pip install -e`` in the course root).
 
     The hidden ``grade(...)`` runs in the student's kernel with cwd
-    ``autograded/<student>/<assignment>/``, so both ways lead back to the course.
+    ``autograded/<student>/<assignment>/``, inside the course.
     """
-    root = package_root if package_root is not None else _solutions_root()
-    if root is not None and _is_course(root):
-        return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if _is_course(folder):
             return folder
+    root = package_root if package_root is not None else _solutions_root()
+    if root is not None and _is_course(root):
+        return root
     raise BackpropKitError(
         f"no course directory found: neither the installed solutions package ({root}) nor any "
         f"folder above {here} holds {CONFIG_FILE} and {SOURCE_DIR}/; install backprop-kit "
@@ -90,8 +91,29 @@ def origin(path: Path, source: bytes) -> str:
     return f"{path}\0{where}\0{hashlib.sha256(source).hexdigest()}"
 
 
+def use_course_solutions(course: Path) -> None:
+    """A rubric imports ``solutions``: make it the course's own (a copy of the course has its
+    own), never silently another checkout's."""
+    own = course / "solutions" / "__init__.py"
+    if not own.is_file():
+        return  # a course without solutions/ of its own: the installed package
+    loaded = sys.modules.get("solutions")
+    if loaded is None:
+        if str(course) not in sys.path:
+            sys.path.insert(0, str(course))
+        return
+    if Path(loaded.__file__ or "").resolve() != own.resolve():
+        raise BackpropKitError(
+            f"the course at {course} has its own solutions/, but this process already uses "
+            f"another ({Path(loaded.__file__ or '').parent}); run the command again (a warm "
+            "grader of another course: backprop-kit warm --stop)")
+
+
 @cache
 def _load(path: Path) -> ModuleType:
+    course = path.parent.parent.parent  # <course>/assignments/<assignment>/rubric.py
+    if _is_course(course):
+        use_course_solutions(course)
     name = f"backprop_kit_rubric_{path.parent.name.replace('-', '_')}"
     try:
         source = path.read_bytes()

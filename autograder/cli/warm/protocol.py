@@ -41,13 +41,22 @@ def folder() -> Path:
 
 
 def _package_dirs() -> list[str]:
+    """The installed packages' folders, and the ``solutions`` of the course the command runs
+    in when it has its own (a copy of the course: its rubrics import that one)."""
     import importlib.util
 
     found = []
     for name in ("autograder", "solutions"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.submodule_search_locations:
-            found += list(spec.submodule_search_locations)
+            found += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+    here = Path.cwd()
+    for folder in (here, *here.parents):  # as autograder.rubric.course.find_course looks
+        if (folder / "nbgrader_config.py").is_file() and (folder / "assignments").is_dir():
+            own = (folder / "solutions").resolve()
+            if (own / "__init__.py").is_file() and str(own) not in found:
+                found.append(str(own))
+            break
     return found
 
 
