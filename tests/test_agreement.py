@@ -25,8 +25,8 @@ EQUIVALENT = {
                                     "exp(v)/(1 + exp(v))^2"],
     "backprop-dR-dw12": ["2*a2_1*(a1_2 - y)", "-2*(y - w11_2*a1_1 - w12_2*a2_1 - b1_2)*a2_1"],
     "backprop-dR-db1": ["2*a1_2 - 2*y"],
-    "backprop-dR-dw11-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1",
-                                "2*(a1_2 - y)*w11_2*sigma(z1_1)*(1 - sigma(z1_1))*x1"],
+    "backprop-dR-dw12-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x2",
+                                "2*(a1_2 - y)*w11_2*sigma(z1_1)*(1 - sigma(z1_1))*x2"],
     "opt1d-second-derivative": ["2*(18*x^2 + 15*x - 20)"],
     "opt1d-newton-update": ["(x*d2 - d1)/d2"],
 }
@@ -35,8 +35,8 @@ EQUIVALENT = {
 STUDENT_SIDE = {
     "backprop-dR-dw12": ["-2*(y - a1_2)*a1_1", "-2*(y - a1_2)*a2_1*w12_2",
                          "-2*(y - a1_2)*w12_2"],
-    "backprop-dR-dw11-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x2",
-                                "-2*(y - a1_2)*w11_2*cos(z1_1)*x1"],
+    "backprop-dR-dw12-layer1": ["-2*(y - a1_2)*w11_2*a1_1*(1 - a1_1)*x1",
+                                "-2*(y - a1_2)*w11_2*cos(z1_1)*x2"],
     # issue 23: one wrong term of a sum, matched on the student's own terms
     "sd2d-df-dx1": ["4*x1^3*x2^2 + 2*(x1 - 1)*(x2 - 1)^3", "4*x1^3*x2^2 + 17"],
     "opt1d-second-derivative": ["36*x^2 + 30*x - 41"],

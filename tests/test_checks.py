@@ -263,10 +263,10 @@ def test_declared_expression_slips_are_matched_by_equivalence() -> None:
     assert inverted.score == next(s.credit for s in nr.slips if s.id == "newton_inverted")
     plus = judge(nr, "x + d1/d2")
     assert plus.mistake == "wrong_term" and "Newton step" in plus.feedback
-    w11 = question("backprop-dR-dw11-layer1")
-    forgot = judge(w11, "-2*(y - a1_2)*w11_2*x1")
+    chain = question("backprop-dR-dw12-layer1")
+    forgot = judge(chain, "-2*(y - a1_2)*w11_2*x2")
     assert forgot.mistake == "missing_factor" and "σ′(z₁⁽¹⁾)" in forgot.feedback
-    sigma = judge(w11, "2*(a1_2 - y)*w11_2*sigma(z1_1)*x1")
+    sigma = judge(chain, "2*(a1_2 - y)*w11_2*sigma(z1_1)*x2")
     assert sigma.mistake == "replaced_factor" and "activation" in sigma.feedback
     b1 = question("backprop-dR-db1")
     assert "inner derivative" in judge(b1, "2*(y - a1_2)").feedback  # the sign hint fits

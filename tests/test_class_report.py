@@ -118,6 +118,56 @@ def test_answers_are_grouped_by_meaning_not_text(grader) -> None:
     assert groups[1].points == question(W12).points * DEFAULT_CREDIT["sign"]
 
 
+def test_a_class_with_variants_is_read_per_variant(grader, tmp_path) -> None:
+    """Question 5 asks for ∂R/∂w₂₁⁽¹⁾ or ∂R/∂w₂₂⁽¹⁾: the heading is neutral and lists both; the
+    right answers of each variant form one group labelled with it; an answer right for the
+    other variant is wrong here and is not grouped with the right ones; the gradient's right
+    answers, different numbers for everyone, are one group "each right for its own numbers"."""
+    from autograder.report.classreport import build, render_html, render_markdown
+    from autograder.rubric.variants import student_key, variant_for
+
+    seed, qid = "report-variants", "backprop-dR-dw2k-layer1"
+    by_k: dict[int, list[str]] = {1: [], 2: []}
+    for i in range(40):
+        sid = f"v{i:02d}"
+        by_k[variant_for("backprop", sid, seed).numbers["other_weight"][1]].append(sid)
+    students = by_k[1][:2] + by_k[2][:2]  # two asked for w21, two for w22
+    mine = {sid: {q.id: q for q in questions("backprop", variant_for("backprop", sid, seed))}
+            for sid in students}
+    other = {sid: mine[by_k[3 - k][0]][qid].expected for k in by_k for sid in by_k[k][:1]}
+
+    def submission(sid: str, wrong: bool = False) -> SubmissionResult:
+        q5, grad = mine[sid][qid], mine[sid][GRADIENT]
+        text = sympy.sstr(other[sid] if wrong else q5.expected)
+        results = (grader.judge_answer(q5, {"data": {"type": "text", "text": text}}),
+                   grader.judge_answer(grad, {"data": transport.encode(grad.expected.tolist())}))
+        return SubmissionResult(sid if not wrong else f"{sid}-swapped", "backprop",
+                                f"{sid}.ipynb", results, variant=student_key(sid, seed))
+
+    swapped = by_k[1][0]  # hands in the w22 answer while asked for w21
+    run = GradingRun("backprop", "test", tuple(
+        [submission(s) for s in students] + [submission(swapped, wrong=True)]))
+    (section,) = build([run], lambda a: questions(a))
+    q5 = next(qs for qs in section.questions if qs.item.id == qid)
+    titles = {mine[s][qid].title for s in students}
+    assert len(titles) == 2 and q5.item.title not in titles and "…" in q5.item.title
+    assert dict(q5.asked) == {mine[by_k[1][0]][qid].title: 3, mine[by_k[2][0]][qid].title: 2}
+    right = [g for g in q5.groups if g.verdict == "right"]
+    assert {g.asked: set(g.students) for g in right} == {
+        mine[by_k[k][0]][qid].title: set(by_k[k][:2]) for k in (1, 2)}
+    (wrong,) = [g for g in q5.groups if g.verdict != "right"]
+    assert wrong.students == (f"{swapped}-swapped",)
+    assert wrong.asked == mine[swapped][qid].title
+    gradient = next(qs for qs in section.questions if qs.item.id == GRADIENT)
+    (one,) = gradient.groups
+    assert one.verdict == "right" and one.count == 5 and one.own_numbers and not gradient.asked
+    html, md = render_html([section]), render_markdown([section])
+    for text in (html, md):
+        assert "Asked per variant" in text and all(t in text for t in titles)
+        assert "each right for the student" in text
+    (tmp_path / "class-report.html").write_text(html, encoding="utf-8")
+
+
 def test_numbers_are_grouped_by_rounded_value(grader) -> None:
     g = [float(v) for v in question(GRADIENT).expected]
     data = {"exact": {"type": "array", "value": g},

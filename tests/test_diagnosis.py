@@ -97,8 +97,8 @@ def _judged(question_id: str, answer: str):
 
 @pytest.mark.parametrize(("question_id", "answer"), [
     ("backprop-link-da-da", "a1_1"),  # the activation, not the weight
-    ("backprop-link-dz-dw", "x2"),  # the other weight's input: one of two symbols
-    ("backprop-link-dz-dw", "w11_1"),
+    ("backprop-link-dz-dw", "x1"),  # the other weight's input: one of two symbols
+    ("backprop-link-dz-dw", "w12_1"),
 ])
 def test_an_answer_that_is_one_wrong_symbol_earns_nothing(question_id, answer) -> None:
     result = _judged(question_id, answer)
@@ -107,9 +107,9 @@ def test_an_answer_that_is_one_wrong_symbol_earns_nothing(question_id, answer) -
 
 
 @pytest.mark.parametrize(("question_id", "answer", "where"), [
-    ("backprop-dR-dw11-layer1", "2*(y - a1_2)*w11_2*x1", "sign"),  # sign, σ′ forgotten
-    ("backprop-dR-dw22-layer1", "-2*(y - a1_2)*w11_2*x2", "σ′"),  # other weight, σ′ forgotten
-    ("backprop-dR-dw11-layer1", "-4*(y - a1_2)*w11_2*a1_1*x1", "σ′"),  # ×2 and σ for σ′
+    ("backprop-dR-dw12-layer1", "2*(y - a1_2)*w11_2*x2", "sign"),  # sign, σ′ forgotten
+    ("backprop-dR-dw2k-layer1", "-2*(y - a1_2)*w11_2*x2", "σ′"),  # other weight, σ′ forgotten
+    ("backprop-dR-dw12-layer1", "-4*(y - a1_2)*w11_2*a1_1*x2", "σ′"),  # ×2 and σ for σ′
 ])
 def test_two_slips_in_a_chain_earn_a_little(question_id, answer, where) -> None:
     result = _judged(question_id, answer)
@@ -118,7 +118,7 @@ def test_two_slips_in_a_chain_earn_a_little(question_id, answer, where) -> None:
 
 
 def test_a_chain_with_nothing_right_is_not_two_slips() -> None:
-    result = _judged("backprop-dR-dw11-layer1", "7*(y - a1_2)*x2")
+    result = _judged("backprop-dR-dw12-layer1", "7*(y - a1_2)*x1")
     assert result.mistake is None and result.score == 0.0
 
 

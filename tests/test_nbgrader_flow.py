@@ -59,8 +59,8 @@ SLIPS: dict[str, Slip] = {
     "sign-slip": Slip("backprop-dR-dw12", "sign", examples.sign_slip),
     "wrong-variable": Slip("backprop-dR-dw12", "wrong_variable",
                            lambda e: examples.swap_variable(e, "a2_1", "a1_1")),
-    "missing-factor": Slip("backprop-dR-dw11-layer1", "missing_factor",
-                           lambda e: examples.drop_factor(e, "x1")),
+    "missing-factor": Slip("backprop-dR-dw12-layer1", "missing_factor",
+                           lambda e: examples.drop_factor(e, "x2")),
 }
 UNFINISHED_KEEP = 2
 # What the instructor gives by hand in formgrader (a fraction of the points); other written

@@ -336,3 +336,66 @@ def test_leak_detection_works() -> None:
     arr = next(q for q in questions("backprop") if q.kind == "array")
     assert leaks(arr, f"{numbers_of(arr.expected)[0]:.5f}")
     assert not leaks(arr, "0.311 and 0.455")
+
+
+# --- points and precision, as stated -------------------------------------------------------
+
+HEADING = re.compile(r"^### Question (\d+) \((\d+(?:\.\d+)?) points?(?:, graded by hand)?\)",
+                     re.M)
+PART = re.compile(r"\*\*\(([a-z])\) \((\d+(?:\.\d+)?) points?\)\*\*")
+PRECISION = re.compile(r"(\d+) (significant digits|decimals)")
+PRECISION_WORDS = {"significant digits": "significant", "decimals": "decimals"}
+
+
+def _header_points(nb: Any) -> list[float]:
+    """The Points column of the header's table, each row's parts in order."""
+    rows = [line for line in nb.cells[0].source.splitlines()
+            if line.startswith("| ") and not line.startswith(("| Question", "| ---"))]
+    return [float(p) for row in rows for p in row.rstrip(" |").rsplit("|", 1)[1].split("+")]
+
+
+@params
+def test_header_table_headings_and_nbgrader_agree_on_every_point(assignment: str) -> None:
+    """The header's table lists each graded cell's points in order; each question's heading
+    states the sum of its graded cells, each part "(a) (1 point)" its own cell's."""
+    nb = load(assignment)
+    graded = [float(meta(c)["points"]) for c in grade_cells(nb)]
+    assert _header_points(nb) == graded
+    stated: list[tuple[str, float, list[float]]] = []  # (question, stated, graded cells)
+    pending_part: float | None = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and not meta(cell).get("grade"):
+            for number, points in HEADING.findall(cell.source):
+                stated.append((number, float(points), []))
+            parts = PART.findall(cell.source)
+            assert len(parts) <= 1, cell.id
+            if parts:
+                pending_part = float(parts[0][1])
+        if meta(cell).get("grade"):
+            assert stated, f"{cell.id} comes before any question heading"
+            stated[-1][2].append(float(meta(cell)["points"]))
+            if pending_part is not None:
+                assert pending_part == float(meta(cell)["points"]), cell.id
+                pending_part = None
+    assert [n for n, _, _ in stated] == [str(i) for i in range(1, len(stated) + 1)]
+    for number, points, cells in stated:
+        assert cells and points == sum(cells), (assignment, number, points, cells)
+
+
+@params
+def test_the_text_states_the_precision_each_number_is_graded_to(assignment: str) -> None:
+    """A number graded to a precision (the rubric's ``precision``: 4 significant digits, 6
+    decimals) is asked for with exactly those words in its task, and no task states a
+    precision its question does not grade."""
+    nb = load(assignment)
+    by_answer = {q.answer_cell: q for q in questions(assignment)}
+    told: list[tuple[str, int]] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            told += [(PRECISION_WORDS[kind], int(n)) for n, kind in PRECISION.findall(cell.source)]
+        q = by_answer.get(meta(cell).get("grade_id", ""))
+        if q is None:
+            continue
+        stated = [tuple(q.precision)] if q.precision else []
+        assert told == stated, f"{q.id}: graded to {stated}, the text says {told}"
+        told = []

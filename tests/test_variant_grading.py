@@ -19,7 +19,7 @@ from autograder.run import sandbox
 
 UNSAFE = [] if sandbox.detect() != "none" else ["--allow-unsandboxed"]
 SEED = "variant-grading-test"
-ANSWERED = ("backprop-dR-dw11-layer1", "backprop-gradient", "backprop-step",
+ANSWERED = ("backprop-dR-dw2k-layer1", "backprop-gradient", "backprop-step",
             "backprop-training")
 
 

@@ -14,7 +14,6 @@ from autograder.rubric import variants as vr
 from autograder.rubric.variants import course_seed, student_key, variant_for
 from solutions import network as nw
 from solutions import optimisation_1d as o1
-from solutions import steepest_descent as sd
 
 SEED = "test-seed-2026"
 IDS = [f"student{i:03d}" for i in range(200)]
@@ -101,19 +100,18 @@ def test_1d_variants_have_two_minima_reached_and_a_step_that_diverges() -> None:
             assert abs(12 * c4 * x**2 + 6 * c3 * x + 2 * c2) >= 1, (sid, x, n)
 
 
-def test_2d_variants_reach_the_minimum_beside_their_start() -> None:
-    for sid in IDS[:100]:
+def test_2d_variants_start_beside_the_minimum_they_approach() -> None:
+    """The graded start lies beside one minimum and the second start beside the other; where
+    each path ends, and that the answers spread, is in tests/test_variant_claims.py."""
+    for sid in IDS:
         n = variant_for("steepest-descent-2d", sid, SEED).numbers
-        alpha, beta, c1, c2 = n["f2"]
+        _, _, c1, c2 = n["f2"]
+        minima = (np.array([c1, 0.0]), np.array([0.0, c2]))
 
-        def grad(p, alpha=alpha, beta=beta, c1=c1, c2=c2):
-            a, b = p
-            return np.array([4 * alpha * a**3 * b**2 + 2 * beta * (a - c1) * (b - c2) ** 4,
-                             2 * alpha * a**4 * b + 4 * beta * (a - c1) ** 2 * (b - c2) ** 3])
+        def nearest(p, minima=minima):
+            return min(range(2), key=lambda i: float(np.linalg.norm(np.array(p) - minima[i])))
 
-        path = sd.steepest_descent(grad, n["start"], n["eta"])
-        assert len(path) < 10_000, (sid, n)
-        assert path[-1] == pytest.approx([c1, 0.0], abs=1e-6), (sid, n)
+        assert nearest(n["start"]) != nearest(n["second_start"]), (sid, n)
 
 
 def test_backprop_variants_step_downhill_and_train() -> None:
@@ -128,9 +126,8 @@ def test_backprop_variants_step_downhill_and_train() -> None:
         if i < 10:  # training is the slow part
             _, losses = nw.train(theta, data, n["train_eta"], n["train_steps"])
             assert losses[-1] < losses[0], (sid, n)
-        j, k, layer = n["weight"]
-        assert layer == 1 and {j, k} <= {1, 2} and n["other_weight"][0] == 3 - j
-        assert n["bias"] == [n["other_weight"][0], 1] and n["output_weight"][:1] == [1]
+        j, k, layer = n["other_weight"]  # question 5: always hidden node 2, any input
+        assert (j, layer) == (2, 1) and k in (1, 2)
 
 
 # --- the rubrics build every variant's questions from solutions ------------------------------
@@ -166,9 +163,9 @@ def test_variant_questions_judge_their_own_references(sid: str) -> None:
             if str(other) != str(answer):
                 assert not judge(q, other).correct, (assignment, q.id)
     n = variant_for("backprop", sid, SEED).numbers
-    j, k, _ = n["weight"]
+    j, k, _ = n["other_weight"]
     chain = {q.id: q for q in course.questions("backprop", variant_for("backprop", sid, SEED))}
-    q = chain["backprop-dR-dw11-layer1"]
+    q = chain["backprop-dR-dw2k-layer1"]
     wrong = f"-2*(y - a1_2)*w1{j}_2*exp(-z{j}_1)*(1 + exp(-z{j}_1))^(-2)*x{3 - k}"
     verdict = judge(q, wrong)
     assert not verdict.correct and f"x{'₁₂'[2 - k]}" in verdict.feedback, verdict
@@ -186,7 +183,7 @@ def test_slips_are_diagnosed_on_every_variant(sid: str) -> None:
     for qs in (lecture, mine):
         mean = judge(qs["backprop-gradient"], (qs["backprop-gradient"].expected / 2).tolist())
         assert (mean.mistake, mean.score) == ("mean_not_sum", 0.5)
-        sign = judge(qs["backprop-dR-dw11-layer1"], f"-({qs['backprop-dR-dw11-layer1'].expected})")
+        sign = judge(qs["backprop-dR-dw12-layer1"], f"-({qs['backprop-dR-dw12-layer1'].expected})")
         assert sign.mistake == "sign" and not sign.correct
     sd = {q.id: q for q in course.questions("steepest-descent-2d",
                                             variant_for("steepest-descent-2d", sid, SEED))}

@@ -1,10 +1,13 @@
 """The autograded questions of backprop (instructor side only; never released).
 
 The rubric (points, form, partial credit) is public; ``expected`` is computed from ``solutions``.
-Points follow effort: a single link or one factor is worth 1, a product of links 2, a partial
-the lecture does not print 3. ``questions(variant)`` builds them for a student's variant (their
-θ₀, observations and which weights they differentiate, autograder.rubric.variants);
-``QUESTIONS`` are the lecture's.
+Points follow the work: what the lecture prints, one index from it or a one-liner is worth at
+most 1 (a link of the lecture's own chain ½); the partials the lecture does not derive (hidden
+node 2's) weigh most, 3 and 2; code 2–3. ``questions(variant)`` builds them for a student's
+variant (their θ₀, observations and the weight of hidden node 2 they differentiate,
+autograder.rubric.variants); ``QUESTIONS`` are the lecture's. Every variant asks the same kind
+of thing: question 4's chain is w₁₂⁽¹⁾ (one index from the lecture's w₁₁⁽¹⁾) for everyone,
+question 5 a weight of hidden node 2, which the lecture never derives.
 """
 
 from collections.abc import Mapping
@@ -82,11 +85,14 @@ def chain_parts(j: int, k: int | None) -> tuple[Part, ...]:
                          {wrong: f"{pretty(wrong)}, the input of the other weight"}))
 
 
-# The lecture's chain (w₁₁⁽¹⁾) and the unprinted partials (node 2), as named before variants.
-HIDDEN_LAYER, HIDDEN_DEFINITIONS = hidden_node(1)
+# Question 4's chain: w₁₂⁽¹⁾ for everyone (the lecture derives w₁₁⁽¹⁾); question 5 and 6:
+# hidden node 2, which the lecture does not derive.
+CHAIN_NODE, CHAIN_INPUT = 1, 2
+HIDDEN_LAYER, HIDDEN_DEFINITIONS = hidden_node(CHAIN_NODE)
 SECOND_HIDDEN, SECOND_DEFINITIONS = hidden_node(2)
-W11_PARTS, W22_PARTS = chain_parts(1, 1), chain_parts(2, 2)
-LINK_DR_DA, LINK_DA_DA, LINK_DA_DZ, LINK_DZ_DW = nw.chain_links(1, 1)
+CHAIN_PARTS, W22_PARTS = chain_parts(CHAIN_NODE, CHAIN_INPUT), chain_parts(2, 2)
+LINK_DR_DA, LINK_DA_DA, LINK_DA_DZ, LINK_DZ_DW = nw.chain_links(CHAIN_NODE, CHAIN_INPUT)
+SIGMA_PRIME = ("sigma'",)  # question 1c asks for σ′: σ′ itself is no answer there
 
 
 def gradient_slips(theta: Any = nw.THETA0, data: Any = nw.DATA) -> tuple[Slip, ...]:
@@ -184,15 +190,12 @@ def questions(variant: Variant) -> tuple[Question, ...]:
     n: Mapping[str, Any] = variant.numbers
     theta, data = np.array(n["theta0"], dtype=float), np.array(n["data"], dtype=float)
     eta, train_eta, train_steps = n["eta"], n["train_eta"], n["train_steps"]
-    _, ko, _ = n["output_weight"]
-    j, k, _ = n["weight"]
+    j, k = CHAIN_NODE, CHAIN_INPUT
     j2, k2, _ = n["other_weight"]
-    jb, _ = n["bias"]
-    wo, w, w2, b2 = f"w1{ko}_2", f"w{j}{k}_1", f"w{j2}{k2}_1", f"b{jb}_1"
+    w, w2, b2 = f"w{j}{k}_1", f"w{j2}{k2}_1", f"b{j2}_1"
     link_dR, link_da, link_dz, link_dw = nw.chain_links(j, k)
     hidden, hidden_defs = hidden_node(j)
     second, second_defs = hidden_node(j2)
-    bias_node, bias_defs = hidden_node(jb)
     total = nw.total_gradient(theta, data)
     return (
         Question("backprop-sigmoid-outer", "dsigma_du", "expression", 1, "dσ/du for σ = u⁻¹",
@@ -201,56 +204,56 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                              "The power rule lowers the exponent: d(uⁿ)/du = n uⁿ⁻¹.", 0.0),)),
         Question("backprop-sigmoid-inner", "du_dv", "expression", 1, "du/dv for u = 1 + e⁻ᵛ",
                  ("v",), expected=SIGMA_INNER),
-        Question("backprop-sigmoid-derivative", "sigma_prime", "expression", 2, "σ'(v)",
+        Question("backprop-sigmoid-derivative", "sigma_prime", "expression", 1, "σ'(v)",
                  ("v",), expected=sg.sigmoid_prime_lecture_form(),
                  slips=(Slip("inner_derivative_missing", "-(1 + exp(-v))^(-2)",
                              "You differentiated the outer power but not the inner function "
                              "1 + e^(−v): multiply by its derivative.", 0.5),
                         Slip("sigma_itself", "1/(1 + exp(-v))",
                              "That is σ(v) itself, not its derivative.", 0.0)),
-                 hints={"sign": "the derivative of e^(−v) is −e^(−v)"}),
-        Question("backprop-dR-dw12", "dR_dw12_2", "expression", 2,
-                 f"∂R/∂{pretty(wo)} (one observation)",
-                 OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.compact_partial(wo),
+                 hints={"sign": "the derivative of e^(−v) is −e^(−v)"},
+                 refused_functions=SIGMA_PRIME),
+        Question("backprop-dR-dw12", "dR_dw12_2", "expression", 1,
+                 "∂R/∂w₁₂⁽²⁾ (one observation)",
+                 OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.compact_partial("w12_2"),
                  domains=ACTIVATIONS,
-                 parts=(DR_DA, Part(f"the link ∂a₁⁽²⁾/∂{pretty(wo)}", f"a{ko}_1",
-                                    {f"a{3 - ko}_1": f"{pretty(f'a{3 - ko}_1')}, the input "
-                                                     "of the other weight"})),
+                 parts=(DR_DA, Part("the link ∂a₁⁽²⁾/∂w₁₂⁽²⁾", "a2_1",
+                                    {"a1_1": "a₁⁽¹⁾, the input of the other weight"})),
                  hints=LOSS_HINTS),
         Question("backprop-dR-db1", "dR_db1_2", "expression", 1, "∂R/∂b₁⁽²⁾ (one observation)",
                  OUTPUT_LAYER, OUTPUT_DEFINITIONS, expected=nw.dR_db1_2(), domains=ACTIVATIONS,
                  slips=(Slip("the_loss_itself", "(y - a1_2)^2",
                              "That is R itself: differentiate it with respect to b₁⁽²⁾.", 0.0),),
                  hints=LOSS_HINTS),
-        Question("backprop-link-dR-da", "dR_da1_2", "expression", 1, "Link 1: ∂R/∂a₁⁽²⁾",
+        Question("backprop-link-dR-da", "dR_da1_2", "expression", 0.5, "Link 1: ∂R/∂a₁⁽²⁾",
                  ("y", "a1_2"), expected=link_dR,
                  slips=(Slip("the_loss_itself", "(y - a1_2)^2",
                              "That is R itself: differentiate it with respect to a₁⁽²⁾.", 0.0),),
                  hints=LOSS_HINTS),
-        Question("backprop-link-da-da", "da1_2_da1_1", "expression", 1,
+        Question("backprop-link-da-da", f"da1_2_da{j}_1", "expression", 0.5,
                  f"Link 2: ∂a₁⁽²⁾/∂{pretty(f'a{j}_1')}", OUTPUT_LAYER, expected=link_da),
-        Question("backprop-link-da-dz", "da1_1_dz1_1", "expression", 1,
+        Question("backprop-link-da-dz", f"da{j}_1_dz{j}_1", "expression", 0.5,
                  f"Link 3: ∂{pretty(f'a{j}_1')}/∂{pretty(f'z{j}_1')}", (f"z{j}_1",),
                  expected=link_dz,
                  slips=(Slip("sigma_itself", f"1/(1 + exp(-z{j}_1))",
                              f"That is σ({pretty(f'z{j}_1')}) itself, not its derivative.",
                              0.0),)),
-        Question("backprop-link-dz-dw", "dz1_1_dw11_1", "expression", 1,
+        Question("backprop-link-dz-dw", f"dz{j}_1_dw{j}{k}_1", "expression", 0.5,
                  f"Link 4: ∂{pretty(f'z{j}_1')}/∂{pretty(w)}",
                  (f"w{j}1_1", f"w{j}2_1", f"b{j}_1", "x1", "x2"), expected=link_dw),
-        Question("backprop-dR-dw11-layer1", "dR_dw11_1", "expression", 2,
+        Question("backprop-dR-dw12-layer1", f"dR_dw{j}{k}_1", "expression", 1,
                  f"∂R/∂{pretty(w)}, the product of the links (one observation)",
                  hidden, hidden_defs, expected=nw.compact_partial(w),
                  parts=chain_parts(j, k), hints=LOSS_HINTS),
-        Question("backprop-dR-dw22-layer1", "dR_dw22_1", "expression", 3,
+        Question("backprop-dR-dw2k-layer1", "dR_dw2k_1", "expression", 3,
                  f"∂R/∂{pretty(w2)} (one observation; not in the lecture)",
                  second, second_defs, expected=nw.compact_partial(w2),
                  parts=chain_parts(j2, k2), hints=LOSS_HINTS),
-        Question("backprop-dR-db2-layer1", "dR_db2_1", "expression", 2,
+        Question("backprop-dR-db2-layer1", f"dR_db{j2}_1", "expression", 2,
                  f"∂R/∂{pretty(b2)} (one observation; not in the lecture)",
-                 bias_node, bias_defs, expected=nw.compact_partial(b2),
-                 parts=chain_parts(jb, None), hints=LOSS_HINTS,
-                 slips=bias_input_slips(jb)),
+                 second, second_defs, expected=nw.compact_partial(b2),
+                 parts=chain_parts(j2, None), hints=LOSS_HINTS,
+                 slips=bias_input_slips(j2)),
         Question("backprop-finite-difference", "finite_difference", "function", 2,
                  "Central differences of any loss",
                  probes=((_bowl, [0.0, 1.0]),  # visible: the gradient is (-2, 6)
@@ -261,8 +264,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
                  expected=total, slips=gradient_slips(theta, data),
                  groups=HIDDEN_GROUPS, hints=LOSS_HINTS,
-                 precision=("decimals", 6)),  # the notebook prints ∇R to 6 decimals
-        Question("backprop-step", "theta_new", "array", 2,
+                 precision=("decimals", 6)),  # the text asks for 6 decimals
+        Question("backprop-step", "theta_new", "array", 1,
                  f"One steepest descent step (η = {eta})", labels=nw.PARAM_NAMES,
                  expected=nw.steepest_descent_step(theta, data, eta),
                  slips=(Slip("uphill", (theta + eta * total).tolist(),
@@ -279,7 +282,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
                  slips=off_by_one_step(theta, data, train_eta, train_steps),
                  through=(training_through(theta, data, train_eta, train_steps),),
-                 precision=("significant", 4)),  # the notebook prints it as .3e
+                 precision=("significant", 4)),  # the text asks for 4 significant digits
     )
 
 

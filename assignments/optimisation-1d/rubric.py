@@ -5,7 +5,9 @@ The optimisers are judged on their whole path (``project="path"``: start, first 
 and end, or that it ran away) on the quartic's f' and on other functions: a quadratic with a
 known minimum, a tolerance that stops early, a step budget, a step size that diverges.
 ``questions(variant)`` builds them for a student's quartic, starts and step sizes
-(autograder.rubric.variants); ``QUESTIONS`` are the lecture's.
+(autograder.rubric.variants); ``QUESTIONS`` are the lecture's. Points follow the work: a
+one-liner (f″, the update x − d1/d2) is worth 1; the first optimiser 3, Newton–Raphson, the
+same loop with another step, 2; the derivation (graded by hand) 3.
 """
 
 from typing import Any
@@ -46,13 +48,13 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                          (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
                          (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
                  project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
-        # "about 4 significant digits", says the text; the two minima are a set, and the
+        # "4 significant digits", says the text; the two minima are a set, and the
         # order the text asks (the global one first) is worth a quarter of the points
         Question("opt1d-minima", "minima", "array", 2, "Both local minima",
                  labels=("global minimum", "local minimum"), rel_tol=1e-4,
                  expected=o1.minima_global_first(coefficients),
                  precision=("significant", 4), as_set=True, credit={"order": 0.75}),
-        Question("opt1d-newton-update", "newton_update", "expression", 2,
+        Question("opt1d-newton-update", "newton_update", "expression", 1,
                  "The Newton–Raphson update", ("x", "d1", "d2"),
                  expected=o1.newton_update_general(),
                  # the step is the method: without it (or with another in its place) the
@@ -65,7 +67,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                         Slip("gradient_step", "x - d1",
                              "That is a gradient descent step with step size 1; "
                              "Newton–Raphson divides f′(x) by f″(x).", 0.0))),
-        Question("opt1d-newton-raphson", "newton_raphson", "function", 3,
+        Question("opt1d-newton-raphson", "newton_raphson", "function", 2,
                  "Newton–Raphson",
                  probes=((_dq, _d2q, 0.0),  # visible: one step to 3
                          (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3),

@@ -18,7 +18,9 @@ from autograder.rubric.variants import Variant, variant_for
 from solutions import steepest_descent as sd
 
 LECTURE = variant_for("steepest-descent-2d", None, None).numbers
-# converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1))
+# converges to (1, 0); from (0.2, 1.5) it creeps (f is flat at (0, 1)). A variant's graded
+# start lies beside either minimum (autograder.rubric.variants), so "which minimum" has both
+# answers across a class.
 SD_START = tuple(LECTURE["start"])
 SD_STEP = LECTURE["eta"]
 
@@ -87,7 +89,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  project="path", rel_tol=1e-6, abs_tol=1e-8, expected=sd.steepest_descent),
         # one of two points the notebook names: it counts only with a steepest_descent that
         # works (the path is the student's own), so that picking one earns nothing
-        Question("sd2d-minimum", "minimum", "array", 2, "The minimum reached",
+        Question("sd2d-minimum", "minimum", "array", 2, "The minimum the path approaches",
                  labels=("x1", "x2"), abs_tol=1e-6,
                  expected=reached_minimum(n["start"], n["eta"], params),
                  choices=((0.0, c2), (c1, 0.0)), follows="sd2d-steepest-descent"),

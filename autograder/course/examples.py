@@ -113,14 +113,14 @@ def backprop_examples(source_dir: Path) -> dict[str, dict[str, Any] | str]:
 
     nb = as_student_copy(load(source_dir, "backprop"))
     w12 = question("backprop-dR-dw12")
-    w11 = question("backprop-dR-dw11-layer1")
+    chain = question("backprop-dR-dw12-layer1")
     slip: Callable[[str, sympy.Expr], dict[str, Any]] = lambda qid, e: with_answer(  # noqa: E731
         nb, qid, answer_code(question(qid).name, e))
     return {
         "right": nb,
         "sign-slip": slip(w12.id, sign_slip(w12.expected)),
         "wrong-variable": slip(w12.id, swap_variable(w12.expected, "a2_1", "a1_1")),
-        "missing-factor": slip(w11.id, drop_factor(w11.expected, "x1")),
+        "missing-factor": slip(chain.id, drop_factor(chain.expected, "x2")),
         "unfinished": unfinished(nb, 2),
         "blank": blank(load(source_dir, "backprop")),
         "infinite-loop": with_first_cell(nb, "while True:\n    pass\n"),

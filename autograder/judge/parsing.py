@@ -657,3 +657,13 @@ def to_expression(value: Any, variables: Sequence[str]) -> sympy.Expr:
             return to_expression(item, variables)
     raise ParseError("expected an expression (a string or a sympy expression), "
                      f"got {type(value).__name__}")
+
+
+def names_used(text: str) -> frozenset[str]:
+    """The names ``text`` uses as the parser reads them (variables and functions; a primed
+    one as ``sigma'``), for a question that refuses some; empty when the text cannot be read
+    (parsing it then says why)."""
+    try:
+        return frozenset(t.value for t in _tokenize(text, 600, 50) if t.kind == "name")
+    except ParseError:
+        return frozenset()

@@ -54,6 +54,11 @@ class AnswerGroup:
     confirmed: bool | None  # for right answers: proved by sympy (True) or numbers only (False)
     review: str | None = None  # why the instructor should look (the most frequent reason)
     review_count: int = 0  # answers in the group flagged for review
+    # With per-student variants: what this group's students were asked (the question's title
+    # for their variant) when the class was not all asked the same; and, for a right group,
+    # that its answers differ because each is right for its student's own numbers.
+    asked: str | None = None
+    own_numbers: bool = False
 
 
 class _Space:
@@ -191,15 +196,22 @@ def _verdict(q: QuestionResult) -> str:
 
 
 def group_answers(results: Sequence[tuple[str, QuestionResult]],
-                  question: Question | None = None) -> list[AnswerGroup]:
+                  question: Question | None = None, variants: Mapping[str, Any] | None = None
+                  ) -> list[AnswerGroup]:
     """Group the judged answers of one question, largest group first.
 
     ``results`` pairs a student label with that student's result on the question; results
-    without kept answer data (not answered, or a schema 1 file) are left out.
+    without kept answer data (not answered, or a schema 1 file) are left out. ``variants``
+    maps a label to the student's variant key: in a class of several variants, answers to
+    differently asked questions (titles differ) are never grouped together, and each
+    variant's right answers form one group, labelled with what was asked.
     """
     judged = [(who, q) for who, q in results if q.answer is not None]
     if not judged:
         return []
+    asked = {who: q.title for who, q in judged}
+    several_asked = len(set(asked.values())) > 1
+    by_variant = variants is not None and len({variants.get(who) for who, _ in judged}) > 1
     kind = question.kind if question is not None else None
     space: _Space | None = None
     if question is not None and question.kind == "expression":
@@ -219,19 +231,25 @@ def group_answers(results: Sequence[tuple[str, QuestionResult]],
         key, text = keys[raw]
         if q.code and kind != "expression":  # a function or array answer: its code, as typed
             text = q.code
-        members[key].append((who, q, text))
+        label = asked[who] if several_asked else ""
+        if by_variant and _verdict(q) == "right":
+            members[f"right\0{label}"].append((who, q, text, key))
+        else:
+            members[f"{label}\0{key}"].append((who, q, text, key))
     groups = []
     for key, items in members.items():
-        forms = Counter(text for _, _, text in items)
+        forms = Counter(text for _, _, text, _ in items)
         verdicts = Counter((q.points, _verdict(q), q.feedback, q.mistake, q.confirmed)
-                           for _, q, _ in items)
+                           for _, q, _, _ in items)
         (points, verdict, feedback, mistake, confirmed), _ = verdicts.most_common(1)[0]
         representative = forms.most_common(1)[0][0]
         if len(representative) > MAX_SHOWN:
             representative = representative[:MAX_SHOWN - 1] + "…"
-        reviews = Counter(q.review for _, q, _ in items if q.review)
+        reviews = Counter(q.review for _, q, _, _ in items if q.review)
         groups.append(AnswerGroup(
-            key, representative, len(items), tuple(who for who, _, _ in items), len(forms),
+            key, representative, len(items), tuple(who for who, _, _, _ in items), len(forms),
             points, items[0][1].max_points, verdict, feedback, mistake, confirmed,
-            reviews.most_common(1)[0][0] if reviews else None, sum(reviews.values())))
+            reviews.most_common(1)[0][0] if reviews else None, sum(reviews.values()),
+            asked[items[0][0]] if several_asked else None,
+            key.startswith("right\0") and len({k for _, _, _, k in items}) > 1))
     return sorted(groups, key=lambda g: (-g.count, g.verdict != "right", g.representative))

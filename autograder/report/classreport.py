@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class QuestionSection:
     groups: tuple[AnswerGroup, ...]
     review: tuple[AnswerGroup, ...]  # right answers no proof confirmed, or flagged for review
     unjudged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (why, students): no data kept
+    asked: tuple[tuple[str, int], ...] = ()  # (title, students) when variants asked it apart
 
     @property
     def answers(self) -> int:
@@ -164,14 +166,17 @@ def _question_section(run: GradingRun, item: ItemStatistics,
                       question: Question | None) -> QuestionSection:
     labelled = text.labelled(run)
     results = [(label, q) for label, sub in labelled for q in sub.questions if q.id == item.id]
-    groups = tuple(group_answers(results, question))
+    variants = {label: sub.variant for label, sub in labelled}
+    groups = tuple(group_answers(results, question, variants))
     review = tuple(g for g in groups if g.review_count)
     unjudged: dict[str, list[str]] = {}
     for label, q in results:
         if q.review and q.answer is None:
             unjudged.setdefault(q.review, []).append(label)
+    asked = Counter(q.title for _, q in results)
     return QuestionSection(item, groups, review,
-                           tuple((why, tuple(who)) for why, who in unjudged.items()))
+                           tuple((why, tuple(who)) for why, who in unjudged.items()),
+                           tuple(sorted(asked.items())) if len(asked) > 1 else ())
 
 
 def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
@@ -238,7 +243,8 @@ def template() -> Any:
 def render_html(sections: Sequence[AssignmentSection]) -> str:
     return template().render(sections=sections, shown_groups=SHOWN_GROUPS,
                            shown_names=SHOWN_NAMES, easy=classstats.EASY, hard=classstats.HARD,
-                           weak=classstats.WEAK, min_plotted=MIN_PLOTTED)
+                           weak=classstats.WEAK, min_plotted=MIN_PLOTTED,
+                           asked_note=ASKED_NOTE, own_numbers=OWN_NUMBERS)
 
 
 def _count(n: int, word: str) -> str:
@@ -250,6 +256,18 @@ def _code(text: str) -> str:
     """An answer as inline Markdown code, on one line (students' text may hold anything)."""
     flat = " ".join(text.replace("`", "'").split())
     return f"`{flat}`" if flat else "(empty)"
+
+
+ASKED_NOTE = ("Answers to different variants are never grouped together; each variant's "
+              "right answers form one group.")
+OWN_NUMBERS = "each right for the student's own numbers"
+
+
+def _asked(group: AnswerGroup) -> str:
+    """What a group's students were asked, where the class was asked differently."""
+    notes = ([f"asked {text.md(group.asked)}"] if group.asked else []) + (
+        [OWN_NUMBERS] if group.own_numbers else [])
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def render_markdown(sections: Sequence[AssignmentSection]) -> str:
@@ -278,9 +296,12 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
             if not qs.groups:
                 continue
             lines += [f"### {md(qs.item.title)} ({md(qs.item.id)}): answer groups", ""]
+            if qs.asked:
+                lines += ["Asked per variant: " + "; ".join(
+                    f"{md(title)} ({n})" for title, n in qs.asked) + ". " + ASKED_NOTE, ""]
             for g in qs.groups[:SHOWN_GROUPS]:
                 lines.append(f"- {g.count} × {_code(g.representative)} — "
-                             f"{g.verdict}, {text.num(g.points)}/"
+                             f"{g.verdict}{_asked(g)}, {text.num(g.points)}/"
                              f"{text.num(g.max_points)}: {md(g.feedback)}")
             rest = qs.groups[SHOWN_GROUPS:]
             if rest:

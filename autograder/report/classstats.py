@@ -15,9 +15,10 @@ zeros say nothing about a question.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from autograder.results import GradingRun, SubmissionResult
@@ -118,6 +119,18 @@ def note(facility: float | None, discrimination: float | None, count: int) -> st
     return " ".join(parts)
 
 
+def neutral_title(titles: Iterable[str]) -> str:
+    """One heading for a question its variants ask differently: what their titles share,
+    with "…" where they differ ("∂R/∂w₂₁⁽¹⁾ …" and "∂R/∂w₂₂⁽¹⁾ …" give "∂R/∂w₂…⁽¹⁾ …")."""
+    texts = sorted(set(titles))
+    prefix = os.path.commonprefix(texts)
+    rests = [t[len(prefix):] for t in texts]
+    suffix = os.path.commonprefix([r[::-1] for r in rests])[::-1]
+    if not (prefix + suffix).strip():
+        return "asked per variant"
+    return f"{prefix}…{suffix}"
+
+
 def too_few(run: GradingRun) -> str:
     """The one note for an assignment with too few graded submissions for item statistics."""
     count = len(run.graded)
@@ -132,12 +145,16 @@ def item_statistics(run: GradingRun) -> list[ItemStatistics]:
     a note, and the diagnosed mistakes with how many students made each."""
     subs = graded(run)
     order: dict[str, tuple[str, float]] = {}
+    titles: dict[str, set[str]] = {}
     for sub in run.submissions:
         for q in sub.questions:
             order.setdefault(q.id, (q.title, q.max_points))
+            titles.setdefault(q.id, set()).add(q.title)
     totals = [s.points for s in subs]
     items = []
     for qid, (title, max_points) in order.items():
+        if len(titles[qid]) > 1:  # variants asked it differently: a heading for all of them
+            title = neutral_title(titles[qid])
         points = [next((q.points for q in s.questions if q.id == qid), 0.0) for s in subs]
         facility = (statistics.fmean(points) / max_points) if points and max_points else None
         rest = [t - p for t, p in zip(totals, points, strict=True)]

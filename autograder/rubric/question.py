@@ -15,9 +15,9 @@ import numpy as np
 import sympy
 
 from autograder.errors import BackpropKitError, ParseError
-from autograder.judge import checks, flags, properties, sealed, sealing, transport
+from autograder.judge import checks, flags, functions, properties, sealed, sealing, transport
 from autograder.judge.diagnosis import Part, Slip
-from autograder.judge.parsing import make_symbol, parse_expression
+from autograder.judge.parsing import make_symbol, names_used, parse_expression
 from autograder.results import CheckResult
 
 KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
@@ -276,6 +276,9 @@ class Question:
     scoring: Flags | None = None
     choices: tuple[Any, ...] = ()
     rests_on: RestsOn | None = None
+    # Functions of the table (autograder.judge.functions) an answer may not use because the
+    # question asks to derive them: σ′ where σ′ is the point ("sigma'").
+    refused_functions: tuple[str, ...] = ()
     # The rubric file it was loaded from, by identity and content (path, device and inode,
     # sha256 of the bytes that ran; set by autograder.rubric.course): the reference caches
     # key on it, so two rubrics with the same question ids never share a reference. Not
@@ -285,6 +288,9 @@ class Question:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BackpropKitError(f"question {self.id}: unknown kind {self.kind!r}")
+        unknown = [f for f in self.refused_functions if f not in functions.BY_NAME]
+        if unknown:
+            raise BackpropKitError(f"question {self.id}: unknown refused function(s) {unknown}")
         if self.project not in PROJECTIONS:
             raise BackpropKitError(f"question {self.id}: unknown projection {self.project!r}")
 
@@ -311,7 +317,7 @@ class Question:
             "from_earlier": self.from_earlier.to_json()
             if isinstance(self.from_earlier, Affine) else None,
             "precision": list(self.precision) if self.precision else None,
-            "as_set": self.as_set,
+            "as_set": self.as_set, "refused_functions": list(self.refused_functions),
             **({"scoring": self.scoring.to_json()} if self.scoring else {}),
             **({"rests_on": self.rests_on.public()} if self.rests_on else {}),
         }
@@ -329,6 +335,7 @@ class Question:
             follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
             precision=tuple(data["precision"]) if data.get("precision") else None,
             as_set=bool(data.get("as_set")),
+            refused_functions=tuple(data.get("refused_functions", ())),
             scoring=Flags.from_json(data.get("scoring")),
             rests_on=RestsOn(str(data["rests_on"]["question"]), float(data["rests_on"]["share"]))
             if data.get("rests_on") else None,
@@ -401,6 +408,9 @@ def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any
     """
     if question.expected is None:
         raise BackpropKitError(f"question {question.id} has no reference answer here")
+    refused = refused_use(question, answer)
+    if refused is not None:
+        return refused
     result = _judge_against(question, answer, question.expected, outputs)
     result = _follow_through(question, answer, result, earlier, outputs)
     return _rests_on(question, result, earlier)
@@ -460,6 +470,21 @@ def judge_data(question: Question, data: Any, before: Any = None, judge_with: Ju
         return judge_with(question, transport.decode(data), None, earlier)
     except ParseError as error:
         return checks.unreadable(error)
+
+
+def refused_use(question: Question, answer: Any) -> CheckResult | None:
+    """An answer that writes what the question asks to derive (σ′ itself for σ′) earns
+    nothing, said plainly; None when it uses no refused function."""
+    if not question.refused_functions or not isinstance(answer, str):
+        return None
+    used = names_used(answer)
+    for name in question.refused_functions:
+        if used & set(functions.BY_NAME[name].names):
+            shown = functions.BY_NAME[name].names[-1]
+            return CheckResult.wrong(
+                f"This question asks you to work out {shown} yourself: write it without "
+                f"{shown}(…), in the symbols listed.", mistake="refused_function")
+    return None
 
 
 def _follow_through(question: Question, answer: Any, result: CheckResult,
@@ -645,6 +670,9 @@ def self_check(data: Mapping[str, Any], answer: Any,
     the notebook's names they use) and a plain sentence that the grade checks the value."""
     question = Question.from_public(data)
     if question.kind == "expression":
+        refused = refused_use(question, answer)
+        if refused is not None:
+            return refused
         return checks.judge_expression(answer, released_reference(data["fingerprint"]))
     note = _rests_on_note(data)
     try:

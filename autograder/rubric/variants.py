@@ -143,22 +143,21 @@ LECTURE: dict[str, dict[str, Any]] = {
         "x0": -1.0, "eta": 0.01,  # the worked step and the gradient descent runs
         "starts": [-1.0, 2.0],  # one start on each side of the local maximum
         "diverge": [2.0, 0.05],  # a start and a step size that run away
-        "etas": [0.001, 0.01, 0.015, 0.016, 0.03, 0.05],  # the step-size table
+        "etas": [0.001, 0.005, 0.01, 0.015, 0.025, 0.05],  # η/10, η/2, η, 1.5η, 2.5η, away
         "newton_starts": [-3.0, -1.0, 0.0, 2.0],
     },
     "steepest-descent-2d": {
         "f2": [1, 1, 1, 1],  # f = α x1⁴x2² + β (x1 − c1)²(x2 − c2)⁴ as [α, β, c1, c2]
-        "start": [1.5, 0.2], "eta": 0.05,  # the graded run
-        "second_start": [0.2, 1.5],  # the plot's second run
+        "start": [1.5, 0.2], "eta": 0.05,  # the graded run (here towards (c1, 0))
+        "second_start": [0.2, 1.5],  # the plot's second run, towards the other minimum
     },
     "backprop": {
         "theta0": [0.2, 0.4, 0.1, 0.3, 0.5, 0.6, 0.6, 0.2, 0.4],
         "data": [[3.0, -2.0, 1.2], [-1.0, 1.0, 0.7]],  # (x1, x2, y) per observation
         "eta": 0.1, "train_eta": 0.01, "train_steps": 300,
-        "output_weight": [1, 2, 2],  # ∂R/∂w_1k^(2): [j, k, layer]
-        "weight": [1, 1, 1],  # the chain of links: ∂R/∂w_jk^(1)
-        "other_weight": [2, 2, 1],  # a partial the lecture does not print
-        "bias": [2, 1],  # ∂R/∂b_j^(1): [j, layer]
+        # ∂R/∂w_jk^(1) not in the lecture, [j, k, layer]: always hidden node 2 (the lecture
+        # derives node 1's w11), so every student's is as far from the printed formula
+        "other_weight": [2, 2, 1],
     },
 }
 ASSIGNMENTS = tuple(sorted(LECTURE))
@@ -238,8 +237,10 @@ def _draw_1d(rng: random.Random) -> dict[str, Any] | None:
     if not (r1 + 0.2 < starts[0] < r2 - 0.2 and r2 + 0.2 < starts[1] < r3 - 0.2):
         return None
     x_div = float(math.ceil(r3) + 1)
-    eta_div = next((e for e in (0.02, 0.03, 0.05, 0.1) if e >= 3 * eta
-                    and _runs_away(df, x_div, e)), None)
+    # The largest step of the experiment (from starts[0]) and of the visible check (from
+    # x_div): it runs away from both, as the notebook says.
+    eta_div = next((e for e in (0.02, 0.03, 0.05, 0.1, 0.2) if e >= 3 * eta
+                    and _runs_away(df, x_div, e) and _runs_away(df, starts[0], e)), None)
     if eta_div is None:
         return None
     etas = sorted({round(eta / 10, 4), round(eta / 2, 4), eta, round(1.5 * eta, 4),
@@ -273,10 +274,12 @@ def _draw_2d(rng: random.Random) -> dict[str, Any] | None:
     bends = (alpha * c1**4, beta * c2**4)
     if min(bends) < 0.2 * max(bends):
         return None
-    # Start a little beyond the minimum (c1, 0), away from (0, c2); η × curvature stays small.
-    start = [round(c1 + _pick(rng, _tenths(2, 6)), 1), _pick(rng, _tenths(1, 4))]
+    # One start a little beyond the minimum (c1, 0), one beyond (0, c2); η × curvature stays
+    # small. Which of them is the graded run is a coin: "which minimum" has either answer.
+    near_c1 = [round(c1 + _pick(rng, _tenths(2, 6)), 1), _pick(rng, _tenths(1, 4))]
     eta = float(f"{_pick(rng, (0.03, 0.04, 0.05)) / max(*bends, 1.0):.1g}")
-    second = [_pick(rng, _tenths(1, 3)), round(c2 + _pick(rng, _tenths(3, 5)), 1)]
+    near_c2 = [_pick(rng, _tenths(1, 3)), round(c2 + _pick(rng, _tenths(3, 5)), 1)]
+    start, second = (near_c1, near_c2) if rng.random() < 0.5 else (near_c2, near_c1)
     return {"f2": [alpha, beta, c1, c2], "start": start, "eta": eta, "second_start": second}
 
 
@@ -309,11 +312,8 @@ def _draw_backprop(rng: random.Random) -> dict[str, Any] | None:
             return None  # the two hidden nodes must tell apart (a wrong index shows)
         if abs(y - (theta[6] * a1 + theta[7] * a2 + theta[8])) < 0.1:
             return None  # a residual near 0 makes every partial near 0
-    j, k = _pick(rng, (1, 2)), _pick(rng, (1, 2))
-    other = 3 - j
     return {"theta0": theta, "data": data, "eta": 0.1, "train_eta": 0.01, "train_steps": 300,
-            "output_weight": [1, _pick(rng, (1, 2)), 2], "weight": [j, k, 1],
-            "other_weight": [other, _pick(rng, (1, 2)), 1], "bias": [other, 1]}
+            "other_weight": [2, _pick(rng, (1, 2)), 1]}
 
 
 DRAWS: dict[str, Callable[[random.Random], dict[str, Any] | None]] = {
