@@ -243,6 +243,24 @@ def test_a_rounded_vector_is_left_to_the_grade() -> None:
     assert "cannot tell" in visible.feedback
 
 
+def test_a_rounded_step_from_a_right_gradient_is_said_as_the_grade_says_it() -> None:
+    """θ₀ − η∇R rounded to 4 decimals, from the right ∇R: the grade judges it against the
+    reference (rounded, no follow-through); so does the self-check, though it reaches it
+    through the student's own ∇R (which it finds sealed as the reference). From a wrong ∇R
+    both say it is judged against the student's own answer."""
+    step = next(q for q in questions("backprop") if q.id == "backprop-step")
+    gradient = next(q for q in questions("backprop") if q.id == "backprop-gradient")
+    data = _released("backprop")[step.id]
+    for grad in (np.asarray(gradient.expected, dtype=float),
+                 np.asarray(gradient.expected, dtype=float) / 2):
+        answer = np.round(step.from_earlier(grad), 4).tolist()
+        earlier = {gradient.id: grad.tolist()}
+        graded, visible = judge(step, answer, earlier=earlier), self_check(data, answer,
+                                                                            earlier=earlier)
+        assert graded.mistake == "rounded" or graded.details.get("follow_through")
+        assert (visible.score, visible.feedback) == (graded.score, graded.feedback)
+
+
 def test_a_number_is_never_checked_by_value() -> None:
     """final_loss: right, rounded or wrong, the self-check says the same thing (its form, and
     that the grade checks the value), so it can be asked nothing about the value."""

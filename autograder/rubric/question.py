@@ -658,6 +658,26 @@ def _form_only(feedback: str, **details: Any) -> CheckResult:
                        details={"form_only": True, **details})
 
 
+def _plain_where_earlier_is_right(question: Question, data: Mapping[str, Any], answer: Any,
+                                  own: CheckResult, earlier: Mapping[str, Any] | None,
+                                  outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
+    """A partial verdict judged against the student's own earlier answer, said as the grade
+    says it where that answer gives the sealed reference itself (a right ∇R, a rounded step):
+    then it is no follow-through, and the grade judges against the reference."""
+    if own.correct or "sealed_answer" not in data or not isinstance(question.from_earlier,
+                                                                      Affine):
+        return own
+    before = (earlier or {}).get(question.follows or "")
+    try:
+        expected = question.from_earlier(before)
+        same = sealed.judge(expected.tolist(), data["sealed_answer"], question.id)
+    except (ParseError, TypeError, ValueError):
+        return own
+    if same is None or not same.correct:
+        return own
+    return _judge_against(question, answer, expected, outputs)
+
+
 def self_check(data: Mapping[str, Any], answer: Any,
                outputs: Sequence[Mapping[str, Any]] | None = None,
                names: Mapping[str, Any] | None = None,
@@ -708,7 +728,7 @@ def self_check(data: Mapping[str, Any], answer: Any,
         own = _follow_through(question, answer, verdict or CheckResult.wrong(""), earlier,
                               outputs)
         if own.details.get("follow_through"):
-            return own
+            return _plain_where_earlier_is_right(question, data, answer, own, earlier, outputs)
         if verdict is not None:
             return verdict
         found = properties.run(data.get("self_check", ()), answer, outputs, names)
