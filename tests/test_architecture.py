@@ -4,6 +4,7 @@ pyproject.toml), no two modules import each other round a circle, and the verdic
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,16 @@ def test_moving_or_editing_anything_else_keeps_the_engine_version(tmp_path: Path
     (copy / "cli" / "demo.py").rename(copy / "course" / "demo.py")
     (copy / "report" / "templates" / "feedback.html.j2").write_text("{{ edited }}")
     assert versions.engine_version.__wrapped__(copy) == before
+
+
+def test_close_is_said_once() -> None:
+    """Every "is this close to that" and "how many digits does it show" goes through
+    autograder.judge.closeness and its named tolerances (issue 28: there were four notions of
+    close and three rounding detectors)."""
+    pattern = re.compile(r"\b(isclose|allclose)\(|rel_tol=\d|abs_tol=\d|rtol=|atol=")
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for path in sorted((ROOT / "autograder").rglob("*.py"))
+             if path.name != "closeness.py"
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if pattern.search(line)]
+    assert not found, "\n".join(found)

@@ -229,3 +229,33 @@ def test_the_steps_after_grading_are_a_named_list(tmp_path) -> None:
     assert [name for name, _ in after_grading("backprop", None, varied=True)] == ["copying"]
     with pytest.raises(UsageError, match="no such gradebook"):
         after_grading("backprop", tmp_path / "gradebook.db", varied=False)
+
+
+def test_check_reads_the_notebook_and_the_released_file_once(subs, tmp_path, monkeypatch
+                                                              ) -> None:
+    """The typed id, the variant and the run all come from one reading of each file."""
+    import os
+
+    from autograder.student import released
+
+    notebook = tmp_path / "backprop.ipynb"
+    shutil.copy(subs / "sign-slip.ipynb", notebook)
+    shutil.copy(ROOT / "assignments" / "backprop" / SELFCHECK_FILE, tmp_path)
+    reads: list[str] = []
+    os_open, json_loads = os.open, released.json.loads
+
+    def counting_open(path, *args, **kwargs):
+        if Path(path) == notebook:
+            reads.append(notebook.name)
+        return os_open(path, *args, **kwargs)
+
+    def counting_loads(text, *args, **kwargs):
+        reads.append(SELFCHECK_FILE)
+        return json_loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    monkeypatch.setattr(released, "json", type("J", (), {"loads": staticmethod(counting_loads)}))
+    released._read_before.clear()
+    result = invoke("check", notebook, *UNSAFE)
+    assert result.exit_code == 0, result.output
+    assert sorted(reads) == sorted(["backprop.ipynb", SELFCHECK_FILE]), reads

@@ -12,7 +12,7 @@ import click
 
 from autograder import __version__
 from autograder.console import echo, fail
-from autograder.errors import BackpropKitError
+from autograder.errors import BackpropKitError, UsageError
 from autograder.student.command import check
 
 if TYPE_CHECKING:  # the CLI imports the library lazily (start-up time)
@@ -220,6 +220,11 @@ def selfchecks(source: Path, roster: Path | None) -> None:
     """Rewrite each assignment's selfcheck.json from solutions/ (instructor): with the course
     seed (c.BackpropKit.variant_seed) for every student's variant. Prints what a student must
     search to recover each released datum; refuses (writes nothing) below the bound."""
+    _write_selfchecks(source, roster)
+
+
+def _write_selfchecks(source: Path, roster: Path | None, only: list[str] | None = None
+                      ) -> None:
     from autograder.course.audit import ReleaseRefused
     from autograder.course.audit import report as audit_report
     from autograder.course.release import write_selfchecks
@@ -232,7 +237,7 @@ def selfchecks(source: Path, roster: Path | None) -> None:
     ids = roster.read_text(encoding="utf-8").split() if roster is not None else []
     findings: list = []
     try:
-        paths = write_selfchecks(source, seed=seed, roster=ids, findings=findings)
+        paths = write_selfchecks(source, only, seed=seed, roster=ids, findings=findings)
     except ReleaseRefused as error:
         fail(error)
         return
@@ -253,6 +258,40 @@ def selfchecks(source: Path, roster: Path | None) -> None:
                       f"generate and release {assignment} again (nbgrader generate_assignment "
                       f"{assignment} --force, release_assignment)")
         click.echo(f"recorded the rubric of this release in {course_dir / LOCK_FILE}")
+
+
+@main.command("add-question")
+@click.argument("assignment")
+@click.argument("question_id")
+@click.option("--hand-in", default=None, metavar="TEXT",
+              help="The header table's 'What you hand in' (default: the variable and title).")
+@click.option("--source", default=Path("assignments"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="As for selfchecks.")
+def add_question(assignment: str, question_id: str, hand_in: str | None, source: Path,
+                 roster: Path | None) -> None:
+    """Write a new question's cells from its entry in the assignment's rubric.py (instructor):
+    task, answer and test cells with nbgrader metadata after the last graded cell, the header's
+    row and total; then the assignment's selfcheck.json."""
+    from autograder.course.authoring import add_question as add
+    from autograder.rubric.course import manual_questions, questions
+
+    try:
+        found = [q for q in (*questions(assignment), *manual_questions(assignment))
+                 if q.id == question_id]
+        if not found:
+            raise UsageError(f"{source / assignment / 'rubric.py'} has no question "
+                             f"{question_id!r}: add it to the tuple questions(variant) returns "
+                             "(MANUAL for one graded by hand), then run this again")
+        added = add(source / assignment / f"{assignment}.ipynb", found[0], hand_in)
+    except BackpropKitError as error:
+        fail(error)
+        return
+    click.echo(f"{added.notebook}: question {added.number} ({', '.join(added.cells)}); "
+               f"total {added.total:g} points")
+    _write_selfchecks(source, roster, [assignment])
+    click.echo("still to write by hand: " + "; ".join(added.to_do))
 
 
 @main.command("test-cells")

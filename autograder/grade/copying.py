@@ -19,6 +19,7 @@ import numpy as np
 
 from autograder.errors import ParseError
 from autograder.judge import transport
+from autograder.judge.closeness import COPIED_REL_FLOOR, Tolerance
 from autograder.results import GradingRun, QuestionResult, SubmissionResult
 from autograder.rubric.question import Question
 
@@ -40,8 +41,7 @@ def _numeric(data: Any) -> np.ndarray | None:
 
 
 def _close(a: np.ndarray, b: np.ndarray, question: Question) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=max(question.rel_tol, 1e-9),
-                                                   atol=question.abs_tol))
+    return Tolerance(max(question.rel_tol, COPIED_REL_FLOOR), question.abs_tol).close_arrays(a, b)
 
 
 def _suspect(result: QuestionResult) -> bool:

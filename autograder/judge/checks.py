@@ -20,6 +20,13 @@ import sympy
 
 from autograder.errors import BackpropKitError, ParseError
 from autograder.judge import sealing
+from autograder.judge.closeness import (
+    ANSWER,
+    decimals_for,
+    is_rounding_of,
+    shown_decimals,
+    shown_digits,
+)
 from autograder.judge.diagnosis import (
     DEFAULT_CREDIT,
     Candidate,
@@ -412,18 +419,6 @@ def _ratio_feedback(ratio: float, hints: Mapping[str, str] | None) -> str:
 Precision = tuple[str, int]  # ("significant", k) or ("decimals", d): what the text states
 
 
-def _cut_to(a: float, b: float, places: int) -> bool:
-    """Is ``a`` the value ``b`` rounded, or cut off, to ``places`` decimals?"""
-    scale = 10.0 ** places
-    return any(math.isclose(a, cut, rel_tol=1e-12, abs_tol=1e-15)
-               for cut in (round(b, places), math.trunc(b * scale) / scale))
-
-
-def _places(b: float, significant: int) -> int:
-    """The decimals that keep ``significant`` digits of ``b``."""
-    return significant - 1 - math.floor(math.log10(abs(b)))
-
-
 def within_precision(a: float, b: float, precision: Precision | None) -> bool:
     """Is ``a`` the reference ``b`` given to the precision the question states (or finer),
     rounded or cut off? Then it is right: the precision the text states is the precision
@@ -431,8 +426,8 @@ def within_precision(a: float, b: float, precision: Precision | None) -> bool:
     if precision is None or b == 0 or a == b:
         return False
     how, count = precision
-    places = count if how == "decimals" else _places(b, count)
-    return any(_cut_to(a, b, p) for p in range(places, places + 10))
+    places = count if how == "decimals" else decimals_for(b, count)
+    return any(is_rounding_of(a, b, p) for p in range(places, places + 10))
 
 
 def _rounded(a: float, b: float) -> bool:
@@ -441,16 +436,7 @@ def _rounded(a: float, b: float) -> bool:
     guess among nine), and so is 0.4 for 0.404 (the form is what the self-check sees too)."""
     if a == b or b == 0 or not _looks_rounded(a):
         return False
-    return any(_cut_to(a, b, _places(b, sig)) for sig in range(2, 10))
-
-
-def _decimals(values: Sequence[float]) -> int | None:
-    """The fewest decimals (1–9) that show every value exactly: what a vector rounded to d
-    decimals looks like."""
-    for d in range(1, 10):
-        if all(math.isclose(v, round(v, d), rel_tol=1e-12, abs_tol=1e-15) for v in values):
-            return d
-    return None
+    return any(is_rounding_of(a, b, decimals_for(b, sig)) for sig in range(2, 10))
 
 
 ROUNDED = ("Close, but rounded: keep full precision (do not round intermediate or final "
@@ -460,34 +446,17 @@ ROUNDED_UNCONFIRMED = ("Rounded: keep full precision (do not round intermediate 
                        "the grade can.")
 
 
-def _digits(a: float) -> int:
-    """How many significant digits ``a`` shows (up to 16)."""
-    if a == 0 or not math.isfinite(a):
-        return 0
-    for sig in range(1, 16):
-        places = sig - 1 - math.floor(math.log10(abs(a)))
-        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
-            return sig
-    return 16
-
-
 def rounding_credit(a: float, credit: Mapping[str, float] | None) -> float:
     """What a rounded value earns: more when it keeps 4 significant digits or more (a step
     rounded to 4 decimals) than when it keeps 2 or 3 — judged by the digits it shows, which
     the self-check sees as the grade does."""
-    return credit_for("rounded_fine" if _digits(a) >= 4 else "rounded", credit)
+    return credit_for("rounded_fine" if shown_digits(a) >= 4 else "rounded", credit)
 
 
 def _looks_rounded(a: float) -> bool:
     """Has ``a`` only 2–9 significant digits, as a value typed or rounded by hand has (a
     computed float has 15 or more)?"""
-    if a == 0 or not math.isfinite(a):
-        return False
-    for sig in range(1, 10):
-        places = sig - 1 - math.floor(math.log10(abs(a)))
-        if math.isclose(a, round(a, places), rel_tol=1e-12, abs_tol=0.0):
-            return sig >= 2
-    return False
+    return 2 <= shown_digits(a) <= 9
 
 
 @dataclass(frozen=True)
@@ -512,7 +481,7 @@ class ExactTarget:
         return _rounded(a, self.value)
 
     def cut_to(self, a: float, places: int) -> bool:
-        return _cut_to(a, self.value, places)
+        return is_rounding_of(a, self.value, places)
 
 
 @dataclass(frozen=True)
@@ -618,8 +587,8 @@ def _slip_result(matched: Sequence[Slip], **details: Any) -> CheckResult:
 def check_number(
     answer: Any,
     expected: float | NumericReference,
-    rel_tol: float = 1e-6,
-    abs_tol: float = 1e-12,
+    rel_tol: float = ANSWER.rel,
+    abs_tol: float = ANSWER.abs,
     credit: Mapping[str, float] | None = None,
     slips: Sequence[Slip] = (),
     hints: Mapping[str, str] | None = None,
@@ -704,8 +673,8 @@ def _in_order(values: Sequence[float], targets: Sequence[Target]) -> list[float]
 def check_array(
     answer: Any,
     expected: Sequence[float] | NumericReference,
-    rel_tol: float = 1e-6,
-    abs_tol: float = 1e-9,
+    rel_tol: float = ANSWER.rel,
+    abs_tol: float = ANSWER.abs,
     credit: Mapping[str, float] | None = None,
     labels: Sequence[str] | None = None,
     slips: Sequence[Slip] = (),
@@ -812,7 +781,7 @@ def _check_entries(values: Sequence[float], reference: NumericReference,
                                      wrong=wrong)
     # a vector rounded alike (every entry to the same decimals, some keeping two digits or
     # more): its small entries, even those rounded to 0, are rounded too, not wrong
-    places = _decimals(values)
+    places = shown_decimals(values)
     shown = places is not None and any(abs(values[i]) >= 10.0 ** (1 - places) for i in wrong)
     if shown and reference.confirmed:  # a slip, rounded: the seal could not tell it
         rounded_slips = [slip for slip, st in reference.slips
@@ -904,8 +873,8 @@ def compare_outputs(
     outputs: Sequence[Mapping[str, Any]],
     expected: Sequence[Mapping[str, Any] | NumericReference],
     probes: Sequence[Sequence[Any]],
-    rel_tol: float = 1e-6,
-    abs_tol: float = 1e-9,
+    rel_tol: float = ANSWER.rel,
+    abs_tol: float = ANSWER.abs,
 ) -> CheckResult:
     """Score = the share of probes answered right; feedback names the first failing input.
     ``expected`` holds the reference's outputs, or their sealed form (the self-check)."""
@@ -949,8 +918,8 @@ def check_function(
     reference: Callable[..., Any],
     probes: Sequence[Sequence[Any]],
     project: Callable[[Any], Any] = lambda out: out,
-    rel_tol: float = 1e-6,
-    abs_tol: float = 1e-9,
+    rel_tol: float = ANSWER.rel,
+    abs_tol: float = ANSWER.abs,
 ) -> CheckResult:
     """Judge a student's Python function by calling it and ``reference`` on each probe."""
     if not callable(func):

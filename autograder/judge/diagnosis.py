@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from autograder.judge.equivalence import PRECISION, REL_TOL_FLOAT, Frame, same_values
+from autograder.judge.closeness import EXPRESSION_FLOAT, SAME_FLOAT
+from autograder.judge.equivalence import PRECISION, Frame, same_values
 
 Values = Sequence[mpmath.mpf | None]
 
@@ -226,7 +227,7 @@ def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
             size = abs(complex(sympy.N(b.subs(point), 30)))
         except (TypeError, ValueError, ZeroDivisionError):
             continue
-        if gap == gap and abs(gap) > 1e-12 * max(size, 1.0):  # not nan, and apart
+        if gap == gap and abs(gap) > SAME_FLOAT.rel * max(size, 1.0):  # not nan, and apart
             return False
     return sympy.simplify(a / b - 1) == 0
 
@@ -399,9 +400,9 @@ def candidate_values(found: Sequence[Candidate], frame: Frame, reference_values:
         values = frame.values(cand.expr)
         if sum(v is not None for v in values) < 3:
             continue
-        if same_values(values, reference_values, REL_TOL_FLOAT):
+        if same_values(values, reference_values, EXPRESSION_FLOAT):
             continue
-        if any(same_values(values, v, REL_TOL_FLOAT) for _, v in kept):
+        if any(same_values(values, v, EXPRESSION_FLOAT) for _, v in kept):
             continue
         kept.append((cand, values))
     return kept
@@ -427,7 +428,7 @@ def diagnose(
     is the reference's structure with its parts' values there (:func:`one_part_wrong`).
     """
     for cand, values in released:
-        if same_values(answer_values, values, REL_TOL_FLOAT):
+        if same_values(answer_values, values, EXPRESSION_FLOAT):
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
     for cand in found:
         assert cand.expr is not None
@@ -524,11 +525,11 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
         constant the group is of the part, if it is a constant multiple."""
         if kind == "sum":
             return mpmath.mpf(1) if same_values(joints[group], part.values,
-                                                REL_TOL_FLOAT) else None
+                                                EXPRESSION_FLOAT) else None
         with mpmath.workdps(PRECISION):
             ratios = [a / b for a, b in zip(joints[group], part.values, strict=True)
                       if a is not None and b not in (None, 0)]
-            if len(ratios) < 3 or any(abs(r - ratios[0]) > REL_TOL_FLOAT * (1 + abs(ratios[0]))
+            if len(ratios) < 3 or any(abs(r - ratios[0]) > EXPRESSION_FLOAT * (1 + abs(ratios[0]))
                                       for r in ratios) or ratios[0] == 0:
                 return None
             return ratios[0]
@@ -561,7 +562,7 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
         with mpmath.workdps(PRECISION):
             overall = given * scale  # the answer over the product of the parts it has
             for c in (1, *(c for c, _ in SLIP_CONSTANTS)):
-                if abs(overall - c) <= REL_TOL_FLOAT * abs(c):
+                if abs(overall - c) <= EXPRESSION_FLOAT * abs(c):
                     return c
         return None
 
@@ -607,7 +608,7 @@ def _ratio_is_one_of(answer: Values, reference: Values, factors: Sequence[Values
         if len(pairs) < 3:
             continue
         for sign in (1, -1):
-            if all(abs(r - sign * c) <= REL_TOL_FLOAT * (1 + abs(c)) for r, c in pairs):
+            if all(abs(r - sign * c) <= EXPRESSION_FLOAT * (1 + abs(c)) for r, c in pairs):
                 return True
     return False
 

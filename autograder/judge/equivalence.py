@@ -25,20 +25,18 @@ import mpmath
 import sympy
 
 from autograder.judge import functions
+from autograder.judge.closeness import EXPRESSION_EXACT, EXPRESSION_FLOAT, EXPRESSION_RELEASED
 from autograder.judge.timebox import OutOfTime, timebox
 
 PRECISION = 120  # decimal digits for every evaluation: σ(z)(1 − σ(z)) at |z| ~ 200 cancels ~90
 N_SECRET = 16  # points the grade decides on, drawn afresh in every grading process
 N_PUBLIC = 12  # fixed points whose values are released for the self-check
 MIN_DEFINED = 8  # a reference must be defined at this many points at least
-REL_TOL_EXACT = mpmath.mpf("1e-25")  # both sides exact: anything bigger is a real difference
-REL_TOL_FLOAT = mpmath.mpf("1e-10")  # a side carries floating-point coefficients
-# Released values carry RELEASED_DIGITS digits and are compared at REL_TOL_RELEASED: enough
-# for every honest form, and too few for a function fitted through them to pass at the
-# secret points (the fit's error grows away from the public points far beyond REL_TOL_EXACT,
-# so the numbers refuse it without waiting for a proof).
+# Released values carry RELEASED_DIGITS digits and are compared at EXPRESSION_RELEASED
+# (autograder.judge.closeness): enough for every honest form, and too few for a function
+# fitted through them to pass at the secret points (the fit's error grows away from the public
+# points far beyond EXPRESSION_EXACT, so the numbers refuse it without waiting for a proof).
 RELEASED_DIGITS = 20
-REL_TOL_RELEASED = mpmath.mpf("1e-15")
 SYMBOLIC_SECONDS = 0.6
 MAX_MAGNITUDE = mpmath.mpf(10) ** 300  # larger intermediate values mean "undefined here"
 MAX_TRIG_ARGUMENT = mpmath.mpf(10) ** 12
@@ -269,7 +267,7 @@ def _value(expr: sympy.Basic, env: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.
     except (Undefined, ZeroDivisionError, ValueError, OverflowError, KeyError):
         return None
     if isinstance(value, mpmath.mpc):
-        if abs(value.imag) > abs(value.real) * REL_TOL_FLOAT + REL_TOL_FLOAT:
+        if abs(value.imag) > abs(value.real) * EXPRESSION_FLOAT + EXPRESSION_FLOAT:
             return None
         value = value.real
     return value if mpmath.isfinite(value) else None
@@ -325,14 +323,14 @@ class Frame:
             return tuple(_value(expr, env) for env in self.envs)
 
     def matches(self, expr: sympy.Basic, answer: Sequence[mpmath.mpf | None],
-                rel_tol: mpmath.mpf = REL_TOL_FLOAT) -> bool:
+                rel_tol: mpmath.mpf = EXPRESSION_FLOAT) -> bool:
         """Is ``answer`` (values) equal to ``expr`` wherever ``expr`` is defined (3 points at
         least)? The same test as ``same_values(answer, self.values(expr))``, stopping at the
         first point that differs, so trying many candidates stays cheap."""
         return self._agrees(expr, answer, rel_tol, expr_is_reference=True)
 
     def equals(self, expr: sympy.Basic, reference: Sequence[mpmath.mpf | None],
-               rel_tol: mpmath.mpf = REL_TOL_FLOAT) -> bool:
+               rel_tol: mpmath.mpf = EXPRESSION_FLOAT) -> bool:
         """``same_values(self.values(expr), reference)``, stopping at the first difference."""
         return self._agrees(expr, reference, rel_tol, expr_is_reference=False)
 
@@ -413,7 +411,7 @@ def close(a: mpmath.mpf, b: mpmath.mpf, rel_tol: mpmath.mpf) -> bool:
 
 
 def agreement(answer: Sequence[mpmath.mpf | None], reference: Sequence[mpmath.mpf | None],
-              rel_tol: mpmath.mpf = REL_TOL_EXACT) -> str:
+              rel_tol: mpmath.mpf = EXPRESSION_EXACT) -> str:
     """'same' (equal at every point where the reference is defined), 'undefined' (the answer
     has no real value at some of them) or 'different'."""
     compared = 0
@@ -433,7 +431,7 @@ def agreement(answer: Sequence[mpmath.mpf | None], reference: Sequence[mpmath.mp
 
 
 def same_values(answer: Sequence[mpmath.mpf | None], reference: Sequence[mpmath.mpf | None],
-                rel_tol: mpmath.mpf = REL_TOL_EXACT) -> bool:
+                rel_tol: mpmath.mpf = EXPRESSION_EXACT) -> bool:
     return agreement(answer, reference, rel_tol) == "same"
 
 
@@ -608,15 +606,15 @@ def compare(
     frame = sample.frame
     answer_values = frame.values(answer)
     floats = has_floats(answer) or (expected is not None and has_floats(expected))
-    tol = REL_TOL_FLOAT if floats else REL_TOL_EXACT
+    tol = EXPRESSION_FLOAT if floats else EXPRESSION_EXACT
     if expected is None:  # a released fingerprint: its values carry RELEASED_DIGITS digits
-        tol = max(tol, REL_TOL_RELEASED)
+        tol = max(tol, EXPRESSION_RELEASED)
     numeric = agreement(answer_values, sample.values, tol)
     if expected is None:
         return Verdict(numeric == "same", None if numeric != "same" else False, answer_values,
                        numeric == "undefined")
     near = numeric == "same" or agreement(answer_values, sample.values,
-                                          REL_TOL_FLOAT) == "same"
+                                          EXPRESSION_FLOAT) == "same"
     if not near:
         return Verdict(False, None, answer_values, numeric == "undefined")
     doms = domains or tuple(Domain() for _ in frame.symbols)

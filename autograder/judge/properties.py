@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.judge.closeness import FINITE_DIFFERENCES, SAME_FLOAT, STATED_VALUE, Tolerance
 from autograder.results import CheckResult
 
 DIVERGED = -1.0  # how rubric.path marks a path that ran away
@@ -33,7 +34,8 @@ def fails(what: str) -> CheckResult:
     return CheckResult.wrong(what, property=True)
 
 
-def matches_finite_differences(answer: Any, finite: Any, rel_tol: float = 1e-4) -> CheckResult:
+def matches_finite_differences(answer: Any, finite: Any,
+                               rel_tol: float = FINITE_DIFFERENCES.rel) -> CheckResult:
     """A gradient against the student's own finite differences, by relative error
     ‖g − g_fd‖ / max(‖g‖, ‖g_fd‖), as a gradient check does."""
     g, fd = np.asarray(answer, dtype=float).ravel(), np.asarray(finite, dtype=float).ravel()
@@ -76,7 +78,7 @@ def last_of(answer: Any, sequence: Any, length: int | None = None, what: str = "
         values = [float(v) for v in np.asarray(sequence, dtype=float).ravel()]
     except (TypeError, ValueError):
         return fails(f"Your {what} is not a list of numbers.")
-    if not values or not np.isclose(float(answer), values[-1], rtol=1e-12, atol=0.0):
+    if not values or not SAME_FLOAT.close(float(answer), values[-1]):
         return fails(f"Your answer is not the last entry of your {what}.")
     if length is not None and len(values) != length:
         note = f" ({length_note})" if length_note else ""
@@ -107,7 +109,7 @@ def zero_of(answer: Any, f: Callable[..., float], tol: float = 1e-9) -> CheckRes
 
 
 def probe_value(outputs: Sequence[Mapping[str, Any]], probe: int, value: Sequence[float],
-                what: str, tol: float = 1e-5) -> CheckResult:
+                what: str, tol: float = STATED_VALUE.rel) -> CheckResult:
     """The (projected) result on a visible probe equals a value the notebook states: e.g. the
     end of a path on a test function with a known minimum."""
     out = outputs[probe]
@@ -117,7 +119,7 @@ def probe_value(outputs: Sequence[Mapping[str, Any]], probe: int, value: Sequenc
     want = np.asarray(value, dtype=float).ravel()
     if got.size < want.size or got[-1] == DIVERGED and want[-1] != DIVERGED:
         return fails(f"On the visible test ({what}) your function's path runs away.")
-    if not np.allclose(got[-want.size:], want, rtol=tol, atol=tol):
+    if not Tolerance(tol, tol).close_arrays(got[-want.size:], want):
         return fails(f"On the visible test ({what}) your function does not give what it should.")
     return holds(f"Your function passes the visible test ({what}).")
 

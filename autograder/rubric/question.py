@@ -16,6 +16,7 @@ import sympy
 
 from autograder.errors import BackpropKitError, ParseError
 from autograder.judge import checks, flags, functions, properties, sealed, sealing, transport
+from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
 from autograder.judge.diagnosis import Part, Slip
 from autograder.judge.parsing import make_symbol, names_used, parse_expression
 from autograder.results import CheckResult
@@ -204,15 +205,14 @@ class Through:
     after: str
     cases: tuple[tuple[str, Any, Any], ...]
     # slips are far apart: a loose match of the earlier answer will do (rounded to 3 decimals)
-    rel_tol: float = 1e-3
-    abs_tol: float = 1e-3
+    rel_tol: float = FOLLOWS_SLIP.rel
+    abs_tol: float = FOLLOWS_SLIP.abs
 
     def __call__(self, earlier: Any) -> Any:
         values = np.asarray(earlier, dtype=float).ravel()
         for _, before, later in self.cases:
             slipped = np.asarray(before, dtype=float).ravel()
-            if slipped.shape == values.shape and np.allclose(
-                    values, slipped, rtol=self.rel_tol, atol=self.abs_tol):
+            if Tolerance(self.rel_tol, self.abs_tol).close_arrays(values, slipped):
                 return later
         return None
 
@@ -239,8 +239,8 @@ class Question:
     variables: tuple[str, ...] = ()
     definitions: Mapping[str, str] = field(default_factory=dict)
     credit: Mapping[str, float] = field(default_factory=dict)
-    rel_tol: float = 1e-6
-    abs_tol: float = 1e-9
+    rel_tol: float = ANSWER.rel
+    abs_tol: float = ANSWER.abs
     probes: tuple[tuple[Any, ...], ...] = ()
     project: str = "identity"
     labels: tuple[str, ...] = ()

@@ -28,14 +28,12 @@ from autograder.rubric.versions import rubric_version
 from autograder.run.capture import ASSIGNMENT_ENV, SEED_ENV, STUDENT_ENV
 from autograder.run.client import Runner
 from autograder.run.notebooks import (
-    MAX_NOTEBOOK_BYTES,
     InvalidNotebook,
     Submission,
     linked_folder,
     make_workdir,
-    parse_notebook,
     plan_job,
-    read_regular,
+    read_notebook_file,
 )
 from autograder.run.protocol import Reply, Request
 from autograder.run.suspicion import suspicious
@@ -178,12 +176,7 @@ class Grader:
         linked = linked_folder(sub)
         if linked is not None:
             raise InvalidNotebook(f"{linked.name} is a symbolic link, which is not graded")
-        try:
-            raw = read_regular(sub.notebook, MAX_NOTEBOOK_BYTES)
-        except OSError as error:
-            raise InvalidNotebook(f"{sub.notebook.name} cannot be read: {error.strerror}"
-                                  ) from None
-        nb = parse_notebook(sub.notebook.name, raw)
+        raw, nb = sub.read if sub.read is not None else read_notebook_file(sub.notebook)
         variant, questions = self.questions_for(sub.student)
         job = plan_job(nb, questions, self.job_env(sub))
         workdir, notes = make_workdir(sub, raw, job, self.settings.scratch)

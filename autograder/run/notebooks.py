@@ -11,9 +11,9 @@ import os
 import stat
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograder.rubric.question import Question, encode_probe_arg
 from autograder.run.capture import Job, Probe, cells_from_notebook
@@ -23,15 +23,25 @@ MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_COPY_BYTES = 100 << 20
 
 
+class ReadNotebook(NamedTuple):
+    """A notebook's bytes (copied into the working folder) and its checked JSON."""
+
+    raw: bytes
+    nb: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Submission:
     """One student's notebook; ``folder`` (if any) holds files it may read beside it;
-    ``problem`` (if any) says why it cannot be graded (it is reported, not run)."""
+    ``problem`` (if any) says why it cannot be graded (it is reported, not run); ``read``
+    (if any) is the notebook already read, by a caller that needed it first (the self-check
+    reads the student's typed id from it), so it is read once."""
 
     student: str
     notebook: Path
     folder: Path | None = None
     problem: str | None = None
+    read: ReadNotebook | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -131,13 +141,19 @@ def _check_cell(name: str, index: int, cell: Any) -> None:
                               "not text")
 
 
-def read_notebook(path: Path) -> dict[str, Any]:
-    """The notebook as JSON (a regular file only); says what is wrong with one that is not."""
+def read_notebook_file(path: Path) -> ReadNotebook:
+    """The notebook's bytes and JSON (a regular file only); says what is wrong with one that
+    is not."""
     try:
         raw = read_regular(path, MAX_NOTEBOOK_BYTES)
     except OSError as error:
         raise InvalidNotebook(f"{path.name} cannot be read: {error.strerror}") from None
-    return parse_notebook(path.name, raw)
+    return ReadNotebook(raw, parse_notebook(path.name, raw))
+
+
+def read_notebook(path: Path) -> dict[str, Any]:
+    """The notebook as JSON (a regular file only); says what is wrong with one that is not."""
+    return read_notebook_file(path).nb
 
 
 def plan_job(nb: Mapping[str, Any], questions: Sequence[Question],

@@ -13,7 +13,7 @@ from autograder.results import CheckResult
 from autograder.rubric.question import Question, released_reference, self_check
 from autograder.run.client import Runner
 from autograder.run.grader import Grader, Settings, variant_env
-from autograder.run.notebooks import InvalidNotebook, Submission, read_notebook
+from autograder.run.notebooks import InvalidNotebook, Submission, read_notebook_file
 from autograder.student.released import (
     CheckFailed,
     entry_for,
@@ -51,8 +51,9 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
 
     assignment, entries, released = load(notebook.parent)
     try:
+        read = read_notebook_file(notebook)  # once: the grader below runs these very bytes
         variant, note = variant_of(assignment, released.get("variant_seed") or None,
-                                   typed_student_id(read_notebook(notebook)))
+                                   typed_student_id(read.nb))
     except (CheckFailed, InvalidNotebook, VariantError) as error:  # said in one line
         raise UsageError(f"{notebook.name}: {error}") from None
     data = {qid: entry_for(qid, entry, variant) for qid, entry in entries.items()}
@@ -75,8 +76,7 @@ def run_selfcheck(notebook: Path, timeout: float = 60.0, require_sandbox: bool =
                     runner=runner, prepare=lambda: prepare_references(data),
                     job_env=lambda sub: env)
     try:
-        result = grader.grade(Submission(notebook.stem, notebook,
-                                         None))
+        result = grader.grade(Submission(notebook.stem, notebook, None, read=read))
     finally:
         grader.close()
     return selfcheck_report(notebook.name, assignment, questions, result.questions,
