@@ -6,14 +6,15 @@ reference answers cannot drift from the function the lecture defines.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import sympy
 
+from solutions import iteration
 from solutions.symbols import make_symbol
 
 x = make_symbol("x")
@@ -78,31 +79,22 @@ def fsecond(x: float, coefficients: Coefficients = COEFFICIENTS) -> float:
     return float(_numeric(tuple(coefficients))[2](float(x)))
 
 
-def _iterate(
-    step: Callable[[float], float | None], x0: float, tol: float, max_iter: int
-) -> np.ndarray:
-    """Run x_{i+1} = x_i - step(x_i) and return every finite iterate.
+# The loops students write (the rubric's code slips run the reference with them,
+# autograder.rubric.code): ``stop`` and ``guard``, see solutions.iteration; each method's walks
+# are kept, so its variants share one.
+_WALKS = {"descent": iteration.Walks(), "newton": iteration.Walks()}
 
-    Stops when a step is shorter than ``tol``, after ``max_iter`` steps, when ``step`` returns
-    None (the update is undefined), or when the next iterate overflows: diverging is something
-    students should see happen, not an exception.
-    """
-    path = [float(x0)]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(max_iter):
-            try:
-                delta = step(path[-1])
-                if delta is None:
-                    break
-                nxt = path[-1] - float(delta)
-            except OverflowError:
-                break
-            if not math.isfinite(nxt):
-                break
-            path.append(nxt)
-            if abs(nxt - path[-2]) < tol:
-                break
-    return np.array(path, dtype=float)
+
+def _path(walks: iteration.Walks, key: tuple[Any, ...], evaluate: iteration.Evaluate,
+          x0: float, tol: float, max_iter: int, stop: str, guard: bool) -> np.ndarray:
+    walk = walks.get((*key, guard), lambda: iteration.Walk(
+        evaluate, iteration.NUMBERS, guard, [float(x0)]))
+    return np.array(iteration.cut(walk, tol, max_iter, stop), dtype=float)
+
+
+# Step rules students write instead of the lecture's (the rubric's code slips): uphill adds
+# the step, "eta_twice" multiplies by eta twice, "no_eta" leaves eta out.
+DESCENT_STEPS = ("descent", "uphill", "eta_twice", "no_eta")
 
 
 def gradient_descent(
@@ -111,9 +103,27 @@ def gradient_descent(
     eta: float,
     tol: float = 1e-10,
     max_iter: int = 10_000,
+    *,
+    step: str = "descent",
+    stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
-    """The lecture's x_{i+1} = x_i − η f'(x_i); the whole path, so divergence is visible."""
-    return _iterate(lambda xi: eta * float(df(xi)), x0, tol, max_iter)
+    """The lecture's x_{i+1} = x_i − η f'(x_i), from x0 until a step is shorter than ``tol``
+    or after ``max_iter`` steps; the whole path, so divergence is visible: an iterate that
+    overflows or runs away ends it (diverging is something students should see happen, not an
+    exception). ``step`` (see ``DESCENT_STEPS``), ``stop`` and ``guard`` (see
+    solutions.iteration) give the variants students write."""
+    scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
+
+    def evaluate(x: float) -> tuple[Any, Any]:
+        try:
+            slope = float(df(x))
+        except OverflowError as error:
+            return error, error
+        return abs(slope), scale * slope
+
+    return _path(_WALKS["descent"], (df, float(x0), scale), evaluate, x0, tol, max_iter,
+                 stop, guard)
 
 
 def newton_update_general() -> sympy.Expr:
@@ -131,20 +141,47 @@ def newton_update_quartic(coefficients: Coefficients = COEFFICIENTS) -> sympy.Ex
                                          d2: fsecond_expr(coefficients)})
 
 
+# Newton–Raphson steps students write instead: "plus" adds f'/f'', "inverted" takes f''/f',
+# "gradient" leaves f'' out (a gradient step of size 1).
+NEWTON_STEPS = ("newton", "plus", "inverted", "gradient")
+
+
 def newton_raphson(
     df: Callable[[float], float],
     d2f: Callable[[float], float],
     x0: float,
     tol: float = 1e-12,
     max_iter: int = 100,
+    *,
+    step: str = "newton",
+    stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
-    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it."""
+    """Newton–Raphson for f' = 0: step size 1/f''(x_i), as the lecture puts it; it stops where
+    f''(x_i) = 0 (the update is undefined). ``step`` (see ``NEWTON_STEPS``), ``stop`` and
+    ``guard`` (see solutions.iteration) give the variants students write."""
+    if step not in NEWTON_STEPS:
+        raise ValueError(f"unknown Newton step {step!r}")
 
-    def step(xi: float) -> float | None:
-        curvature = float(d2f(xi))
-        return None if curvature == 0.0 else float(df(xi)) / curvature
+    def evaluate(x: float) -> tuple[Any, Any]:
+        try:
+            slope = float(df(x))
+        except OverflowError as error:
+            return error, error
+        try:
+            if step == "gradient":
+                return abs(slope), slope
+            curvature = float(d2f(x))
+        except OverflowError as error:
+            return abs(slope), error
+        if step == "inverted":
+            return abs(slope), None if slope == 0.0 else curvature / slope
+        if curvature == 0.0:
+            return abs(slope), None
+        return abs(slope), slope / curvature if step == "newton" else -slope / curvature
 
-    return _iterate(step, x0, tol, max_iter)
+    return _path(_WALKS["newton"], (df, d2f, float(x0), step), evaluate, x0, tol, max_iter,
+                 stop, guard)
 
 
 @dataclass(frozen=True)

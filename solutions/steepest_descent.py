@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import sympy
 from numpy.typing import ArrayLike
 
+from solutions import iteration
 from solutions.symbols import make_symbol
 
 x1, x2 = make_symbol("x1"), make_symbol("x2")
@@ -96,31 +98,42 @@ def reached_minimum(start: ArrayLike, eta: float, params: Params = PARAMS) -> np
     return np.array(min(minima(params), key=lambda m: float(np.linalg.norm(path[-1] - m))))
 
 
+# The steps students write instead (the rubric's code slips): the same as gradient descent's
+# (solutions.optimisation_1d.DESCENT_STEPS); ``stop`` and ``guard``: solutions.iteration.
+STEPS = ("descent", "uphill", "eta_twice", "no_eta")
+_WALKS = iteration.Walks()
+
+
 def steepest_descent(
     grad: Callable[[np.ndarray], ArrayLike],
     x0: ArrayLike,
     eta: float,
     tol: float = 1e-10,
     max_iter: int = 10_000,
+    *,
+    step: str = "descent",
+    stop: str = "step",
+    guard: bool = True,
 ) -> np.ndarray:
     """x_{i+1} = x_i − η ∇f(x_i) in any dimension; the path as rows, so it can be plotted.
 
     Stops when a step is shorter than ``tol`` (Euclidean norm), after ``max_iter`` steps, or
     when the next iterate is not finite (that iterate is left out): divergence is shown, not
-    raised.
+    raised. ``step``, ``stop`` and ``guard`` give the variants students write (see
+    solutions.iteration).
     """
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}")
+    scale = {"descent": eta, "uphill": -eta, "eta_twice": eta * eta, "no_eta": 1.0}[step]
     point = np.atleast_1d(np.array(x0, dtype=float))
-    path = [point]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(max_iter):
-            try:
-                direction = np.asarray(grad(path[-1].copy()), dtype=float).reshape(point.shape)
-            except OverflowError:
-                break
-            nxt = path[-1] - eta * direction
-            if not np.all(np.isfinite(nxt)):
-                break
-            path.append(nxt)
-            if np.linalg.norm(nxt - path[-2]) < tol:
-                break
-    return np.array(path, dtype=float)
+
+    def evaluate(x: np.ndarray) -> tuple[Any, Any]:
+        try:
+            direction = np.asarray(grad(x.copy()), dtype=float).reshape(point.shape)
+        except OverflowError:
+            return None, None  # no step: the path ends here, guard or not
+        return iteration.VECTORS.norm(direction), scale * direction
+
+    walk = _WALKS.get((grad, tuple(point.tolist()), scale, guard), lambda: iteration.Walk(
+        evaluate, iteration.VECTORS, guard, [point]))
+    return np.array(iteration.cut(walk, tol, max_iter, stop), dtype=float)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -155,16 +156,48 @@ def _grade(tmp_path: Path, assignment: str, notebook: dict) -> dict:
     return student
 
 
+def _key(args: tuple) -> str:
+    """A visible test as a table of its results looks it up: its arguments other than the
+    test function (the start, the step size, the tolerance, the budget)."""
+    return repr([np.asarray(a, dtype=float).tolist() for a in args if not callable(a)])
+
+
+def visible_results_table(qid: str) -> str:
+    """A function that only looks up its results on the visible tests (every entry of them:
+    the release seals each one alone, so a student recovers them in seconds; here taken whole
+    from the reference, more than any search gives) and returns just its start, or zeros,
+    for anything else. No working code at all."""
+    q = question(qid)
+    table = {_key(p): np.asarray(q.expected(*p), dtype=float).tolist()
+             for p in q.probes[:q.visible]}
+    fallback = "np.zeros(np.size(start))" if q.project == "identity" else \
+        "np.array([np.asarray(start, dtype=float)])"
+    return (f"_RESULTS = {table!r}\n\n"
+            f"def {q.name}(*args, **kwargs):\n"
+            "    key = repr([np.asarray(a, dtype=float).tolist() for a in args if not "
+            "callable(a)])\n"
+            "    if key in _RESULTS:\n"
+            "        return np.array(_RESULTS[key])\n"
+            "    start = [a for a in args if not callable(a)][0]\n"
+            f"    return {fallback}\n")
+
+
 @pytest.mark.skipif(sandbox.detect() == "none", reason="grading needs a sandbox here")
-@pytest.mark.parametrize("assignment", ["backprop", "steepest-descent-2d"])
+@pytest.mark.parametrize("assignment", ["backprop", "optimisation-1d", "steepest-descent-2d"])
 def test_a_blank_notebook_plus_what_the_release_gives_scores_nothing(tmp_path: Path,
                                                                      assignment: str) -> None:
     """The released notebook, blank, with every answer the attacks above recover (and, where
     they recover nothing, the student's best guess: no misprint, the right one of the two
-    minima by luck),
-    graded by the real `backprop-kit grade` in a fresh process: 0 points (5 of 30 before)."""
+    minima by luck), and every function a table of its results on the visible tests (what
+    their seals give), graded by the real `backprop-kit grade` in a fresh process: 0 points.
+    Before the audit the flags and final_loss gave 5 of 30 on backprop; before a function's
+    credit needed a hidden test answered, the tables were judged 3.1 points on optimisation-1d,
+    0.7 on backprop and 2 on steepest-descent-2d, whose minimum then counted too (2 more)."""
     data = released(assignment)
     nb = examples.blank(examples.load(SOURCE, assignment))
+    for q in questions(assignment):
+        if q.kind == "function":
+            nb = examples.with_answer(nb, q.id, visible_results_table(q.id))
     if assignment == "backprop":
         flags, _ = flags_from_release(data["backprop-errata"])
         nb = examples.with_answer(nb, "backprop-errata", f"misprints = {flags or [0] * 20}\n")
@@ -172,7 +205,7 @@ def test_a_blank_notebook_plus_what_the_release_gives_scores_nothing(tmp_path: P
         found = number_from_release(data["backprop-training"], *two_digits(value))
         if found is not None:
             nb = examples.with_answer(nb, "backprop-training", f"final_loss = {found!r}\n")
-    else:
+    elif assignment == "steepest-descent-2d":
         choices = [list(c) for c in question("sd2d-minimum").choices]
         point = minimum_from_release(data["sd2d-minimum"], choices)
         lucky = [float(v) for v in question("sd2d-minimum").expected]  # a guess, one in two
@@ -235,6 +268,24 @@ def test_a_release_with_a_weak_seal_is_refused() -> None:
     release_ok["questions"]["backprop-errata"]["sealed_outputs"] = []
     with pytest.raises(audit.ReleaseRefused, match="not audited"):
         audit.verify("backprop", release_ok, {"backprop-gradient": {""}, "backprop-step": {""}})
+
+
+def test_a_function_table_holds_visible_tests_only_and_never_all() -> None:
+    """A function's sealed table (its visible tests' results, searchable in seconds) is
+    released only beside hidden tests the grade keeps: a table holding a hidden test, or one
+    for a function with no hidden test (its grade would rest on the table), is refused."""
+    data = release.selfcheck_data("optimisation-1d")
+    entry = data["questions"]["opt1d-gradient-descent"]
+    assert entry["code"]["probes"] and not entry["code"]["complete"]
+    audit.verify("optimisation-1d", data, {})
+    hidden = json.loads(json.dumps(data))
+    hidden["questions"]["opt1d-gradient-descent"]["code"]["probes"][0]["visible"] = False
+    with pytest.raises(audit.ReleaseRefused, match="hidden test"):
+        audit.verify("optimisation-1d", hidden, {})
+    whole = json.loads(json.dumps(data))
+    whole["questions"]["opt1d-gradient-descent"]["code"]["complete"] = True
+    with pytest.raises(audit.ReleaseRefused, match="every test of this function is visible"):
+        audit.verify("optimisation-1d", whole, {})
 
 
 def test_a_question_below_the_bound_is_withheld_not_sealed(monkeypatch) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric.code import CodeSlip
 from autograder.rubric.question import Affine, Flags, ProbeFunction, Question, Through
 from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
@@ -29,12 +30,57 @@ TRAIN_STEPS = LECTURE["train_steps"]
 
 SIGMA_OUTER, SIGMA_INNER = sg.sigmoid_links()
 
-# Losses of other shapes for the finite-difference function; the first is the visible one,
-# (p1 - 1)^2 + 3 p2^2, whose gradient at (0, 1) is (-2, 6).
-_bowl = ProbeFunction(("(p1 - 1)**2 + 3*p2**2",), ("p1", "p2"), "bowl")
-_wavy = ProbeFunction(("p1**3*p2 + exp(p2)*p1",), ("p1", "p2"), "wavy")
-_three = ProbeFunction(("sin(p1) + p2*p3**2 + p1*p3",), ("p1", "p2", "p3"), "three")
+# Losses of other shapes for the finite-difference function; the first two are the visible
+# ones: (p1 - 1)^2 + 3 p2^2, whose gradient at (0, 1) is (-2, 6), and, with h = 1e-3 (where
+# one-sided differences and nudges left in place show), (p1 - 1)^2 + 3 p2^2 + p1 p2, whose
+# gradient at (2, 1) is (3, 8).
+_bowl = ProbeFunction(("(p1 - 1)**2 + 3*p2**2",), ("p1", "p2"), "bowl", "L(p) = (p1 − 1)² + 3p2²")
+_tilted = ProbeFunction(("(p1 - 1)**2 + 3*p2**2 + p1*p2",), ("p1", "p2"), "tilted",
+                        "L(p) = (p1 − 1)² + 3p2² + p1p2")
+_wavy = ProbeFunction(("p1**3*p2 + exp(p2)*p1",), ("p1", "p2"), "wavy",
+                      "L(p) = p1³p2 + p1 exp(p2)")
+_three = ProbeFunction(("sin(p1) + p2*p3**2 + p1*p3",), ("p1", "p2", "p3"), "three",
+                       "L(p) = sin(p1) + p2p3² + p1p3")
 BOWL_GRADIENT = (-2.0, 6.0)
+TILTED_GRADIENT = (3.0, 8.0)
+
+# Finite differences marked as a lecturer marks them: the difference formula, and the nudges
+# (each parameter changed, then put back). The slips run solutions' central_differences with
+# the options of the code students write instead; each keeps the credit given.
+FD_COMPONENTS = ("formula", "nudges")
+FD_SLIPS = (
+    CodeSlip("divided_by_h", "formula", {"formula": "over_h"},
+             "You divide the central difference by h; it spans 2h, so divide by 2h (your "
+             "gradient is twice the right one).", 0.4),
+    CodeSlip("forward_difference", "formula", {"formula": "forward"},
+             "You use forward differences (L(θ + h e_k) − L(θ))/h; the task asks for central "
+             "differences, which nudge both ways and are more accurate.", 0.4),
+    CodeSlip("backward_difference", "formula", {"formula": "backward"},
+             "You use backward differences (L(θ) − L(θ − h e_k))/h; the task asks for central "
+             "differences, which nudge both ways and are more accurate.", 0.4),
+    CodeSlip("one_sided_over_2h", "formula", {"formula": "forward_over_2h"},
+             "You nudge one way only but divide by 2h: central differences take "
+             "L(θ + h e_k) − L(θ − h e_k).", 0.2),
+    CodeSlip("all_at_once", "formula", {"formula": "all_at_once"},
+             "You nudge every parameter at once: that is one directional derivative, repeated. "
+             "Nudge one parameter at a time (θ ± h e_k) for each entry.", 0.1),
+    CodeSlip("nudge_not_undone", "nudges", {"restore": False},
+             "Your nudges are not undone: after entry k, θ keeps its change, so the later "
+             "entries are taken at a shifted point. Nudge a copy of θ (or put the entry back).",
+             0.5),
+)
+
+
+def network_loss(data: Any) -> ProbeFunction:
+    """The notebook's own loss R(θ), summed over its observations, as a probe (a hidden test):
+    code that differentiates the notebook's loss whatever it is given, or nine parameters
+    only, is right on this test alone."""
+    terms = []
+    for x1, x2, y in np.asarray(data, dtype=float).tolist():
+        hidden = [f"sigmoid(({x1!r})*p{i} + ({x2!r})*p{i + 1} + p{i + 2})" for i in (1, 4)]
+        terms.append(f"(({y!r}) - (p7*{hidden[0]} + p8*{hidden[1]} + p9))**2")
+    return ProbeFunction((" + ".join(terms),), tuple(f"p{i}" for i in range(1, 10)), "R",
+                         "R(θ), the notebook's loss")
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -257,9 +303,12 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("backprop-finite-difference", "finite_difference", "function", 2,
                  "Central differences of any loss",
                  probes=((_bowl, [0.0, 1.0]),  # visible: the gradient is (-2, 6)
+                         (_tilted, [2.0, 1.0], 1e-3),  # visible: the gradient is (3, 8)
                          (_wavy, [1.0, 0.5]), (_three, [0.3, -1.0, 2.0], 1e-5),
-                         (_wavy, [-2.0, 0.25], 1e-4)),
-                 rel_tol=1e-6, abs_tol=1e-7, expected=nw.central_differences),
+                         (_wavy, [-2.0, 0.25], 1e-4),
+                         (network_loss(data), [float(v) + 0.05 for v in theta])),
+                 visible=2, rel_tol=1e-6, abs_tol=1e-7, expected=nw.central_differences,
+                 components=FD_COMPONENTS, slips=FD_SLIPS),
         Question("backprop-gradient", "grad_R", "array", 3,
                  "∇R of the loss summed over both observations", labels=nw.PARAM_NAMES,
                  expected=total, slips=gradient_slips(theta, data),

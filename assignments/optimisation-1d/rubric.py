@@ -13,16 +13,18 @@ same loop with another step, 2; the derivation (graded by hand) 3.
 from typing import Any
 
 from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric import code
 from autograder.rubric.question import ProbeFunction, Question
 from autograder.rubric.variants import Variant, variant_for
 from solutions import optimisation_1d as o1
 
 # The lecture prints f'; f'' is a question, so the Newton–Raphson probes use another function,
 # g(x) = x^4 - 3x^2 + x. The visible test function is q(x) = (x - 3)^2, minimum at x = 3.
-_dg = ProbeFunction(("4*x**3 - 6*x + 1",), ("x",), "dg")
-_d2g = ProbeFunction(("12*x**2 - 6",), ("x",), "d2g")
-_dq = ProbeFunction(("2*(x - 3)",), ("x",), "dq")
-_d2q = ProbeFunction(("2",), ("x",), "d2q")
+# ``shown``: how the notebook writes them, for feedback.
+_dg = ProbeFunction(("4*x**3 - 6*x + 1",), ("x",), "dg", "g(x) = x⁴ − 3x² + x")
+_d2g = ProbeFunction(("12*x**2 - 6",), ("x",), "d2g", "g(x) = x⁴ − 3x² + x")
+_dq = ProbeFunction(("2*(x - 3)",), ("x",), "dq", "q(x) = (x − 3)²")
+_d2q = ProbeFunction(("2",), ("x",), "d2q", "q(x) = (x − 3)²")
 Q_MINIMUM = 3.0
 
 
@@ -31,7 +33,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
     n = variant.numbers
     coefficients = n["f"]
     fprime, fsecond = o1.fprime_expr(coefficients), o1.fsecond_expr(coefficients)
-    df = ProbeFunction((str(fprime),), (str(o1.x),), "df")
+    df = ProbeFunction((str(fprime),), (str(o1.x),), "df", "your f")
     eta, (left, right), (x_away, eta_away) = n["eta"], n["starts"], n["diverge"]
     return (
         Question("opt1d-second-derivative", "f_second", "expression", 1,
@@ -44,10 +46,14 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  "Gradient descent",
                  probes=((_dq, 0.0, 0.1),  # visible: reaches 3
                          (df, x_away, eta_away),  # visible: diverges (the guard must stop it)
-                         (df, left, eta), (df, right, eta),
-                         (_dq, 0.0, 0.1, 1e-3),  # a loose tolerance stops it early
-                         (_dq, 10.0, 0.01, 1e-10, 50)),  # the step budget stops it
-                 project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.gradient_descent),
+                         (_dq, 0.0, 0.1, 1e-3),  # visible: a loose tolerance stops it early
+                         (_dq, 10.0, 0.01, 1e-10, 50),  # visible: the step budget stops it
+                         (_dg, 0.5, 0.05),  # visible: uphill, it would converge (to a maximum)
+                         (df, left, eta), (df, right, eta)),
+                 visible=5, project="path", rel_tol=1e-6, abs_tol=1e-8,
+                 expected=o1.gradient_descent, components=code.OPTIMISER,
+                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.END_ONLY))),
         # "4 significant digits", says the text; the two minima are a set, and the
         # order the text asks (the global one first) is worth a quarter of the points
         Question("opt1d-minima", "minima", "array", 2, "Both local minima",
@@ -70,10 +76,14 @@ def questions(variant: Variant) -> tuple[Question, ...]:
         Question("opt1d-newton-raphson", "newton_raphson", "function", 2,
                  "Newton–Raphson",
                  probes=((_dq, _d2q, 0.0),  # visible: one step to 3
-                         (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3),
-                         (_dg, _d2g, 2.0, 1e-3),  # a loose tolerance stops it early
-                         (_dg, _d2g, -2.0, 1e-12, 2)),  # the step budget stops it
-                 project="path", rel_tol=1e-6, abs_tol=1e-8, expected=o1.newton_raphson),
+                         (_dg, _d2g, 2.0, 1e-3),  # visible: a loose tolerance stops it early
+                         (_dg, _d2g, -2.0, 1e-12, 2),  # visible: the step budget stops it
+                         (_dg, _d2g, -2.0), (_dg, _d2g, 2.0), (_dg, _d2g, 0.3)),
+                 visible=3, project="path", rel_tol=1e-6, abs_tol=1e-8,
+                 expected=o1.newton_raphson, components=code.OPTIMISER,
+                 slips=code.optimiser_slips(code.NEWTON_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.END_ONLY),
+                                            guard=(code.UNGUARDED,))),
     )
 
 

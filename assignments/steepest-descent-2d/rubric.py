@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
+from autograder.rubric import code
 from autograder.rubric.question import ProbeFunction, Question, RestsOn
 from autograder.rubric.variants import Variant, variant_for
 from solutions import steepest_descent as sd
@@ -32,8 +33,11 @@ def reached_minimum(start: Any = SD_START, eta: float = SD_STEP,
 
 
 # The visible test function: the bowl (p1 - 1)^2 + 3 (p2 + 0.5)^2, minimum at (1, -0.5).
-_bowl = ProbeFunction(("2*(p1 - 1)", "6*(p2 + 0.5)"), ("p1", "p2"), "grad_bowl")
-_bowl3 = ProbeFunction(("2*p1", "4*(p2 - 1)", "2*(p3 + 2)"), ("p1", "p2", "p3"), "grad_bowl3")
+_bowl = ProbeFunction(("2*(p1 - 1)", "6*(p2 + 0.5)"), ("p1", "p2"), "grad_bowl",
+                      "the bowl (p1 − 1)² + 3(p2 + 0.5)²")
+_bowl3 = ProbeFunction(("2*(p1 - 0.5)", "4*(p2 - 1)", "2*(p3 + 2)"), ("p1", "p2", "p3"),
+                       "grad_bowl3",
+                       "the 3-D bowl (p1 − 0.5)² + 2(p2 − 1)² + (p3 + 2)²")
 BOWL_MINIMUM = (1.0, -0.5)
 
 
@@ -82,11 +86,14 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  "Steepest descent",
                  probes=((_bowl, [0.0, 0.0], 0.1),  # visible: reaches (1, -0.5)
                          (_bowl, [0.0, 0.0], 0.5),  # visible: diverges
-                         (_bowl, [3.0, -2.0], 0.05),
-                         (_bowl3, [1.0, 1.0, 1.0], 0.1),
-                         (_bowl, [3.0, -2.0], 0.1, 1e-2),  # a loose tolerance stops it early
-                         (_bowl3, [1.0, 1.0, 1.0], 0.01, 1e-10, 25)),  # the step budget
-                 project="path", rel_tol=1e-6, abs_tol=1e-8, expected=sd.steepest_descent),
+                         (_bowl, [3.0, -2.0], 0.1, 1e-2),  # visible: a loose tolerance
+                         (_bowl3, [1.0, 1.0, 1.0], 0.01, 1e-10, 25),  # visible: the budget
+                         (_bowl, [3.0, -2.0], 0.15),
+                         (_bowl3, [1.0, 1.0, 1.0], 0.1)),
+                 visible=4, project="path", rel_tol=1e-6, abs_tol=1e-8,
+                 expected=sd.steepest_descent, components=code.OPTIMISER,
+                 slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
+                                            path=(code.X0_MISSING, code.ALIASED_PATH))),
         # one of two points the notebook names: it counts only with a steepest_descent that
         # works (the path is the student's own), so that picking one earns nothing
         Question("sd2d-minimum", "minimum", "array", 2, "The minimum the path approaches",

@@ -18,8 +18,13 @@ core. A seal is released only when that reaches ``BOUND_LOG10_YEARS`` for the re
 for every slip sealed with it (a slip's vector gives the reference away as surely); otherwise
 the question's value is withheld and its self-check judges form and properties only.
 Expression fingerprints are values at public points, not seals: the grade judges elsewhere,
-and ``tests/test_fitting.py`` shows that fitting them earns nothing. Function answers are
-never sealed: their probes and the algorithm are public, so their outputs are too.
+and ``tests/test_fitting.py`` shows that fitting them earns nothing. A function's results on
+its visible tests (the tests the notebook states) are sealed per entry, for every combination
+of its code slips (autograder.judge.components): they are no secret — the test, the algorithm
+and so the results are public, and a student recovers each entry in seconds — so they are
+released only for a function the grade also runs on hidden tests, never released, on which
+its credit rests (a table of the visible results alone earns nothing:
+``tests/test_release_audit.py``).
 
 :func:`verify` then reads the finished release and refuses any seal the audit did not pass
 and any datum it does not know: nothing reaches students unaudited.
@@ -118,8 +123,15 @@ def judge_question(assignment: str, question: Question, earlier: Question | None
         return False, [found("fingerprint", "public", "values at public points; the grade "
                              "judges at secret ones (fitting earns nothing: test_fitting)")]
     if question.kind == "function":
-        return False, [found("outputs", "not sealed", "the probes and the algorithm are "
-                             "public: self-check by visible tests")]
+        hidden = len(question.probes) - question.visible
+        if not question.visible:
+            return False, [found("outputs", "not sealed", "the probes and the algorithm are "
+                                 "public: self-check by properties")]
+        return False, [found("visible tests", "sealed", f"results on the {question.visible} "
+                             "tests the notebook states, each entry sealed alone: no secret "
+                             "(a right function computes them); the grade also runs "
+                             f"{hidden} hidden tests, never released, and answering only the "
+                             "visible ones earns nothing there")]
     if question.kind == "manual":
         return False, []
     if question.scoring is not None:
@@ -158,7 +170,10 @@ def decide(assignment: str, questions: Sequence[Question]
 # --- the finished release, read back -------------------------------------------------------
 
 # What a released question may carry besides its public fields (Question.public()).
-KNOWN_KEYS = {"fingerprint", "sealed_answer", "self_check"}
+KNOWN_KEYS = {"fingerprint", "sealed_answer", "self_check", "code"}
+# A function's public fields beyond a number's: how many tests are visible, and each visible
+# test as the notebook shows it (its probes are public fields of every question).
+FUNCTION_KEYS = {"visible", "cases"}
 
 
 def _entries(entry: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -174,18 +189,38 @@ def verify(assignment: str, data: Mapping[str, Any], passed: Mapping[str, set[st
     public = set(Question("q", "q", "number", 1, "q").public())
     for qid, entry in data.get("questions", {}).items():
         for released in _entries(entry):
-            unknown = set(released) - public - KNOWN_KEYS - {"scoring", "rests_on"}
+            own = FUNCTION_KEYS if released.get("kind") == "function" else set()
+            unknown = set(released) - public - own - KNOWN_KEYS - {"scoring", "rests_on"}
             if unknown:
                 raise ReleaseRefused(
                     f"{assignment}/{qid}: {', '.join(sorted(unknown))} in the release is not "
                     "audited (autograder.course.audit knows what a student can do with "
                     "fingerprints and whole-vector seals only); not written")
+            code = released.get("code")
+            if code is not None:
+                _verify_code(assignment, qid, released, code)
             seal = released.get("sealed_answer")
             if seal is not None and seal.get("prefix", "") not in passed.get(qid, set()):
                 raise ReleaseRefused(
                     f"{assignment}/{qid}: a seal the audit did not pass (below 10^"
                     f"{BOUND_LOG10_YEARS:g} CPU-core years at {KNOWN_DIGITS} known digits); "
                     "not written")
+
+
+def _verify_code(assignment: str, qid: str, released: Mapping[str, Any],
+                 code: Mapping[str, Any]) -> None:
+    """A function's sealed table may hold its visible tests only, and only where the grade
+    also runs hidden ones (its credit rests on them: autograder.judge.components.verdict)."""
+    if released.get("kind") != "function":
+        raise ReleaseRefused(f"{assignment}/{qid}: a table of code results for a "
+                             f"{released.get('kind')} question; not written")
+    if any(not probe.get("visible") for probe in code.get("probes", ())):
+        raise ReleaseRefused(f"{assignment}/{qid}: a hidden test's results are in the release "
+                             "(the grade's credit rests on them); not written")
+    if code.get("complete", True):
+        raise ReleaseRefused(f"{assignment}/{qid}: every test of this function is visible, so "
+                             "its grade would rest on results the release seals; give it hidden "
+                             "tests; not written")
 
 
 def report(findings: Sequence[Finding]) -> list[str]:

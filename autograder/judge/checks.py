@@ -19,7 +19,7 @@ import mpmath
 import sympy
 
 from autograder.errors import BackpropKitError, ParseError
-from autograder.judge import sealing
+from autograder.judge import components, sealing
 from autograder.judge.closeness import (
     ANSWER,
     decimals_for,
@@ -847,14 +847,21 @@ def run_probes(
             continue
         try:
             projected = project(out)
-            outputs.append({"value": as_array(projected) if _is_sequence(projected)
-                            else as_number(projected)})
+            outputs.append({"value": _as_output(projected)})
         except ParseError as error:
             outputs.append({"error": f"returned {error.message}"})
         except Exception:  # noqa: BLE001 -- the projection could not read what came back
             outputs.append({"error": f"returned {_what(out)}, which is not what the "
                                      "question asks for"})
     return outputs
+
+
+def _as_output(projected: Any) -> Any:
+    """A projected output as data: a number, a list of numbers, or named pieces of those (a
+    path's start, first step, length and end)."""
+    if isinstance(projected, Mapping):
+        return {str(k): _as_output(v) for k, v in projected.items()}
+    return as_array(projected) if _is_sequence(projected) else as_number(projected)
 
 
 def _what(value: Any) -> str:
@@ -866,45 +873,6 @@ def _what(value: Any) -> str:
 def _is_sequence(value: Any) -> bool:
     return hasattr(value, "tolist") and getattr(value, "shape", ()) != () or isinstance(
         value, (list, tuple)
-    )
-
-
-def compare_outputs(
-    outputs: Sequence[Mapping[str, Any]],
-    expected: Sequence[Mapping[str, Any] | NumericReference],
-    probes: Sequence[Sequence[Any]],
-    rel_tol: float = ANSWER.rel,
-    abs_tol: float = ANSWER.abs,
-) -> CheckResult:
-    """Score = the share of probes answered right; feedback names the first failing input.
-    ``expected`` holds the reference's outputs, or their sealed form (the self-check)."""
-    if len(outputs) != len(expected):
-        return unreadable(f"expected {len(expected)} results, got {len(outputs)}")
-    passed = 0
-    first_failure = None
-    for args, out, ref in zip(probes, outputs, expected, strict=False):
-        if not isinstance(out, Mapping):
-            verdict = "gave something that is not a result"
-        elif "error" in out:
-            verdict = f"{out['error']}"
-        else:
-            value = ref if isinstance(ref, NumericReference) else ref["value"]
-            scalar = ref.scalar if isinstance(ref, NumericReference) else \
-                not isinstance(value, list)
-            check = (check_number if scalar else check_array)(
-                out.get("value"), value, rel_tol=rel_tol, abs_tol=abs_tol
-            )
-            if check.correct:
-                passed += 1
-                continue
-            verdict = "gave a wrong result"
-        if first_failure is None:
-            first_failure = f"For the input {_describe(args)} your function {verdict}."
-    if passed == len(expected):
-        return CheckResult.right()
-    return CheckResult.wrong(
-        f"{passed} of {len(expected)} test inputs pass. {first_failure}",
-        score=passed / len(expected),
     )
 
 
@@ -921,10 +889,17 @@ def check_function(
     rel_tol: float = ANSWER.rel,
     abs_tol: float = ANSWER.abs,
 ) -> CheckResult:
-    """Judge a student's Python function by calling it and ``reference`` on each probe."""
+    """Judge a student's Python function by calling it and ``reference`` on each probe: the
+    share of probes it answers as the reference does (a rubric's function question is judged
+    by its components too, ``autograder.rubric.question``)."""
     if not callable(func):
         return unreadable(f"expected a function, got {type(func).__name__}")
     expected = run_probes(reference, probes, project)
     if any("error" in e for e in expected):
         raise BackpropKitError(f"the reference function failed on a probe: {expected}")
-    return compare_outputs(run_probes(func, probes, project), expected, probes, rel_tol, abs_tol)
+    table = components.Table(
+        ("code",), (components.Variant("code"),), ((0,),),
+        tuple(components.build_probe(f"the input {_describe(args)}", True, [out], "", rel_tol,
+                                     abs_tol) for args, out in zip(probes, expected, strict=True)),
+        rel_tol, abs_tol)
+    return components.judge(table, run_probes(func, probes, project))

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.closeness import FINITE_DIFFERENCES, SAME_FLOAT, STATED_VALUE, Tolerance
+from autograder.judge.components import RAN_AWAY
 from autograder.results import CheckResult
-
-DIVERGED = -1.0  # how rubric.path marks a path that ran away
 
 
 def holds(what: str) -> CheckResult:
@@ -108,6 +107,14 @@ def zero_of(answer: Any, f: Callable[..., float], tol: float = 1e-9) -> CheckRes
     return holds("f is zero at your point: it is one of the two global minima.")
 
 
+def _flat(value: Any) -> np.ndarray:
+    """A probe's output as one flat array; a path's pieces in order (start, first step,
+    length or -1 when it ran away, end), as the last entries are read below."""
+    if isinstance(value, Mapping):
+        return np.concatenate([np.asarray(v, dtype=float).ravel() for v in value.values()])
+    return np.asarray(value, dtype=float).ravel()
+
+
 def probe_value(outputs: Sequence[Mapping[str, Any]], probe: int, value: Sequence[float],
                 what: str, tol: float = STATED_VALUE.rel) -> CheckResult:
     """The (projected) result on a visible probe equals a value the notebook states: e.g. the
@@ -115,9 +122,9 @@ def probe_value(outputs: Sequence[Mapping[str, Any]], probe: int, value: Sequenc
     out = outputs[probe]
     if "error" in out:
         return fails(f"On the visible test ({what}) your function {out['error']}.")
-    got = np.asarray(out["value"], dtype=float).ravel()
+    got = _flat(out["value"])
     want = np.asarray(value, dtype=float).ravel()
-    if got.size < want.size or got[-1] == DIVERGED and want[-1] != DIVERGED:
+    if got.size < want.size or got[-1] == RAN_AWAY and want[-1] != RAN_AWAY:
         return fails(f"On the visible test ({what}) your function's path runs away.")
     if not Tolerance(tol, tol).close_arrays(got[-want.size:], want):
         return fails(f"On the visible test ({what}) your function does not give what it should.")
@@ -130,7 +137,7 @@ def diverges(outputs: Sequence[Mapping[str, Any]], probe: int, what: str) -> Che
     if "error" in out:
         return fails(f"On the visible test ({what}) your function {out['error']}; stop when the "
                      "iterates run away and return the path so far.")
-    if np.asarray(out["value"], dtype=float).ravel()[-1] != DIVERGED:
+    if _flat(out["value"])[-1] != RAN_AWAY:
         return fails(f"On the visible test ({what}) the path should run away, and yours does not.")
     return holds(f"Your function returns the path when it diverges ({what}).")
 

@@ -5,21 +5,34 @@ judge it. The reference answers themselves live in ``solutions`` (instructor sid
 from __future__ import annotations
 
 import hashlib
+import inspect
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 import numpy as np
 import sympy
 
 from autograder.errors import BackpropKitError, ParseError
-from autograder.judge import checks, flags, functions, properties, sealed, sealing, transport
+from autograder.judge import (
+    checks,
+    components,
+    flags,
+    functions,
+    properties,
+    sealed,
+    sealing,
+    transport,
+)
 from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
+from autograder.judge.components import RAN_AWAY, RUNAWAY_BOUND
 from autograder.judge.diagnosis import Part, Slip
 from autograder.judge.parsing import make_symbol, names_used, parse_expression
 from autograder.results import CheckResult
+from autograder.rubric.code import CodeSlip, check_components
 
 KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
 
@@ -36,6 +49,7 @@ class ProbeFunction:
     components: tuple[str, ...]
     variables: tuple[str, ...]
     name: str = "f"
+    shown: str = ""  # how the notebook shows it ("q(x) = (x − 3)²"), for feedback
 
     @cached_property
     def _compiled(self) -> list[Callable[..., float]]:
@@ -47,13 +61,21 @@ class ProbeFunction:
             for c in self.components
         ]
 
+    @cached_property
+    def _scalar(self) -> Callable[..., float] | None:
+        """The compiled function of one variable, called directly (the optimisers' probes
+        call it thousands of times)."""
+        return self._compiled[0] if len(self.components) == len(self.variables) == 1 else None
+
     def __call__(self, *args: Any) -> Any:
+        if self._scalar is not None and len(args) == 1:
+            return float(self._scalar(*args))
         if len(self.components) == 1 and len(args) == 1 and len(self.variables) > 1:
             # a scalar function of a vector, such as a loss R(theta)
             return float(self._compiled[0](*np.asarray(args[0], dtype=float).ravel()))
         if len(self.components) == 1:
             return float(self._compiled[0](*args))
-        point = [float(a) for a in np.asarray(args[0], dtype=float).ravel()]
+        point = np.asarray(args[0], dtype=float).ravel().tolist()
         return np.array([f(*point) for f in self._compiled])
 
     @property
@@ -62,30 +84,60 @@ class ProbeFunction:
 
     def to_json(self) -> dict[str, Any]:
         return {"probe_function": list(self.components), "variables": list(self.variables),
-                "name": self.name}
+                "name": self.name, **({"shown": self.shown} if self.shown else {})}
+
+    def describe(self) -> str:
+        """The function as the notebook shows it: its ``shown`` text, else its formula."""
+        if self.shown:
+            return self.shown
+        formula = ", ".join(self.components)
+        return f"{self.name}({', '.join(self.variables)}) = {formula}"
 
 
 def decode_probe_arg(value: Any) -> Any:
     if isinstance(value, Mapping) and "probe_function" in value:
         return _probe_function(tuple(value["probe_function"]), tuple(value["variables"]),
-                               value.get("name", "f"))
+                               value.get("name", "f"), value.get("shown", ""))
     return value
 
 
 @lru_cache(maxsize=256)
-def _probe_function(components: tuple[str, ...], variables: tuple[str, ...], name: str
-                    ) -> ProbeFunction:
+def _probe_function(components: tuple[str, ...], variables: tuple[str, ...], name: str,
+                    shown: str = "") -> ProbeFunction:
     """One ProbeFunction (compiled once) for every probe that hands the same function: an
     assignment's probes repeat a few test functions (optimisation-1d: 18 uses of 5)."""
-    return ProbeFunction(components, variables, name)
+    return ProbeFunction(components, variables, name, shown)
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_shown_value(v) for v in value) + ")"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def describe_probe(args: Sequence[Any], names: Sequence[str], visible: bool) -> str:
+    """A probe as the student sees it: the test function as the notebook shows it, then each
+    argument by the name of the function's parameter ("x0 = 0, eta = 0.1")."""
+    functions = list(dict.fromkeys(a.describe() for a in args if isinstance(a, ProbeFunction)))
+    values = [f"{name} = {_shown_value(a)}" for name, a in zip(names, args, strict=False)
+              if not isinstance(a, ProbeFunction)]
+    said = ", ".join(values)
+    what = " and ".join(functions)
+    text = f"{what}; {said}" if functions and said else what or said
+    return f"the visible test ({text})" if visible else f"a hidden test ({text})"
+
+
+def probes_digest(probes: Any, project: str) -> str:
+    """Which probes (as JSON) and projection a function's outputs answer: outputs kept in
+    results.json are judged again only against the same probes."""
+    text = json.dumps([probes, project], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def encode_probe_arg(value: Any) -> Any:
     return value.to_json() if isinstance(value, ProbeFunction) else value
-
-
-# A path whose last iterate is this large (or not finite) has run away.
-DIVERGED = 1e6
 
 
 def _iterates(out: Any) -> np.ndarray:
@@ -111,16 +163,25 @@ def last(out: Any) -> Any:
     return _iterates(out)[-1]
 
 
-def path(out: Any) -> list[float]:
-    """Project a returned path on what identifies it: its start, its first step, and either
-    how many iterates it has and where it ends, or -1 if it ran away (where a divergence guard
-    stops is the student's choice). A path that ignores ``tol`` or ``max_iter`` has the wrong
-    length; returning only the last iterate is not a path."""
+def path(out: Any) -> dict[str, Any]:
+    """Project a returned path on its components (autograder.judge.components): its start, its
+    first step (the second iterate), and either how many iterates it has and where it ends, or
+    length -1 if it ran away (where a divergence guard stops is the student's choice; whether
+    the iterates before the last are all finite is not). A path that ignores ``tol`` or
+    ``max_iter`` has the wrong length. A single number is where the answer ends, no path."""
+    if not isinstance(out, bool) and np.ndim(out) == 0:
+        try:
+            end = float(out)
+        except (TypeError, ValueError):
+            end = None
+        if end is not None:
+            return {"end": [end]} if abs(end) <= RUNAWAY_BOUND else {"length": RAN_AWAY}
     p = _iterates(out)
-    head = [*p[0], *p[min(1, len(p) - 1)]]
-    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > DIVERGED:
-        return [*head, -1.0]
-    return [*head, float(len(p)), *p[-1]]
+    head = {"start": [float(v) for v in p[0]],
+            "first": [float(v) for v in p[min(1, len(p) - 1)]]}
+    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > RUNAWAY_BOUND:
+        return {**head, "finite": float(np.all(np.isfinite(p[:-1]))), "length": RAN_AWAY}
+    return {**head, "length": float(len(p)), "end": [float(v) for v in p[-1]]}
 
 
 @dataclass(frozen=True)
@@ -225,6 +286,28 @@ PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": la
                                                 "path": path}
 
 
+def without_start(out: Any) -> Any:
+    """A returned path without its first iterate (code that leaves x0 out)."""
+    return np.asarray(out)[1:]
+
+
+def end_only(out: Any) -> Any:
+    """Only where a path ends (code that returns the last iterate, not the path)."""
+    p = np.asarray(out, dtype=float)
+    return float(p[-1]) if p.ndim == 1 else p[-1]
+
+
+def aliased(out: Any) -> Any:
+    """Every row the last iterate (code that appends one array and changes it in place)."""
+    p = np.asarray(out, dtype=float)
+    return np.repeat(p[-1:], len(p), axis=0)
+
+
+# What a code slip may do to the reference's result (autograder.rubric.code.CodeSlip).
+TRANSFORMS: dict[str, Callable[[Any], Any]] = {"without_start": without_start,
+                                               "end_only": end_only, "aliased": aliased}
+
+
 @dataclass(frozen=True)
 class Question:
     """One autograded question; ``id`` is the grade_id of its test cell, ``name`` the variable
@@ -276,6 +359,13 @@ class Question:
     scoring: Flags | None = None
     choices: tuple[Any, ...] = ()
     rests_on: RestsOn | None = None
+    # Function answers, marked by their components (autograder.rubric.code): their names (the
+    # slips, CodeSlips, say how each goes wrong and what it keeps); the first
+    # ``visible`` probes are the tests the notebook states, the only ones the self-check runs;
+    # ``cases`` say each probe as the student sees it (derived from the probes by default).
+    components: tuple[str, ...] = ()
+    visible: int = 0
+    cases: tuple[str, ...] = ()
     # Functions of the table (autograder.judge.functions) an answer may not use because the
     # question asks to derive them: σ′ where σ′ is the point ("sigma'").
     refused_functions: tuple[str, ...] = ()
@@ -293,6 +383,12 @@ class Question:
             raise BackpropKitError(f"question {self.id}: unknown refused function(s) {unknown}")
         if self.project not in PROJECTIONS:
             raise BackpropKitError(f"question {self.id}: unknown projection {self.project!r}")
+        if self.kind == "function":
+            check_components(self.id, self.components, self.slips, TRANSFORMS)
+            if not self.cases and self.probes:
+                object.__setattr__(self, "cases", tuple(
+                    describe_probe(p, _parameters(self.expected), k < self.visible)
+                    for k, p in enumerate(self.probes)))
 
     @property
     def answer_cell(self) -> str:
@@ -320,6 +416,9 @@ class Question:
             "as_set": self.as_set, "refused_functions": list(self.refused_functions),
             **({"scoring": self.scoring.to_json()} if self.scoring else {}),
             **({"rests_on": self.rests_on.public()} if self.rests_on else {}),
+            **({"probes": [[encode_probe_arg(a) for a in p] for p in self.probes[:self.visible]],
+                "visible": self.visible, "cases": list(self.cases[:self.visible])}
+               if self.kind == "function" else {}),
         }
 
     @classmethod
@@ -335,6 +434,7 @@ class Question:
             follows=data.get("follows"), from_earlier=Affine.from_json(data.get("from_earlier")),
             precision=tuple(data["precision"]) if data.get("precision") else None,
             as_set=bool(data.get("as_set")),
+            visible=int(data.get("visible", 0)), cases=tuple(data.get("cases", ())),
             refused_functions=tuple(data.get("refused_functions", ())),
             scoring=Flags.from_json(data.get("scoring")),
             rests_on=RestsOn(str(data["rests_on"]["question"]), float(data["rests_on"]["share"]))
@@ -388,6 +488,140 @@ def expected_outputs(question: Question) -> list[dict[str, Any]]:
             raise BackpropKitError(f"question {question.id}: reference failed a probe: {outputs}")
         _expected_outputs[key] = outputs
     return _expected_outputs[key]
+
+
+def _parameters(func: Any) -> tuple[str, ...]:
+    """The names of a function's positional parameters: the reference's are the names the
+    notebook asks for (``df, x0, eta, tol, max_iter``), so feedback says a probe in them."""
+    try:
+        return tuple(p.name for p in inspect.signature(func).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    except (TypeError, ValueError):
+        return ()
+
+
+def _code_variants(question: Question) -> tuple[tuple[str, ...],
+                                                 list[components.Variant],
+                                                 list[CodeSlip | None],
+                                                 list[tuple[int, ...]]]:
+    """The question's components, every variant (the right way of each first), each variant's
+    slip (None for the right way), and every combination (the all-right one first)."""
+    names = tuple(question.components) or ("code",)
+    variants: list[components.Variant] = []
+    slips: list[CodeSlip | None] = []
+    per_component = []
+    for name in names:
+        indices = [len(variants)]
+        variants.append(components.Variant(name))
+        slips.append(None)
+        for slip in question.slips:
+            if isinstance(slip, CodeSlip) and slip.component == name:
+                indices.append(len(variants))
+                variants.append(components.Variant(name, slip.id, slip.feedback, slip.credit))
+                slips.append(slip)
+        per_component.append(indices)
+    return names, variants, slips, list(itertools.product(*per_component))
+
+
+_combo_outputs: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _combo_output(question: Question, k: int, slips: Sequence[CodeSlip]) -> dict[str, Any]:
+    """The reference's output on probe ``k`` with ``slips`` (a combination of code slips): run
+    with their options, then changed by their transforms, then projected. Each run serves every
+    transform of it, and is kept per process for the same probe (variants share their test
+    functions)."""
+    probe = [encode_probe_arg(a) for a in question.probes[k]]
+    head = (question.origin or "", question.id,
+            getattr(question.expected, "__qualname__", repr(question.expected)),
+            json.dumps([probe, question.project], sort_keys=True, default=str))
+    options = {kw: v for slip in slips for kw, v in slip.options.items()}
+    runs = json.dumps(sorted(options.items()), default=str)
+    key = (*head, runs, ",".join(slip.transform for slip in slips if slip.transform))
+    if key not in _combo_outputs:
+        func = partial(question.expected, **options) if options else question.expected
+        try:
+            raw: tuple[bool, Any] = (True, func(*question.probes[k]))
+        except Exception as error:  # noqa: BLE001 -- a slip that raises: that is its output
+            raw = (False, error)
+        used = sorted({s.transform for s in question.slips
+                       if isinstance(s, CodeSlip) and s.transform})
+        for count in range(len(used) + 1):
+            for transforms in itertools.combinations(used, count):
+
+                def replay(*_: Any, transforms: tuple[str, ...] = transforms) -> Any:
+                    ok, value = raw
+                    if not ok:
+                        raise value
+                    for name in transforms:
+                        value = TRANSFORMS[name](value)
+                    return value
+
+                (_combo_outputs[(*head, runs, ",".join(transforms))],) = checks.run_probes(
+                    replay, [question.probes[k]], PROJECTIONS[question.project])
+    return _combo_outputs[key]
+
+
+def _salt(question: Question, k: int) -> str:
+    """A probe's seals are salted by its content: variants that share a test share its seals."""
+    return "backprop-kit/code/{}/{}".format(question.id, probes_digest(
+        [encode_probe_arg(a) for a in question.probes[k]], question.project))
+
+
+_code_tables: dict[tuple[Any, ...], components.Table] = {}
+TABLE_PARTS = ("full", "visible", "combinations")
+
+
+def code_table(question: Question, part: str = "full") -> components.Table:
+    """What the reference and each combination of the question's code slips return on every
+    probe (instructor side), once per process and variant. ``part`` "visible": the visible
+    probes only (what a release seals); "combinations": every probe, without what they return
+    (enough for :func:`components.search`)."""
+    key = (*cache_key(question), part)
+    if part not in TABLE_PARTS:
+        raise ValueError(f"unknown part {part!r}")
+    if key not in _code_tables:
+        expected_outputs(question)  # says so when the reference itself fails a probe
+        names, variants, slips, combos = _code_variants(question)
+        as_slips = [[slips[i] for i in combo if slips[i] is not None] for combo in combos]
+        probes = []
+        for k in range(question.visible if part == "visible" else len(question.probes)):
+            visible = k < question.visible
+            if part == "combinations":
+                probes.append(components.Probe(question.cases[k], visible, (), {}, ""))
+                continue
+            probes.append(components.build_probe(
+                question.cases[k], visible, [_combo_output(question, k, c) for c in as_slips],
+                _salt(question, k), question.rel_tol, question.abs_tol))
+        _code_tables[key] = components.Table(
+            names, tuple(variants), tuple(tuple(c) for c in combos), tuple(probes),
+            question.rel_tol, question.abs_tol,
+            complete=part != "visible" or question.visible == len(question.probes))
+    return _code_tables[key]
+
+
+def _judge_function(question: Question, outputs: Sequence[Any], expected: Any
+                    ) -> CheckResult:
+    """A function answer by its components: against a released table (the self-check), else
+    the reference's — trying the kindest combinations of code slips first and running each
+    only as far as needed; the whole table only for an answer no combination explains."""
+    if isinstance(expected, components.Table):
+        return components.judge(expected, outputs)
+    table = code_table(question, "combinations")
+    slips = _code_variants(question)[2]
+
+    def output_of(combo: int, k: int) -> dict[str, Any]:
+        return _combo_output(question, k, [slips[i] for i in table.combos[combo]
+                                           if slips[i] is not None])
+
+    found = components.search(table, outputs, output_of)
+    return found if found is not None else components.judge(code_table(question), outputs)
+
+
+def question_probes_digest(question: Question) -> str:
+    """:func:`probes_digest` of a question's probes, as the sandboxed child computes it."""
+    return probes_digest([[encode_probe_arg(a) for a in p] for p in question.probes],
+                         question.project)
 
 
 def probe_outputs(question: Question, func: Any) -> list[dict[str, Any]] | CheckResult:
@@ -466,6 +700,10 @@ def judge_data(question: Question, data: Any, before: Any = None, judge_with: Ju
         if question.kind == "function":
             if not isinstance(data, dict) or data.get("type") != "outputs":
                 return checks.unreadable(transport.decode(data) and "expected a function")
+            if data.get("probes") != question_probes_digest(question):
+                return checks.unreadable(
+                    "these outputs answer other tests of this question (recorded by another "
+                    "version of the kit); grade the notebook again")
             return judge_with(question, None, data["outputs"], earlier)
         return judge_with(question, transport.decode(data), None, earlier)
     except ParseError as error:
@@ -576,9 +814,7 @@ def _judge_against(question: Question, answer: Any, expected: Any,
         if isinstance(got, CheckResult):
             return got
         outputs = got
-    reference = expected if isinstance(expected, list) else expected_outputs(question)
-    return checks.compare_outputs(outputs, reference, question.probes,
-                                  question.rel_tol, question.abs_tol)
+    return _judge_function(question, outputs, expected)
 
 
 def sealable(question: Question) -> list[list[float]] | None:
@@ -619,6 +855,13 @@ def fingerprint(question: Question, prefix: str | None = None, seal: bool = Fals
         data["sealed_answer"] = sealing.seal_answer(
             question.id, values, [slip for slip in question.slips if slip.released],
             question.rel_tol, question.abs_tol, prefix, scalar=question.kind == "number")
+    elif question.kind == "function" and question.visible:
+        # what the visible probes return for every combination of code slips, sealed: the
+        # self-check runs the visible tests (their results are the notebook's to state) and
+        # reaches the grade's components and slips; the hidden probes stay with the grade,
+        # and code that answers none of them earns nothing (components.verdict), so these
+        # seals are no oracle of a graded value (autograder.course.audit)
+        data["code"] = code_table(question, "visible").release()
     return data
 
 
@@ -678,6 +921,18 @@ def _plain_where_earlier_is_right(question: Question, data: Mapping[str, Any], a
     return _judge_against(question, answer, expected, outputs)
 
 
+def _released_code(data: Mapping[str, Any]) -> components.Table | None:
+    """The sealed table of a function's visible tests a release carries, if any."""
+    if "code" not in data:
+        return None
+    return _released_table(json.dumps(data["code"], sort_keys=True))
+
+
+@lru_cache(maxsize=64)
+def _released_table(code: str) -> components.Table:
+    return components.Table.from_release(json.loads(code))
+
+
 def self_check(data: Mapping[str, Any], answer: Any,
                outputs: Sequence[Mapping[str, Any]] | None = None,
                names: Mapping[str, Any] | None = None,
@@ -700,6 +955,9 @@ def self_check(data: Mapping[str, Any], answer: Any,
             got = probe_outputs(question, answer) if outputs is None else outputs
             if isinstance(got, CheckResult):
                 return got
+            table = _released_code(data)
+            if table is not None:  # the grade's components on the visible tests
+                return components.judge(table, got)
             errors = [o["error"] for o in got if isinstance(o, Mapping) and "error" in o]
             if errors:
                 return _grade_decides(CheckResult.wrong(

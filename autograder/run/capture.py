@@ -14,7 +14,7 @@ from typing import Any
 
 from autograder.judge import transport
 from autograder.judge.checks import run_probes
-from autograder.rubric.question import PROJECTIONS, decode_probe_arg
+from autograder.rubric.question import PROJECTIONS, decode_probe_arg, probes_digest
 
 # What the grader tells a notebook of whose it is, in its environment (Job.env); read by
 # autograder.student.myvariant, never taken from the notebook itself.
@@ -143,7 +143,8 @@ def answer_data(value: Any, probe: Probe | None) -> dict[str, Any]:
     if not callable(value):
         return {"type": "unsupported", "what": f"{type(value).__name__} (expected a function)"}
     args = [tuple(decode_probe_arg(a) for a in p) for p in probe.args]
-    return {"type": "outputs", "outputs": run_probes(value, args, PROJECTIONS[probe.project])}
+    return {"type": "outputs", "outputs": run_probes(value, args, PROJECTIONS[probe.project]),
+            "probes": probes_digest([list(p) for p in probe.args], probe.project)}
 
 
 def run_job(job: Job, shell: Any, emit: Callable[[dict[str, Any]], None]) -> None:
