@@ -28,7 +28,7 @@ def public(question_id: str) -> dict:
     """The released question without its seals: the self-check then judges properties (a
     release that carries seals reaches the grade's verdict instead, tests/test_agreement.py)."""
     data = released(question_id)
-    data.pop("sealed", None)
+    data.pop("sealed_answer", None)
     data.pop("code", None)  # a function's sealed components (tests/test_code_credit.py)
     return data
 
@@ -81,10 +81,18 @@ def test_returning_a_number_is_reported_as_such_not_as_an_exception() -> None:
     assert not seen.correct
 
 
-@pytest.mark.parametrize("wrong", [fixed_steps, no_guard])
-def test_ignoring_tol_or_the_divergence_guard_loses_points(wrong) -> None:
-    result = judge(question("opt1d-gradient-descent"), wrong)
+def test_ignoring_the_divergence_guard_loses_points() -> None:
+    result = judge(question("opt1d-gradient-descent"), no_guard)
     assert 0 < result.score < 1, result.feedback
+
+
+def test_code_that_answers_no_hidden_test_earns_nothing() -> None:
+    """A hundred steps whatever tol and max_iter say: it answers one visible test (the path that
+    runs away) and no hidden one, as a table of the visible results would (their results are
+    public): nothing, and the feedback says why (1/7 of the points before)."""
+    result = judge(question("opt1d-gradient-descent"), fixed_steps)
+    assert result.score == 0 and result.details.get("only_visible"), result.feedback
+    assert "none of the hidden tests" in result.feedback
 
 
 def test_the_divergence_guard_is_exercised_visibly() -> None:
@@ -151,12 +159,22 @@ def test_minima_and_zero_properties() -> None:
                           names={"f": lambda a, b: sd.f2([a, b])}).correct
 
 
-def test_errata_flags_earn_per_entry() -> None:
+def test_errata_flags_are_misprints_found_minus_false_alarms() -> None:
+    """The rule of the rubric (Flags): one share a misprint found, one share off a false
+    alarm, of as many shares as there are misprints, never below 0 (issue 23.4)."""
     q = question("backprop-errata")
-    flags = list(q.expected)
-    flags[0] = 1 - flags[0]
-    result = judge(q, flags)
-    assert result.score == pytest.approx((len(flags) - 1) / len(flags))
+    truth = list(q.expected)
+    m = sum(truth)
+    alarm = list(truth)
+    alarm[truth.index(0)] = 1
+    missed = list(truth)
+    missed[truth.index(1)] = 0
+    assert judge(q, alarm).score == pytest.approx((m - 1) / m)
+    assert judge(q, missed).score == pytest.approx((m - 1) / m)
+    assert judge(q, [0] * len(truth)).score == 0
+    assert judge(q, [1] * len(truth)).score == 0
+    assert judge(q, [bool(v) for v in truth]).score == 1
+    assert judge(q, truth[:-1]).score == pytest.approx((m - truth[-1]) / m)  # last one left out
     assert judge(q, q.expected).score == 1
 
 

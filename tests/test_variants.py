@@ -157,11 +157,13 @@ def test_variant_questions_judge_their_own_references(sid: str) -> None:
             if q.kind == "function":
                 continue
             answer = str(q.expected) if q.kind == "expression" else q.expected
-            assert judge(q, answer).correct, (assignment, q.id)
+            # an answer read off the student's own code is judged with that code (RestsOn)
+            code = {q.rests_on.question: q.rests_on.of.expected} if q.rests_on else None
+            assert judge(q, answer, earlier=code).correct, (assignment, q.id)
             other = (str(lecture_q.expected) if q.kind == "expression"
                      else lecture_q.expected)
             if str(other) != str(answer):
-                assert not judge(q, other).correct, (assignment, q.id)
+                assert not judge(q, other, earlier=code).correct, (assignment, q.id)
     n = variant_for("backprop", sid, SEED).numbers
     j, k, _ = n["other_weight"]
     chain = {q.id: q for q in course.questions("backprop", variant_for("backprop", sid, SEED))}

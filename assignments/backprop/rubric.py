@@ -17,7 +17,7 @@ import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
 from autograder.rubric.code import CodeSlip
-from autograder.rubric.question import Affine, ProbeFunction, Question, Through
+from autograder.rubric.question import Affine, Flags, ProbeFunction, Question, Through
 from autograder.rubric.variants import Variant, variant_for
 from solutions import errata as er
 from solutions import network as nw
@@ -322,9 +322,10 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                         *step_slips(theta, total, eta, train_eta)),
                  follows="backprop-gradient",
                  from_earlier=step_from(theta, eta)),
+        # flags: misprints found minus false alarms, floor 0, so that guessing earns nothing
         Question("backprop-errata", "misprints", "array", 3, "The lecture's misprints, found",
                  labels=tuple(p.what for p in er.printed_table()) + ("the ranking",),
-                 expected=er.misprint_flags()),
+                 expected=er.misprint_flags(), scoring=Flags(false_alarm=1.0, floor=0.0)),
         Question("backprop-training", "final_loss", "number", 2,
                  f"The loss after {train_steps} steps (η = {train_eta})",
                  expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
@@ -344,7 +345,11 @@ def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:
         ],
         "backprop-gradient": [{"property": "matches_finite_differences", "uses": ["grad_fd"]}],
         "backprop-step": [{"property": "lowers_loss", "uses": ["loss", "theta0"]}],
-        "backprop-training": [{"property": "loss_went_down", "uses": ["loss", "theta0"]}],
+        "backprop-training": [
+            {"property": "last_of", "uses": ["losses"], "length": int(variant.numbers[
+                "train_steps"]) + 1, "what": "losses",
+             "length_note": "the loss at θ₀ and after each step"},
+            {"property": "loss_went_down", "uses": ["loss", "theta0"]}],
     }
 
 

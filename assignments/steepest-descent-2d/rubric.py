@@ -7,13 +7,14 @@ other dimensions, with a tolerance that stops early, a step budget and a divergi
 (autograder.rubric.variants); ``QUESTIONS`` are the lecture's.
 """
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from autograder.judge.diagnosis import Part, Slip
 from autograder.rubric import code
-from autograder.rubric.question import ProbeFunction, Question
+from autograder.rubric.question import ProbeFunction, Question, RestsOn
 from autograder.rubric.variants import Variant, variant_for
 from solutions import steepest_descent as sd
 
@@ -69,7 +70,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                    Part(parts_1[1].name, "2*(x1 - 1)*(x2 - 1)^4"))
         parts_2 = (Part(parts_2[0].name, "2*x1^4*x2"),
                    Part(parts_2[1].name, "4*(x1 - 1)^2*(x2 - 1)^3"))
-    return (
+    c1, c2 = float(params[2]), float(params[3])
+    return resting_on_code((
         Question("sd2d-df-dx1", "df_dx1", "expression", 2, "∂f/∂x₁", ("x1", "x2"),
                  expected=df_dx1, parts=parts_1,
                  slips=(Slip("other_partial", str(df_dx2),
@@ -92,10 +94,25 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=sd.steepest_descent, components=code.OPTIMISER,
                  slips=code.optimiser_slips(code.DESCENT_STEP_SLIPS,
                                             path=(code.X0_MISSING, code.ALIASED_PATH))),
+        # one of two points the notebook names: it counts only with a steepest_descent that
+        # works (the path is the student's own), so that picking one earns nothing
         Question("sd2d-minimum", "minimum", "array", 2, "The minimum the path approaches",
                  labels=("x1", "x2"), abs_tol=1e-6,
-                 expected=reached_minimum(n["start"], n["eta"], params)),
-    )
+                 expected=reached_minimum(n["start"], n["eta"], params),
+                 choices=((0.0, c2), (c1, 0.0)), follows="sd2d-steepest-descent"),
+    ))
+
+
+# Which answers rest on which code, and the share of its points the code must earn.
+RESTS_ON = {"sd2d-minimum": ("sd2d-steepest-descent", 0.5)}
+
+
+def resting_on_code(built: tuple[Question, ...]) -> tuple[Question, ...]:
+    """The questions with their RESTS_ON rules, each holding the question of its code."""
+    by_id = {q.id: q for q in built}
+    return tuple(replace(q, rests_on=RestsOn(RESTS_ON[q.id][0], RESTS_ON[q.id][1],
+                                             by_id[RESTS_ON[q.id][0]]))
+                 if q.id in RESTS_ON else q for q in built)
 
 
 def self_checks(variant: Variant) -> dict[str, list[dict[str, Any]]]:

@@ -218,12 +218,15 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool,
                    "need per student is written for them.")
 def selfchecks(source: Path, roster: Path | None) -> None:
     """Rewrite each assignment's selfcheck.json from solutions/ (instructor): with the course
-    seed (c.BackpropKit.variant_seed) for every student's variant."""
+    seed (c.BackpropKit.variant_seed) for every student's variant. Prints what a student must
+    search to recover each released datum; refuses (writes nothing) below the bound."""
     _write_selfchecks(source, roster)
 
 
 def _write_selfchecks(source: Path, roster: Path | None, only: list[str] | None = None
                       ) -> None:
+    from autograder.course.audit import ReleaseRefused
+    from autograder.course.audit import report as audit_report
     from autograder.course.release import write_selfchecks
     from autograder.rubric.course import find_course
     from autograder.rubric.lock import LOCK_FILE, record
@@ -232,7 +235,14 @@ def _write_selfchecks(source: Path, roster: Path | None, only: list[str] | None 
     course_dir = find_course()
     seed = course_seed(course_dir)
     ids = roster.read_text(encoding="utf-8").split() if roster is not None else []
-    paths = write_selfchecks(source, only, seed=seed, roster=ids)
+    findings: list = []
+    try:
+        paths = write_selfchecks(source, only, seed=seed, roster=ids, findings=findings)
+    except ReleaseRefused as error:
+        fail(error)
+        return
+    for line in audit_report(findings):
+        click.echo(line)
     for path in paths:
         data = json.loads(path.read_text(encoding="utf-8"))["questions"]
         empty = [q for q, e in data.items() if "variants" in e and not e["variants"]]

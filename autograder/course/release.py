@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from autograder.course import audit
+from autograder.course.audit import Finding
 from autograder.rubric.question import Question, fingerprint
 from autograder.student.released import PER_STUDENT, SELFCHECK_FILE, variant_key
 
@@ -35,9 +37,11 @@ def _identity(question: Question, self_check: Any) -> str:
     return f"{plain!r}\0{json.dumps(self_check, sort_keys=True)}"
 
 
-def _entry(question: Question, self_check: Any, prefix: str | None = None) -> dict[str, Any]:
-    """``prefix`` salts sealed values (autograder.judge.sealing; default: the variant's key)."""
-    return {**fingerprint(question, prefix),
+def _entry(question: Question, self_check: Any, prefix: str | None = None,
+           seal: bool = False) -> dict[str, Any]:
+    """``prefix`` salts sealed values (autograder.judge.sealing; default: the variant's key);
+    ``seal`` only where the audit passed it."""
+    return {**fingerprint(question, prefix, seal),
             **({"self_check": self_check} if self_check else {})}
 
 
@@ -62,9 +66,13 @@ def key_fields(variants: Sequence[Any], identities: Sequence[str]) -> list[str] 
 
 
 def selfcheck_data(assignment: str, seed: str | None = None,
-                   roster: Iterable[str] = ()) -> dict[str, Any]:
+                   roster: Iterable[str] = (), findings: list[Finding] | None = None
+                   ) -> dict[str, Any]:
     """The released data of ``assignment``: for the lecture's numbers only without a seed;
-    with one, for every variant (keyed by structure, or per student of ``roster``)."""
+    with one, for every variant (keyed by structure, or per student of ``roster``). Every
+    datum is audited first (autograder.course.audit): a value is sealed only where recovering
+    it is hopeless; the audit's ``findings`` are appended to the list given, and a release
+    the audit does not pass raises :class:`audit.ReleaseRefused`."""
     from autograder.rubric.course import questions as questions_of  # instructor side only
     from autograder.rubric.course import self_checks
     from autograder.rubric.variants import variant_for
@@ -76,6 +84,8 @@ def selfcheck_data(assignment: str, seed: str | None = None,
     rows = [(questions_of(assignment, v), self_checks(assignment, v)) for v in variants]
     entries: dict[str, dict[str, Any]] = {}  # identity -> entry, each built once
     questions: dict[str, Any] = {}
+    audited: list[Finding] = []
+    passed: dict[str, set[str]] = {}  # question id -> the salts of the seals the audit passed
     for index, first in enumerate(rows[0][0]):
         column = [(qs[index], checks.get(first.id)) for qs, checks in rows]
         shared = None  # the salt of sealed values every variant shares
@@ -96,8 +106,17 @@ def selfcheck_data(assignment: str, seed: str | None = None,
         released = {}
         for variant, (q, check) in chosen:
             if q.kind != "expression":
-                released[variant_key(fields, variant)] = _entry(q, check, shared)
+                earlier = next((e for e in questions_of(assignment, variant)
+                                if e.id == q.follows), None) if q.follows else None
+                ok, found = audit.judge_question(assignment, q, earlier)
+                audited.extend(found)
+                if ok:
+                    passed.setdefault(q.id, set()).add(q.variant or "" if shared is None
+                                                       else shared)
+                released[variant_key(fields, variant)] = _entry(q, check, shared, ok)
                 continue
+            if variant is chosen[0][0]:
+                audited.extend(audit.judge_question(assignment, q)[1])
             identity = _identity(q, check)
             if identity not in entries:
                 entries[identity] = _entry(q, check)
@@ -109,31 +128,39 @@ def selfcheck_data(assignment: str, seed: str | None = None,
                                    "points": first.points, "title": first.title,
                                    "variant_fields": fields,
                                    "variants": dict(sorted(released.items()))}
-    return {
+    data = {
         "assignment": assignment,
         "note": "Released with the notebook for its visible self-checks. Contains no answers.",
         **({"variant_seed": seed} if seed is not None else {}),
         "questions": questions,
     }
+    audit.verify(assignment, data, passed)
+    if findings is not None:
+        findings.extend(audited)
+    return data
 
 
-def selfcheck_text(assignment: str, seed: str | None = None, roster: Iterable[str] = ()
-                   ) -> str:
-    return json.dumps(selfcheck_data(assignment, seed, roster), indent=1,
+def selfcheck_text(assignment: str, seed: str | None = None, roster: Iterable[str] = (),
+                   findings: list[Finding] | None = None) -> str:
+    return json.dumps(selfcheck_data(assignment, seed, roster, findings), indent=1,
                       ensure_ascii=False) + "\n"
 
 
 def write_selfchecks(source_dir: Path, assignments: list[str] | None = None,
-                     seed: str | None = None, roster: Iterable[str] = ()) -> list[Path]:
-    """(Re)write ``<source>/<assignment>/selfcheck.json`` for each assignment."""
+                     seed: str | None = None, roster: Iterable[str] = (),
+                     findings: list[Finding] | None = None) -> list[Path]:
+    """(Re)write ``<source>/<assignment>/selfcheck.json`` for each assignment, each audited
+    (``findings`` collects what the audit found); nothing is written if any is refused."""
     from autograder.rubric import course
 
     roster = list(roster)
+    names = assignments or list(course.assignments())
+    texts = {name: selfcheck_text(name, seed, roster, findings) for name in names}
     written = []
-    for name in assignments or list(course.assignments()):
+    for name, text in texts.items():
         path = source_dir / name / SELFCHECK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(selfcheck_text(name, seed, roster), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 
@@ -158,11 +185,14 @@ ABOUT_CHECKS = """\
   tests.* means that every self-check passed — no more.
 - **What the self-checks cover:** that each answer exists and reads; for a formula, whether it
   is right or which usual slip it shows, judged at a few fixed points; for numbers, vectors and
-  functions, properties a right answer must have (its form, and where the question says so a
-  test that does not give the value away).
-- **What they do not cover:** the value of most numbers, vectors and functions, your functions
-  on other inputs, and the written answers (graded by hand). **Hidden tests decide your grade**:
-  they judge every answer against the reference solution when your work is graded.
+  functions, their form and properties a right answer must have, checked against your own
+  work (your finite differences, your loss curve, your function on the visible tests); for a
+  long vector, whether it is right or a usual slip as a whole.
+- **What they do not cover:** the value of a number, which entries of a vector are off, which
+  flags are right — a check of those would give the answer away, so the check says so and the
+  grade decides — your functions on hidden tests, and the written answers (graded by hand).
+  **Hidden tests decide your grade**: they judge every answer against the reference solution
+  when your work is graded.
 """
 
 

@@ -34,6 +34,9 @@ PIECES = {"start": "first iterate (the start)", "first": "first step",
 # projection (autograder.rubric.question.path) then has the length RAN_AWAY.
 RUNAWAY_BOUND = 1e6
 RAN_AWAY = -1.0
+ONLY_VISIBLE = ("It answers none of the hidden tests the grade also runs, so it earns nothing "
+                "here: the visible tests' results are known, and answering them alone shows no "
+                "working code.")
 _RAISED = re.compile(r"raised ([A-Za-z_][A-Za-z0-9_.]*)")
 
 
@@ -275,7 +278,9 @@ def judge(table: Table, outputs: Sequence[Any]) -> CheckResult:
     """One verdict from the student's probe outputs: the combination of variants that explains
     the most probes (visible ones first; then the higher credit: where two readings explain an
     answer, the kinder one), its credit times the share of probes it explains, each slip named
-    with the test case where it shows, and the first test case it does not explain."""
+    with the test case where it shows, and the first test case it does not explain. Where the
+    grade has hidden tests and no reading explains any of them, nothing (:func:`verdict`): the
+    visible tests' results are public, so answering them alone shows no working code."""
     if len(outputs) != len(table.probes):
         return CheckResult.unreadable(
             f"Your answer could not be read: expected {len(table.probes)} results, got "
@@ -284,9 +289,12 @@ def judge(table: Table, outputs: Sequence[Any]) -> CheckResult:
         table.probes, outputs, strict=True)]
     tiebreak = {c: i for i, c in enumerate(kindest_first(table))}
 
-    def rank(combo: int) -> tuple[int, int, int]:
+    def rank(combo: int) -> tuple[bool, int, int, int]:
         seen = [k for k in range(len(fits)) if combo in fits[k].combos]
-        return (sum(table.probes[k].visible for k in seen), len(seen), -tiebreak[combo])
+        visible = sum(table.probes[k].visible for k in seen)
+        # a reading that explains a hidden test first (one that explains only visible ones
+        # earns nothing in the grade, verdict), then visible tests, then all
+        return (visible < len(seen), visible, len(seen), -tiebreak[combo])
 
     best = max(range(len(table.combos)), key=rank)
     explained = [k for k in range(len(fits)) if best in fits[k].combos]
@@ -320,6 +328,13 @@ def verdict(table: Table, best: int, explained: Sequence[int],
         sentences.append(slip.feedback + (f" (It shows on {where}.)" if where else ""))
     score = table.credit(best) * len(explained) / n
     details: dict[str, Any] = {}
+    hidden = [k for k in range(n) if not table.probes[k].visible]
+    if table.complete and hidden and not any(k in explained for k in hidden):
+        # the visible tests' results are public (the notebook states them, a release seals
+        # them): answering them alone shows no working code, so it earns nothing
+        sentences.append(ONLY_VISIBLE)
+        score = 0.0
+        details["only_visible"] = True
     if len(slips) > 1:
         details["slips"] = [s.id for s in slips]
     if not table.complete and len(explained) < n:

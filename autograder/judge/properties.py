@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.judge.closeness import FINITE_DIFFERENCES, STATED_VALUE, Tolerance
+from autograder.judge.closeness import FINITE_DIFFERENCES, SAME_FLOAT, STATED_VALUE, Tolerance
 from autograder.judge.components import RAN_AWAY
 from autograder.results import CheckResult
 
@@ -67,6 +67,24 @@ def loss_went_down(answer: Any, loss: Callable[[Any], float], start: Any) -> Che
         return fails(f"A final loss of {final:.6g} is not below the starting loss {before:.6g} "
                      "(or is negative, which a sum of squares cannot be).")
     return holds(f"The loss went down from {before:.6g}.")
+
+
+def last_of(answer: Any, sequence: Any, length: int | None = None, what: str = "your list",
+            length_note: str = "") -> CheckResult:
+    """A final value that is the last entry of the student's own list of them (a loss curve),
+    and a list as long as the steps asked for make it: consistency, not the value."""
+    try:
+        values = [float(v) for v in np.asarray(sequence, dtype=float).ravel()]
+    except (TypeError, ValueError):
+        return fails(f"Your {what} is not a list of numbers.")
+    if not values or not SAME_FLOAT.close(float(answer), values[-1]):
+        return fails(f"Your answer is not the last entry of your {what}.")
+    if length is not None and len(values) != length:
+        note = f" ({length_note})" if length_note else ""
+        return fails(f"Your {what} has {len(values)} entries; the steps asked for make "
+                     f"{length}{note}.")
+    return holds(f"It is the last of your {what}, which has the {len(values)} entries asked "
+                 "for.")
 
 
 def stationary_minima(answer: Any, f: Callable[[float], float], df: Callable[[float], float],
@@ -127,6 +145,7 @@ def diverges(outputs: Sequence[Mapping[str, Any]], probe: int, what: str) -> Che
 NEEDS_OUTPUTS = {"probe_value": probe_value, "diverges": diverges}
 NEEDS_ANSWER = {"matches_finite_differences": matches_finite_differences,
                 "lowers_loss": lowers_loss, "loss_went_down": loss_went_down,
+                "last_of": last_of,
                 "stationary_minima": stationary_minima, "zero_of": zero_of}
 
 

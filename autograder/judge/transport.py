@@ -91,7 +91,9 @@ def _flat(items: Any, out: list | None = None) -> list:
     for item in items:
         if isinstance(item, (list, tuple)):
             _flat(item, out)
-        elif isinstance(item, bool) or not isinstance(item, numbers.Real):
+        elif isinstance(item, bool):  # flags: True/False are read as 1/0
+            out.append(float(item))
+        elif not isinstance(item, numbers.Real):
             raise ParseError(f"a list entry is a {type(item).__name__}, not a number")
         else:
             out.append(_float(item))

@@ -17,7 +17,16 @@ import numpy as np
 import sympy
 
 from autograder.errors import BackpropKitError, ParseError
-from autograder.judge import checks, components, functions, properties, sealing, transport
+from autograder.judge import (
+    checks,
+    components,
+    flags,
+    functions,
+    properties,
+    sealed,
+    sealing,
+    transport,
+)
 from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
 from autograder.judge.components import RAN_AWAY, RUNAWAY_BOUND
 from autograder.judge.diagnosis import Part, Slip
@@ -201,6 +210,52 @@ class Affine:
 
 
 @dataclass(frozen=True)
+class Flags:
+    """How a list of 0/1 flags is scored (autograder.judge.flags): misprints found minus
+    ``false_alarm`` × false alarms, as a share of all the misprints, never below ``floor``, so
+    that guessing earns nothing. Rubric data, released: the self-check states the rule."""
+
+    false_alarm: float = 1.0
+    floor: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flags": {"false_alarm": self.false_alarm, "floor": self.floor}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Flags | None:
+        if not data or "flags" not in data:
+            return None
+        return cls(float(data["flags"]["false_alarm"]), float(data["flags"]["floor"]))
+
+
+@dataclass(frozen=True)
+class RestsOn:
+    """An answer read off the student's own code (which minimum *their* path approaches) counts
+    only when that code works: the student's answer to ``question`` (the question this one
+    ``follows``) must earn at least ``share`` of its points in the grade. Picking one of a few
+    options without working code then earns nothing. ``of`` is that question (instructor side:
+    it judges the code); the release carries only ``question`` and ``share``, and the
+    self-check says the rule."""
+
+    question: str
+    share: float = 0.5
+    of: Question | None = field(default=None, compare=False, repr=False)
+
+    def public(self) -> dict[str, Any]:
+        return {"question": self.question, "share": self.share,
+                **({"name": self.of.name} if self.of is not None else {})}
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable data for the rubric's version: the rule and what the code is judged by."""
+        work = None
+        if self.of is not None:  # run here, not cached: ``of`` carries no variant key
+            outputs = checks.run_probes(self.of.expected, self.of.probes,
+                                        PROJECTIONS[self.of.project])
+            text = json.dumps([self.of.public(), outputs], sort_keys=True, default=str)
+            work = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return {**self.public(), "work": work}
+
+@dataclass(frozen=True)
 class Through:
     """Follow-through by slip, as data (instructor side only, never released): where the
     student's answer to the earlier question ``after`` is what a known slip gives, this
@@ -298,6 +353,12 @@ class Question:
     # The variant (autograder.rubric.variants key) whose numbers ``expected`` is for; None: the
     # lecture's. Same id, other variant: another reference, so caches key on both.
     variant: str | None = None
+    # Answers a student could guess (autograder.course.audit): ``scoring`` for a list of 0/1
+    # flags (found minus false alarms), ``choices`` the few answers this one is picked from (a
+    # small set: what a student would try), ``rests_on`` the code this answer must come from.
+    scoring: Flags | None = None
+    choices: tuple[Any, ...] = ()
+    rests_on: RestsOn | None = None
     # Function answers, marked by their components (autograder.rubric.code): their names (the
     # slips, CodeSlips, say how each goes wrong and what it keeps); the first
     # ``visible`` probes are the tests the notebook states, the only ones the self-check runs;
@@ -353,6 +414,8 @@ class Question:
             if isinstance(self.from_earlier, Affine) else None,
             "precision": list(self.precision) if self.precision else None,
             "as_set": self.as_set, "refused_functions": list(self.refused_functions),
+            **({"scoring": self.scoring.to_json()} if self.scoring else {}),
+            **({"rests_on": self.rests_on.public()} if self.rests_on else {}),
             **({"probes": [[encode_probe_arg(a) for a in p] for p in self.probes[:self.visible]],
                 "visible": self.visible, "cases": list(self.cases[:self.visible])}
                if self.kind == "function" else {}),
@@ -373,6 +436,9 @@ class Question:
             as_set=bool(data.get("as_set")),
             visible=int(data.get("visible", 0)), cases=tuple(data.get("cases", ())),
             refused_functions=tuple(data.get("refused_functions", ())),
+            scoring=Flags.from_json(data.get("scoring")),
+            rests_on=RestsOn(str(data["rests_on"]["question"]), float(data["rests_on"]["share"]))
+            if data.get("rests_on") else None,
         )
 
     def without_expected(self) -> Question:
@@ -580,7 +646,8 @@ def judge(question: Question, answer: Any, *, outputs: Sequence[Mapping[str, Any
     if refused is not None:
         return refused
     result = _judge_against(question, answer, question.expected, outputs)
-    return _follow_through(question, answer, result, earlier, outputs)
+    result = _follow_through(question, answer, result, earlier, outputs)
+    return _rests_on(question, result, earlier)
 
 
 Judge = Callable[..., CheckResult]  # (question, answer, outputs, earlier): judge or a self-check
@@ -621,6 +688,9 @@ def judge_data(question: Question, data: Any, before: Any = None, judge_with: Ju
     earlier: dict[str, Any] = {}
     for qid in question.dependencies:
         if given.get(qid) is None:
+            continue
+        if isinstance(given[qid], Mapping) and given[qid].get("type") == "outputs":
+            earlier[qid] = given[qid]  # a function's outputs: judged as such (RestsOn)
             continue
         try:
             earlier[qid] = transport.decode(given[qid])
@@ -693,6 +763,31 @@ def _follow_through(question: Question, answer: Any, result: CheckResult,
     return best
 
 
+def _rests_on(question: Question, result: CheckResult, earlier: Mapping[str, Any] | None
+              ) -> CheckResult:
+    """An answer that must come from the student's own code earns its points only when that
+    code earns at least its share (:class:`RestsOn`), judged here as the grade judges it."""
+    rule = question.rests_on
+    if rule is None or rule.of is None or result.score == 0 or result.invalid:
+        return result
+    work = (earlier or {}).get(rule.question)
+    # the code's question as the rubric holds it (same origin and variant: same cache entry)
+    code = replace(rule.of, variant=question.variant, origin=question.origin)
+    earned = 0.0
+    if isinstance(work, Mapping) and work.get("type") == "outputs":
+        earned = judge_data(code, work).score
+    elif work is not None:
+        earned = judge(code, work).score
+    if earned >= rule.share:
+        return result
+    lead = "Right" if result.correct else result.feedback.rstrip(".")
+    return CheckResult.wrong(
+        f"{lead}, but this answer is read off your own {code.name}, which "
+        f"{'is missing' if work is None else f'earns {earned:.0%} of its points'}: it counts "
+        f"once your {code.name} earns at least {rule.share:.0%} of its points, so that a "
+        "guess earns nothing.", mistake="rests_on_code", rests_on=rule.question)
+
+
 def _judge_against(question: Question, answer: Any, expected: Any,
                    outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
     if question.kind == "expression":
@@ -706,6 +801,9 @@ def _judge_against(question: Question, answer: Any, expected: Any,
         return checks.check_number(answer, expected, question.rel_tol, question.abs_tol,
                                    question.credit, question.slips, question.hints,
                                    question.ratios, question.precision)
+    if question.kind == "array" and isinstance(question.scoring, Flags):
+        return flags.check_flags(answer, checks.as_array(expected), question.scoring.false_alarm,
+                                 question.scoring.floor, question.labels or None)
     if question.kind == "array":
         return checks.check_array(answer, expected, question.rel_tol, question.abs_tol,
                                   question.credit, question.labels or None, question.slips,
@@ -719,27 +817,50 @@ def _judge_against(question: Question, answer: Any, expected: Any,
     return _judge_function(question, outputs, expected)
 
 
-def fingerprint(question: Question, prefix: str | None = None) -> dict[str, Any]:
-    """The released form of a question: public fields, plus what the self-check needs to
-    reach the grade's verdict without the answer being readable: reference values at fixed
-    public points for expressions (the grade judges at secret ones), sealed values
-    (autograder.judge.sealing) for numbers, vectors and a function's outputs on the probes.
+def sealable(question: Question) -> list[list[float]] | None:
+    """The vectors a release could seal for a number or vector question (its reference, then
+    each declared slip of the same shape), or None where nothing may be sealed at all: flags
+    and small sets, which a student tries in a moment. Whether to seal is the audit's call
+    (autograder.course.audit)."""
+    if question.kind not in ("number", "array") or question.scoring or question.choices:
+        return None
+    values = [checks.as_number(question.expected)] if question.kind == "number" else \
+        checks.as_array(question.expected)
+    out = [values]
+    for slip in question.slips:
+        if not slip.released:  # a grade-only slip is never released
+            continue
+        answer = sealing._flat(slip.answer)  # noqa: SLF001 -- one flattening for both
+        if len(answer) == len(values):
+            out.append(answer)
+    return out
+
+
+def fingerprint(question: Question, prefix: str | None = None, seal: bool = False
+                ) -> dict[str, Any]:
+    """The released form of a question: public fields, plus what the self-check needs:
+    reference values at fixed public points for expressions (the grade judges at secret
+    ones); with ``seal``, a number's or vector's reference and slips sealed whole
+    (autograder.judge.sealing), which only the audit (autograder.course.audit) asks for, and
+    only where recovering them is hopeless. Everything else is judged by the self-check on
+    its form and properties (the rubric's ``self_check`` data), never on its value.
     ``prefix`` salts the seals (by default the question's variant key)."""
     prefix = question.variant or "" if prefix is None else prefix
     data = question.public()
     if question.kind == "expression":
         data["fingerprint"] = expression_reference(question).fingerprint()
-    elif question.kind in ("number", "array"):
-        values = checks.as_array(question.expected) if question.kind == "array" else \
-            [checks.as_number(question.expected)]
-        released = [slip for slip in question.slips if slip.released]
-        data["sealed"] = sealing.seal_entries(question.id, values, released,
-                                              question.rel_tol, question.abs_tol, prefix,
-                                              scalar=question.kind == "number")
+    elif seal and sealable(question) is not None:
+        values = [checks.as_number(question.expected)] if question.kind == "number" else \
+            checks.as_array(question.expected)
+        data["sealed_answer"] = sealing.seal_answer(
+            question.id, values, [slip for slip in question.slips if slip.released],
+            question.rel_tol, question.abs_tol, prefix, scalar=question.kind == "number")
     elif question.kind == "function" and question.visible:
         # what the visible probes return for every combination of code slips, sealed: the
         # self-check runs the visible tests (their results are the notebook's to state) and
-        # reaches the grade's components and slips; the hidden probes stay with the grade
+        # reaches the grade's components and slips; the hidden probes stay with the grade,
+        # and code that answers none of them earns nothing (components.verdict), so these
+        # seals are no oracle of a graded value (autograder.course.audit)
         data["code"] = code_table(question, "visible").release()
     return data
 
@@ -755,13 +876,56 @@ def _released_reference(fingerprint: str) -> checks.ExpressionReference:
     return checks.ExpressionReference.from_fingerprint(json.loads(fingerprint))
 
 
-def _sealed(data: Mapping[str, Any], question_id: str) -> Any:
-    """The sealed reference a released question carries, if any."""
-    if "sealed" in data:
-        return checks.NumericReference.sealed(data["sealed"], question_id)
-    if "code" in data:
-        return _released_table(json.dumps(data["code"], sort_keys=True))
-    return None
+WITHHELD = ("Its value is checked by the grade only: checking it here would give the answer "
+            "away.")
+WITHHELD_FUNCTION = "The grade also runs it on hidden tests."
+
+
+def _rests_on_note(data: Mapping[str, Any]) -> str:
+    rule = data.get("rests_on")
+    if not rule:
+        return ""
+    return (f" It counts only if your {rule.get('name') or rule['question']} earns at least "
+            f"{float(rule['share']):.0%} of its points in the grade: this answer must come from "
+            "your own code, so a guess earns nothing.")
+
+
+def _grade_decides(result: CheckResult) -> CheckResult:
+    """A failed property or visible test: wrong, but the grade decides the points (it may
+    give partial credit the self-check cannot see)."""
+    return replace(result, details={**result.details, "unconfirmed": True})
+
+
+def _form_only(feedback: str, **details: Any) -> CheckResult:
+    return CheckResult(correct=False, score=0.0, feedback=feedback,
+                       details={"form_only": True, **details})
+
+
+def _plain_where_earlier_is_right(question: Question, data: Mapping[str, Any], answer: Any,
+                                  own: CheckResult, earlier: Mapping[str, Any] | None,
+                                  outputs: Sequence[Mapping[str, Any]] | None) -> CheckResult:
+    """A partial verdict judged against the student's own earlier answer, said as the grade
+    says it where that answer gives the sealed reference itself (a right ∇R, a rounded step):
+    then it is no follow-through, and the grade judges against the reference."""
+    if own.correct or "sealed_answer" not in data or not isinstance(question.from_earlier,
+                                                                      Affine):
+        return own
+    before = (earlier or {}).get(question.follows or "")
+    try:
+        expected = question.from_earlier(before)
+        same = sealed.judge(expected.tolist(), data["sealed_answer"], question.id)
+    except (ParseError, TypeError, ValueError):
+        return own
+    if same is None or not same.correct:
+        return own
+    return _judge_against(question, answer, expected, outputs)
+
+
+def _released_code(data: Mapping[str, Any]) -> components.Table | None:
+    """The sealed table of a function's visible tests a release carries, if any."""
+    if "code" not in data:
+        return None
+    return _released_table(json.dumps(data["code"], sort_keys=True))
 
 
 @lru_cache(maxsize=64)
@@ -773,45 +937,67 @@ def self_check(data: Mapping[str, Any], answer: Any,
                outputs: Sequence[Mapping[str, Any]] | None = None,
                names: Mapping[str, Any] | None = None,
                earlier: Mapping[str, Any] | None = None) -> CheckResult:
-    """The visible check: the grade's judgement against the released fingerprint or sealed
-    values (with follow-through from ``earlier``, the student's answers by question id), else
-    the properties the rubric released (``data["self_check"]``, see autograder.judge.properties),
-    else form only. ``names`` are the notebook's names a property may use."""
+    """The visible check, with only the released data: the grade's judgement of an expression
+    at the public points; for a number or vector the grade's verdict where a released seal of
+    the whole answer reaches it (right, a declared slip, the sign or ×2, follow-through from
+    ``earlier``, the student's answers by question id); otherwise its form, the properties
+    the rubric released (``data["self_check"]``, autograder.judge.properties; ``names`` are
+    the notebook's names they use) and a plain sentence that the grade checks the value."""
     question = Question.from_public(data)
     if question.kind == "expression":
         refused = refused_use(question, answer)
         if refused is not None:
             return refused
         return checks.judge_expression(answer, released_reference(data["fingerprint"]))
+    note = _rests_on_note(data)
     try:
-        sealed = _sealed(data, question.id)
-    except (KeyError, TypeError, ValueError) as error:
-        return checks.unreadable(f"the released self-check data is damaged ({error})")
-    if sealed is not None:
-        result = _judge_against(question, answer, sealed, outputs)
-        return _follow_through(question, answer, result, earlier, outputs)
-    try:
+        if question.kind == "function":
+            got = probe_outputs(question, answer) if outputs is None else outputs
+            if isinstance(got, CheckResult):
+                return got
+            table = _released_code(data)
+            if table is not None:  # the grade's components on the visible tests
+                return components.judge(table, got)
+            errors = [o["error"] for o in got if isinstance(o, Mapping) and "error" in o]
+            if errors:
+                return _grade_decides(CheckResult.wrong(
+                    f"On a test input your function {errors[0]}."))
+            verdict = properties.run(data.get("self_check", ()), answer, got, names)
+            if verdict is not None and not verdict.details.get("form_only"):
+                return _grade_decides(verdict)
+            said = f"{verdict.feedback} " if verdict is not None else "The form is right. "
+            return _form_only(said + WITHHELD_FUNCTION, property=verdict is not None)
+        if isinstance(question.scoring, Flags):
+            return flags.form_only(answer, len(question.labels), question.scoring.false_alarm,
+                                   question.scoring.floor)
         if question.kind == "number":
             checks.as_number(answer)
-        elif question.kind == "array":
+        else:
             values = checks.as_array(answer)
             if question.labels and len(values) != len(question.labels):
                 return checks.unreadable(
                     f"expected {len(question.labels)} numbers, got {len(values)}")
-        else:
-            got = probe_outputs(question, answer) if outputs is None else outputs
-            if isinstance(got, CheckResult):
-                return got
-            errors = [o["error"] for o in got if "error" in o]
-            if errors:
-                return CheckResult.wrong(f"On a test input your function {errors[0]}.")
-            outputs = got
-        verdict = properties.run(data.get("self_check", ()), answer, outputs, names)
+        verdict = None
+        if "sealed_answer" in data:
+            verdict = sealed.judge(answer, data["sealed_answer"], question.id, question.credit,
+                                   question.hints, question.ratios)
+            if verdict is not None and verdict.correct:
+                return verdict
+        own = _follow_through(question, answer, verdict or CheckResult.wrong(""), earlier,
+                              outputs)
+        if own.details.get("follow_through"):
+            return _plain_where_earlier_is_right(question, data, answer, own, earlier, outputs)
         if verdict is not None:
             return verdict
+        found = properties.run(data.get("self_check", ()), answer, outputs, names)
+        if found is not None and not found.details.get("form_only"):
+            return _grade_decides(found)
+        said = f"{found.feedback} " if found is not None else "The form is right. "
+        if "sealed_answer" in data:
+            return sealed.undecided(f"{sealed.fallback(question.kind == 'number').feedback}"
+                                    f"{' ' + found.feedback if found is not None else ''}")
+        return _form_only(said + WITHHELD + note, property=found is not None)
     except ParseError as error:
         return checks.unreadable(error)
-    return CheckResult(
-        correct=False, score=0.0, feedback="The form is right; its value is judged at grading.",
-        details={"form_only": True},
-    )
+    except (KeyError, TypeError, ValueError) as error:
+        return checks.unreadable(f"the released self-check data is damaged ({error})")

@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy
 
-from autograder.rubric.question import ProbeFunction, Question, expected_outputs
+from autograder.rubric.question import ProbeFunction, Question, RestsOn, expected_outputs
 
 PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
 # The code that decides a verdict, below the package: the judging core, whole, and the question
@@ -48,7 +48,7 @@ def engine_version(package: Path = PACKAGE) -> str:
 def _stable(value: Any) -> Any:
     if isinstance(value, sympy.Basic):
         return "sympy:" + sympy.srepr(value)
-    if isinstance(value, ProbeFunction):
+    if isinstance(value, (ProbeFunction, RestsOn)):  # RestsOn: the code's question by content
         return value.to_json()
     if isinstance(value, Mapping):
         return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
