@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.course.release import cell_source, check_cell_source
 from autograder.errors import UsageError
 from autograder.rubric.question import Question
 
@@ -41,11 +42,6 @@ class Added:
 
 def points_text(points: float) -> str:
     return f"{points:g} point" + ("" if points == 1 else "s")
-
-
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
 
 
 def _grade_meta(cell: dict[str, Any]) -> dict[str, Any]:
@@ -85,12 +81,10 @@ def _solution(question: Question) -> tuple[str, bool]:
             f"{question.name} = None"), True
 
 
-def _cells(question: Question, number: int) -> list[dict[str, Any]]:
+def _cells(question: Question, number: int, solution: str) -> list[dict[str, Any]]:
     """The task, answer and test cells of an autograded question (a hand-graded one: the task
     and the markdown grade cell)."""
     import nbformat
-
-    from autograder.course.release import check_cell_source
 
     manual = question.kind == "manual"
     heading = (f"### Question {number} ({points_text(question.points)}"
@@ -109,7 +103,6 @@ def _cells(question: Question, number: int) -> list[dict[str, Any]]:
         f"{heading}\n\n{TASK_STUB} Store your answer in `{question.name}`: "
         f"{_form(question)}{_precision_text(question)}.")
     task["id"] = f"{question.id}-task"
-    solution, _ = _solution(question)
     answer = nbformat.v4.new_code_cell(f"### BEGIN SOLUTION\n{solution}\n### END SOLUTION")
     answer["id"] = question.answer_cell
     answer["metadata"]["nbgrader"] = {
@@ -144,7 +137,7 @@ def _questions_by_kind(cells: list[dict[str, Any]]) -> tuple[dict[int, float], s
     number = 0
     for cell in cells:
         if cell.get("cell_type") == "markdown" and not _grade_meta(cell):
-            found = HEADING.findall(_source(cell))
+            found = HEADING.findall(cell_source(cell))
             if found:
                 number = int(found[-1])
         meta = _grade_meta(cell)
@@ -160,14 +153,14 @@ def _split_text(count: float, numbers: list[int], how: str) -> str:
     return f"{points_text(count)} graded {how} (question{plural} {number_list(numbers)})"
 
 
-def update_header(header: str, cells: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    """The header with its table's new row already in place: the total, and the split between
-    automatic and hand-graded points where the header states it."""
+def update_header(header: str, cells: list[dict[str, Any]]) -> tuple[str, float, list[str]]:
+    """The header with its table's new row already in place: the total (also returned), and
+    the split between automatic and hand-graded points where the header states it."""
     points, by_hand = _questions_by_kind(cells)
     total = sum(points.values())
     to_do: list[str] = []
     if len(TOTAL.findall(header)) != 1:
-        return header, ["the header does not state '**Total: N points**' once: write it"]
+        return header, total, ["the header does not state '**Total: N points**' once: write it"]
     header = TOTAL.sub(f"**Total: {total:g} points**", header)
     auto = sorted(n for n in points if n not in by_hand)
     hand = sorted(by_hand)
@@ -180,7 +173,7 @@ def update_header(header: str, cells: list[dict[str, Any]]) -> tuple[str, list[s
     elif hand and ALL_AUTO in header:
         to_do.append("the header says the points are all graded automatically: say which "
                      "are graded by hand")
-    return header, to_do
+    return header, total, to_do
 
 
 def _add_row(header: str, row: str) -> str:
@@ -206,26 +199,26 @@ def add_question(notebook: Path, question: Question, hand_in: str | None = None)
                          "its cells are written once (edit them in place)")
     graded = [i for i, c in enumerate(cells) if _grade_meta(c)]
     numbers = [int(n) for c in cells if c.get("cell_type") == "markdown"
-               for n in HEADING.findall(_source(c))]
+               for n in HEADING.findall(cell_source(c))]
     number = max(numbers, default=0) + 1
-    new = _cells(question, number)
+    solution, solution_to_write = _solution(question)
+    new = _cells(question, number, solution)
     at = (graded[-1] + 1) if graded else len(cells)
     cells[at:at] = new
     what = hand_in or (f"`{question.name}`, {question.title[:1].lower()}{question.title[1:]}"
                        if question.name else question.title)
-    header = _add_row(_source(cells[0]), f"| {number} | {what} | {question.points:g} |")
-    header, to_do = update_header(header, cells)
+    header = _add_row(cell_source(cells[0]), f"| {number} | {what} | {question.points:g} |")
+    header, total, to_do = update_header(header, cells)
     cells[0]["source"] = header
     nbformat.validate(nb)
     nbformat.write(nb, notebook)
     to_do.insert(0, f"the task in cell {new[0]['id']!r}")
     if question.kind == "manual":
         to_do.append(f"the marking scheme in cell {question.id!r}")
-    elif _solution(question)[1]:
+    elif solution_to_write:
         to_do.append(f"the reference solution in cell {question.answer_cell!r} (between the "
                      "BEGIN/END SOLUTION lines)")
     if question.kind in ("number", "array", "function"):
         to_do.append(f"a visible check for {question.id!r} in the rubric's SELF_CHECKS "
                      "(a property, never the value)")
-    total = sum(_questions_by_kind(cells)[0].values())
     return Added(notebook, number, [str(c["id"]) for c in new], total, to_do)

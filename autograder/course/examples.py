@@ -14,6 +14,8 @@ from typing import Any
 
 import sympy
 
+from autograder.course.release import cell_source
+
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 STUB = "# YOUR ANSWER HERE"
@@ -21,11 +23,6 @@ STUB = "# YOUR ANSWER HERE"
 
 def load(source_dir: Path, assignment: str) -> dict[str, Any]:
     return json.loads((source_dir / assignment / f"{assignment}.ipynb").read_text("utf-8"))
-
-
-def _source(cell: Mapping[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
 
 
 def _grade_id(cell: Mapping[str, Any]) -> str | None:
@@ -37,7 +34,7 @@ def as_student_copy(nb: Mapping[str, Any]) -> dict[str, Any]:
     gone (as nbgrader's release does), solutions kept."""
     out = copy.deepcopy(dict(nb))
     for cell in out["cells"]:
-        text = HIDDEN_BLOCK.sub("", _source(cell))
+        text = HIDDEN_BLOCK.sub("", cell_source(cell))
         text = text.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
         cell["source"] = text.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", "")
     return out
@@ -47,7 +44,7 @@ def blank(nb: Mapping[str, Any]) -> dict[str, Any]:
     """The released notebook, untouched: every solution replaced by the stub."""
     out = copy.deepcopy(dict(nb))
     for cell in out["cells"]:
-        text = SOLUTION_BLOCK.sub(STUB, _source(cell))
+        text = SOLUTION_BLOCK.sub(STUB, cell_source(cell))
         cell["source"] = HIDDEN_BLOCK.sub("", text)
     return out
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +207,8 @@ def check_cell_source(question: Any) -> str:
             f'check("{question.id}")')
 
 
-def _source(cell: dict[str, Any]) -> str:
+def cell_source(cell: Mapping[str, Any]) -> str:
+    """A notebook cell's source as one text (nbformat allows a list of lines)."""
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
@@ -224,12 +225,12 @@ def rewrite_notebook(nb: dict[str, Any], assignment: str) -> list[str]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.get("cell_type") == "code" and grade_id in by_id:
             new = check_cell_source(by_id[grade_id])
-            if _source(cell) != new:
+            if cell_source(cell) != new:
                 cell["source"] = new
                 changed.append(grade_id)
     code = [c for c in cells if c.get("cell_type") == "code"]
-    if code and SETUP_IMPORT not in _source(code[0]):
-        code[0]["source"] = f"{SETUP_IMPORT}\n{_source(code[0])}"
+    if code and SETUP_IMPORT not in cell_source(code[0]):
+        code[0]["source"] = f"{SETUP_IMPORT}\n{cell_source(code[0])}"
         changed.append(f"{code[0].get('id', 'first code cell')} (setup import)")
     about = [c for c in cells if c.get("id") == ABOUT_CHECKS_ID]
     if not about:
@@ -239,7 +240,7 @@ def rewrite_notebook(nb: dict[str, Any], assignment: str) -> list[str]:
         note["id"] = ABOUT_CHECKS_ID
         cells.insert(1, note)
         changed.append(ABOUT_CHECKS_ID)
-    elif _source(about[0]) != ABOUT_CHECKS:
+    elif cell_source(about[0]) != ABOUT_CHECKS:
         about[0]["source"] = ABOUT_CHECKS
         changed.append(ABOUT_CHECKS_ID)
     return changed
