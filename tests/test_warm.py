@@ -25,6 +25,7 @@ import pytest
 from autograder.cli.warm import client, protocol
 from autograder.cli.warm import server as warm_server
 from autograder.course import examples
+from autograder.course.release import cell_source
 from autograder.rubric.course import questions
 from autograder.run import sandbox
 
@@ -365,7 +366,7 @@ except OSError as error:
     found["connect"] = type(error).__name__
 """
     bank = examples.backprop_examples(ROOT / "assignments")
-    spy = (examples._source(next(c for c in bank["right"]["cells"] if c.get("metadata", {})
+    spy = (cell_source(next(c for c in bank["right"]["cells"] if c.get("metadata", {})
                                  .get("nbgrader", {}).get("grade_id") == f"{SIGMA}-answer"))
            + "\nsigma_prime = 'probe ' + json.dumps(found)\n")
     nb = examples.with_first_cell(examples.with_answer(bank["right"], SIGMA, spy), probe)
