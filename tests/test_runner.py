@@ -300,6 +300,39 @@ def test_the_runner_takes_no_notebook_content(runner) -> None:
     assert reply.status == "error" and "request holds only" in reply.errors[0]
 
 
+def test_test_functions_sent_once_reach_later_children_compiled(runner) -> None:
+    """A request's test functions are compiled in the runner, so the children forked after it
+    inherit them compiled; a function never sent is still compiled by the child that uses it."""
+    sent = {"probe_function": ["(p1 - 7)**2 + p2"], "variables": ["p1", "p2"],
+            "name": "sent_once"}
+    unsent = {**sent, "name": "never_sent"}
+    probe = ("from autograder.rubric.question import decode_probe_arg\n"
+             f"sent = int('_compiled' in vars(decode_probe_arg({sent!r})))\n"
+             f"unsent = int('_compiled' in vars(decode_probe_arg({unsent!r})))\n"
+             f"value = decode_probe_arg({sent!r})([7.0, 2.0])")
+    cells = [Cell(probe, "probe", ("sent", "unsent", "value"))]
+
+    def ask(functions: tuple = ()) -> Reply:
+        workdir = Path(tempfile.mkdtemp(prefix="bpk-test-"))
+        (workdir / JOB_FILE).write_text(json.dumps(Job(tuple(cells)).to_json()))
+        return runner.run(Request(str(workdir), 10, {"memory_bytes": 1 << 30}, SANDBOXED,
+                                  functions=functions))
+
+    first = ask((sent,))  # its child was forked before the runner had the request
+    assert answer(first, "sent") == {"type": "number", "value": 0}
+    later = ask()
+    assert answer(later, "sent") == {"type": "number", "value": 1}
+    assert answer(later, "unsent") == {"type": "number", "value": 0}
+    assert answer(later, "value") == {"type": "number", "value": 2.0}
+
+
+def test_a_request_names_its_test_functions_as_data() -> None:
+    line = Request("/w", 5, functions=({"probe_function": ["x"], "variables": ["x"]},)).line()
+    assert Request.read(line).functions == ({"probe_function": ["x"], "variables": ["x"]},)
+    with pytest.raises(ValueError, match="functions"):
+        Request.read(json.dumps({"workdir": "/w", "timeout": 5, "functions": ["x**2"]}))
+
+
 def test_the_runner_starts_isolated_in_a_private_folder(runner) -> None:
     run(runner, [Cell("pass", "start")])
     pid = runner._proc.pid

@@ -34,6 +34,7 @@ from autograder.run.notebooks import (
     make_workdir,
     plan_job,
     read_notebook_file,
+    test_functions,
 )
 from autograder.run.protocol import Reply, Request
 from autograder.run.suspicion import suspicious
@@ -195,7 +196,8 @@ class Grader:
                 str(workdir), self.settings.timeout,
                 {"memory_bytes": self.settings.memory_mb << 20,
                  "cpu_seconds": int(self.settings.timeout) + 5},
-                self.settings.require_sandbox, self.settings.confine, self.warm_runner),
+                self.settings.require_sandbox, self.settings.confine, self.warm_runner,
+                test_functions(job)),
                 questions)
             self.warm_runner = False
         finally:

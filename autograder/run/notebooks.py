@@ -166,6 +166,18 @@ def plan_job(nb: Mapping[str, Any], questions: Sequence[Question],
     return Job(cells_from_notebook(nb, answers), probes, dict(env or {}))
 
 
+def test_functions(job: Job) -> tuple[dict[str, Any], ...]:
+    """The test functions the job hands to the student's functions, each once, as data: the
+    runner compiles them before it forks the children that call them."""
+    found: dict[str, dict[str, Any]] = {}
+    for probe in job.probes.values():
+        for args in probe.args:
+            for arg in args:
+                if isinstance(arg, Mapping) and "probe_function" in arg:
+                    found.setdefault(json.dumps(arg, sort_keys=True), dict(arg))
+    return tuple(found.values())
+
+
 def make_workdir(sub: Submission, notebook: bytes, job: Job, scratch: Path | None
                  ) -> tuple[Path, list[str]]:
     """A fresh folder holding a copy of this submission only (regular files, never through a

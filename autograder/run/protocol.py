@@ -17,7 +17,9 @@ from autograder.results import STATUSES
 class Request:
     """Run the job the grader left in ``workdir``, within ``timeout`` seconds and ``limits``
     (:class:`autograder.run.sandbox.Limits` fields); ``warm``: the first of a batch, the runner
-    warms its caches meanwhile."""
+    warms its caches meanwhile. ``functions``: the test functions (as data) the job hands to
+    the student's functions; the runner compiles them once, so that every later child
+    inherits them compiled instead of compiling them again (about 60 ms a backprop child)."""
 
     workdir: str
     timeout: float
@@ -25,9 +27,11 @@ class Request:
     require_sandbox: bool = True
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     warm: bool = False
+    functions: tuple[Mapping[str, Any], ...] = ()
 
     def line(self) -> str:
-        return json.dumps(asdict(self) | {"limits": dict(self.limits)}) + "\n"
+        return json.dumps(asdict(self) | {"limits": dict(self.limits),
+                                          "functions": [dict(f) for f in self.functions]}) + "\n"
 
     @classmethod
     def read(cls, line: str | bytes) -> Request:
@@ -47,7 +51,10 @@ class Request:
         for flag in ("require_sandbox", "confine", "warm"):
             if not isinstance(data.get(flag, True), bool):
                 raise ValueError(f"a request's {flag} is true or false")
-        return cls(**data)
+        functions = data.get("functions", [])
+        if not isinstance(functions, list) or not all(isinstance(f, dict) for f in functions):
+            raise ValueError("a request's functions are a list of test functions as data")
+        return cls(**data | {"functions": tuple(functions)})
 
 
 @dataclass(frozen=True)

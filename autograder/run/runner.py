@@ -15,6 +15,7 @@ runs the cells.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import gc
 import importlib
 import json
@@ -24,7 +25,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -493,6 +494,20 @@ def _warm(plots: bool) -> None:
 _warmed = False
 
 
+def _compile(functions: Sequence[Mapping[str, Any]]) -> None:
+    """Compile the job's test functions once, here: every child forked afterwards finds them
+    compiled in the cache it decodes its probes through (:func:`capture.answer_data`). They
+    are test inputs the children receive anyway, never an answer."""
+    from autograder.rubric.question import decode_probe_arg
+
+    for data in functions:
+        try:
+            decode_probe_arg(data).compile()
+        except Exception:  # noqa: BLE001,S112 -- only a speed-up: the child compiles it itself
+            continue
+    gc.freeze()
+
+
 class _Standby:
     """A supervisor forked in advance: its namespaces made and its child forked, both
     waiting for a request, so that a batch's next notebook starts while this one runs (on
@@ -557,7 +572,8 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     this one. Only small requests are accepted. A request with ``"warm": true`` (the first
     of a batch) has this process warm its caches while that child runs, on the other core."""
     request = Request.read(line)
-    message = request.line()  # one line, whatever the grader's line ended with
+    # one line, whatever the grader's line ended with; the test functions are compiled here
+    message = dataclasses.replace(request, functions=()).line()
     active = standby
     if not active.hand(message):
         os.waitpid(active.pid, 0)
@@ -565,6 +581,8 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
         active.hand(message)
     if request.warm:
         _warm(plots)
+    if request.functions:
+        _compile(request.functions)
     following = _Standby(shell, replies)  # prepares while this one runs
     _, status = os.waitpid(active.pid, 0)
     if status != 0:
