@@ -76,15 +76,17 @@ def loss(theta: ArrayLike, data: ArrayLike = DATA) -> float:
 
 
 def _backprop(theta: ArrayLike, x1: float, x2: float, output_delta: float,
-              activation_slope: Callable[[float], float] = sg.sigmoid_prime) -> np.ndarray:
+              activation_slope: Callable[[float], float] = sg.sigmoid_prime,
+              fw: Forward | None = None) -> np.ndarray:
     """∂(·)/∂θ for every parameter, given ∂(·)/∂a_1^{(2)} = output_delta, by one backward pass.
 
     With output_delta = 1 this is ∂a_1^{(2)}/∂θ (the lecture's nudges); with
     output_delta = ∂R/∂a_1^{(2)} = −2(y − a_1^{(2)}) it is ∇R. ``activation_slope`` is σ′;
-    passing σ computes the classic slip (σ used for σ′) for the rubric.
+    passing σ computes the classic slip (σ used for σ′) for the rubric. ``fw``: the forward
+    pass at (x1, x2), when the caller has it already.
     """
     p = _params(theta)
-    fw = forward(theta, x1, x2)
+    fw = fw or forward(theta, x1, x2)
     # Output layer: a1_2 = w11_2 a1_1 + w12_2 a2_1 + b1_2.
     out_grads = output_delta * np.array([fw.a1_1, fw.a2_1, 1.0])
     # One step back: through a_j = σ(z_j) into z_j = w_j1 x1 + w_j2 x2 + b_j.
@@ -108,8 +110,8 @@ def gradient(theta: ArrayLike, obs: ArrayLike,
              activation_slope: Callable[[float], float] = sg.sigmoid_prime) -> np.ndarray:
     """∇R for one observation by backpropagation, in PARAM_NAMES order."""
     x1, x2, y = (float(c) for c in np.asarray(obs, dtype=float).ravel())
-    dR_da = -2.0 * (y - forward(theta, x1, x2).a1_2)
-    return _backprop(theta, x1, x2, dR_da, activation_slope)
+    fw = forward(theta, x1, x2)
+    return _backprop(theta, x1, x2, -2.0 * (y - fw.a1_2), activation_slope, fw)
 
 
 def total_gradient(theta: ArrayLike = THETA0, data: ArrayLike = DATA,

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import sympy
+from hypothesis import given
+from hypothesis import strategies as st
 
 from solutions import errata as er
 from solutions import network as nw
@@ -252,6 +254,25 @@ def test_numeric_sigmoid_does_not_overflow(no_warnings: None) -> None:
     assert sg.sigmoid_prime(1000.0) == 0.0 and sg.sigmoid_prime(-1000.0) == 0.0
     assert list(sg.sigmoid(np.array([-1000.0, 0.0, 1000.0]))) == [0.0, 0.5, 1.0]
     assert list(sg.sigmoid_prime(np.array([-1000.0, 0.0, 1000.0]))) == [0.0, 0.25, 0.0]
+
+
+@given(st.floats(min_value=-800, max_value=800, allow_nan=False))
+def test_one_numbers_sigmoid_is_the_arrays_to_the_last_bit(z: float) -> None:
+    """The network's nodes take the one-number path; the rubric's references (and what is
+    sealed from them) must not move by a bit against the array path."""
+    assert sg.sigmoid(z) == float(sg.sigmoid(np.array([z]))[0])
+    assert sg.sigmoid_prime(z) == float(sg.sigmoid_prime(np.array([z]))[0])
+
+
+def test_train_is_reproduced_step_by_step() -> None:
+    """One run of k + 1 steps holds the run of k (the rubric reads the reference and the
+    off-by-one losses from one run); each loss is R at the step's θ."""
+    theta, losses = nw.train(nw.THETA0, nw.DATA, 0.1, 5)
+    step = np.asarray(nw.THETA0)
+    for k in range(6):
+        assert losses[k] == nw.loss(step, nw.DATA)
+        step = step - 0.1 * nw.total_gradient(step, nw.DATA)
+    assert list(nw.train(nw.THETA0, nw.DATA, 0.1, 4)[1]) == list(losses[:5])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -187,10 +187,10 @@ def training_through(theta: Any, data: Any, eta: float, steps: int) -> Through:
     return Through("backprop-gradient", tuple(cases))
 
 
-def off_by_one_step(theta: Any, data: Any, eta: float, steps: int) -> tuple[Slip, ...]:
-    """The final loss one step short or one step long: a loop off by one (grade only — a
-    number a student could bracket is never sealed into the release)."""
-    losses = nw.train(theta, data, eta, steps + 1)[1]
+def off_by_one_step(losses: Any, steps: int) -> tuple[Slip, ...]:
+    """The final loss one step short or one step long (``losses``: a run of steps + 1 steps):
+    a loop off by one (grade only — a number a student could bracket is never sealed into
+    the release)."""
     return (
         Slip("one_step_short", float(losses[steps - 1]),
              f"That is the loss after {steps - 1} steps, one step short of {steps}: check "
@@ -243,6 +243,7 @@ def questions(variant: Variant) -> tuple[Question, ...]:
     hidden, hidden_defs = hidden_node(j)
     second, second_defs = hidden_node(j2)
     total = nw.total_gradient(theta, data)
+    losses = nw.train(theta, data, train_eta, train_steps + 1)[1]  # one run: the reference, ±1 step
     return (
         Question("backprop-sigmoid-outer", "dsigma_du", "expression", 1, "dσ/du for σ = u⁻¹",
                  ("u",), expected=SIGMA_OUTER,
@@ -328,8 +329,8 @@ def questions(variant: Variant) -> tuple[Question, ...]:
                  expected=er.misprint_flags(), scoring=Flags(false_alarm=1.0, floor=0.0)),
         Question("backprop-training", "final_loss", "number", 2,
                  f"The loss after {train_steps} steps (η = {train_eta})",
-                 expected=float(nw.train(theta, data, train_eta, train_steps)[1][-1]),
-                 slips=off_by_one_step(theta, data, train_eta, train_steps),
+                 expected=float(losses[train_steps]),
+                 slips=off_by_one_step(losses, train_steps),
                  through=(training_through(theta, data, train_eta, train_steps),),
                  precision=("significant", 4)),  # the text asks for 4 significant digits
     )
