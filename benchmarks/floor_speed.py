@@ -174,14 +174,20 @@ def grade(assignment: str, submitted: Path, out: Path, jobs: int, env: dict[str,
     group.close()
     if proc.returncode != 0:
         raise SystemExit(f"backprop-kit grade exited with {proc.returncode}:\n{errors[-2000:]}")
-    subs = json.loads((out / "results.json").read_text())["submissions"]
+    results = json.loads((out / "results.json").read_text())
+    subs = results["submissions"]
     full = all(q["points"] == q["max_points"] for s in subs for q in s["questions"]
                if not q.get("pending"))
     roles = sampler.pss
     worker = roles.get("worker" if jobs > 1 else "main", 0)
     per_worker = worker + sum(roles.get(r, 0) for r in ("runner", "supervisor", "student"))
+    # where a notebook's time goes: its sandboxed process from request to reply (sandbox
+    # set-up, the cells, the answers: the submission's "seconds"), against the grading loop
+    # (results.json's "seconds": forks, judging, files) and the whole command (start-up,
+    # reports)
+    child = sorted(float(s["seconds"]) for s in subs)[len(subs) // 2]
     return {"wall": wall, "cpu": cpu, "n": len(subs), "full": full, "load": during,
-            "worker_pss": per_worker}
+            "worker_pss": per_worker, "child": child, "loop": float(results["seconds"])}
 
 
 def main() -> None:
@@ -228,6 +234,10 @@ def main() -> None:
                 print(f"  grade {label}: {run['wall']:6.2f} s = {per * 1000:6.1f} ms a notebook "
                       f"= {per / wall:4.2f}x the floor{spent}; "
                       f"{'full marks' if run['full'] else '!! NOT full marks'} ({run['load']})")
+                print(f"      of which: the notebook's sandboxed process (median, request to "
+                      f"reply) {run['child'] * 1000:.1f} ms; the grading loop "
+                      f"{run['loop'] / run['n'] * 1000:.1f} ms a notebook; start-up and reports "
+                      f"{run['wall'] - run['loop']:.2f} s")
             if "-j 2 cold" in figures:
                 one, two = figures["-j 1 cold"]["wall"], figures["-j 2 cold"]["wall"]
                 print(f"  -j 2 is {one / two:.2f}x as fast as -j 1 (target >= 1.8)")
