@@ -300,17 +300,20 @@ def test_the_runner_takes_no_notebook_content(runner) -> None:
     assert reply.status == "error" and "request holds only" in reply.errors[0]
 
 
-def test_test_functions_sent_once_reach_later_children_compiled(runner) -> None:
-    """A request's test functions are compiled in the runner, so the children forked after it
-    inherit them compiled; a function never sent is still compiled by the child that uses it."""
+def test_test_functions_requests_share_reach_later_children_compiled(runner) -> None:
+    """The test functions two requests name are compiled in the runner, so the children forked
+    after it inherit them compiled; one a single request names (a variant's own) and one never
+    named are still compiled by the child that uses them."""
     sent = {"probe_function": ["(p1 - 7)**2 + p2"], "variables": ["p1", "p2"],
-            "name": "sent_once"}
+            "name": "sent_twice"}
+    once = {**sent, "name": "sent_once"}
     unsent = {**sent, "name": "never_sent"}
     probe = ("from autograder.rubric.question import decode_probe_arg\n"
              f"sent = int('_compiled' in vars(decode_probe_arg({sent!r})))\n"
+             f"once = int('_compiled' in vars(decode_probe_arg({once!r})))\n"
              f"unsent = int('_compiled' in vars(decode_probe_arg({unsent!r})))\n"
              f"value = decode_probe_arg({sent!r})([7.0, 2.0])")
-    cells = [Cell(probe, "probe", ("sent", "unsent", "value"))]
+    cells = [Cell(probe, "probe", ("sent", "once", "unsent", "value"))]
 
     def ask(functions: tuple = ()) -> Reply:
         workdir = Path(tempfile.mkdtemp(prefix="bpk-test-"))
@@ -318,11 +321,12 @@ def test_test_functions_sent_once_reach_later_children_compiled(runner) -> None:
         return runner.run(Request(str(workdir), 10, {"memory_bytes": 1 << 30}, SANDBOXED,
                                   functions=functions))
 
-    first = ask((sent,))  # its child was forked before the runner had the request
-    assert answer(first, "sent") == {"type": "number", "value": 0}
+    first = ask((sent, once))
+    second = ask((sent,))  # its child was forked before the runner had the request
+    assert answer(first, "sent") == answer(second, "sent") == {"type": "number", "value": 0}
     later = ask()
     assert answer(later, "sent") == {"type": "number", "value": 1}
-    assert answer(later, "unsent") == {"type": "number", "value": 0}
+    assert answer(later, "once") == answer(later, "unsent") == {"type": "number", "value": 0}
     assert answer(later, "value") == {"type": "number", "value": 2.0}
 
 

@@ -495,17 +495,29 @@ _warmed = False
 
 
 def _compile(functions: Sequence[Mapping[str, Any]]) -> None:
-    """Compile the job's test functions once, here: every child forked afterwards finds them
-    compiled in the cache it decodes its probes through (:func:`capture.answer_data`). They
-    are test inputs the children receive anyway, never an answer."""
+    """Compile here the test functions a second request names too: every child forked
+    afterwards finds them compiled in the cache it decodes its probes through
+    (:func:`capture.answer_data`). A function one request names alone (a variant's own) is
+    left to its child: compiling it here would cost the runner's time for no other child.
+    They are test inputs the children receive anyway, never an answer."""
     from autograder.rubric.question import decode_probe_arg
 
+    compiled = False
     for data in functions:
+        key = json.dumps(data, sort_keys=True)
+        if key not in _named_before:
+            _named_before.add(key)
+            continue
         try:
             decode_probe_arg(data).compile()
+            compiled = True
         except Exception:  # noqa: BLE001,S112 -- only a speed-up: the child compiles it itself
             continue
-    gc.freeze()
+    if compiled:
+        gc.freeze()
+
+
+_named_before: set[str] = set()  # the test functions requests have named (as JSON)
 
 
 class _Standby:
