@@ -201,6 +201,20 @@ def test_forks_are_capped_and_reaped(runner) -> None:
     assert f"killed {int(made)} process(es)" in " ".join(reply.errors)
 
 
+@pytest.mark.skipif(not SANDBOXED, reason="no Landlock on this kernel")
+def test_a_requests_own_process_cap_holds(runner, tmp_path) -> None:
+    """A waiting child joins its cap ahead of the request (as by default): the request's own
+    cap replaces that one before any of the notebook runs."""
+    code = ("import os, time\nmade = 0\nfor _ in range(30):\n    try:\n"
+            "        pid = os.fork()\n    except OSError:\n        break\n"
+            "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    made += 1\n"
+            "forks = made\n")
+    (tmp_path / JOB_FILE).write_text(json.dumps(Job((Cell(code, "bomb", ("forks",)),)).to_json()))
+    reply = runner.run(Request(str(tmp_path), 20, {"memory_bytes": 1 << 30, "processes": 4},
+                               True))
+    assert 1 <= answer(reply, "forks")["value"] <= 4, reply.errors
+
+
 # --- issue 10: what one child can learn of another, or say about itself --------------------------
 _SCAN = """
 import gc, re

@@ -148,6 +148,7 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
 
     code = 0
     try:
+        sandbox.prepare_process_cap(cap_id)  # while it waits: the kernel is slow to move it
         request = _read_request(request_fd)
         if request is None:
             os._exit(0)
@@ -565,6 +566,9 @@ def _standby(inbox: int, replies: int, shell: Any) -> None:
         request = _read_request(inbox)
         if request is None:
             kill_descendants()
+            from autograder.run import sandbox
+
+            sandbox.release_process_cap(os.getpid())  # its child may have joined the cap
             os._exit(0)
         try:
             reply = supervise(request, child)

@@ -438,18 +438,19 @@ def _make_cgroup(path: str) -> bool:
     return False
 
 
-def _join_pids_cgroup(limit: int, cap_id: int) -> bool:
-    """Put this process in a new cgroup whose pids.max is ``limit`` (root only, best effort)."""
+def _join_pids_cgroup(limit: int | None, cap_id: int) -> bool:
+    """Put this process in a new cgroup whose pids.max is ``limit`` (root only, best effort),
+    remembered in ``_JOINED``."""
     name = _cgroup_name(cap_id)
     for root in _CGROUP_ROOTS:
         path = os.path.join(root, name)
         if not _make_cgroup(path):
             continue
-        try:  # "r+": never create the file, only write the kernel's own
-            with open(os.path.join(path, "pids.max"), "r+") as handle:
-                handle.write(str(limit))
+        try:
+            _set_pids_max(path, limit)
             with open(os.path.join(path, "cgroup.procs"), "r+") as handle:
                 handle.write(str(os.getpid()))
+            _JOINED[cap_id] = path
             return True
         except OSError:
             try:
@@ -457,6 +458,38 @@ def _join_pids_cgroup(limit: int, cap_id: int) -> bool:
             except OSError:
                 pass
     return False
+
+
+def _set_pids_max(path: str, limit: int | None) -> None:
+    with open(os.path.join(path, "pids.max"), "r+") as handle:  # "r+": the kernel's own file
+        handle.write("max" if limit is None else str(limit))
+
+
+_JOINED: dict[int, str] = {}  # cap id -> the cgroup this process joined before confine()
+
+
+def prepare_process_cap(cap_id: int) -> bool:
+    """Join the pids cgroup of ``cap_id`` now, capped as by default (root only, best effort).
+
+    Moving a process into a cgroup waits on the kernel (about 15 ms here: most of what
+    confining a child costs), so a child waiting for its request does it then, off the
+    notebook's time; :func:`confine` then only sets the request's cap."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return False
+    default = Limits().processes
+    return _join_pids_cgroup(None if default is None else default + 1, cap_id)
+
+
+def _cap_processes(limit: int, cap_id: int) -> bool:
+    """Cap this process and its descendants at ``limit`` tasks: in the cgroup joined ahead
+    (:func:`prepare_process_cap`), else in a new one."""
+    if cap_id in _JOINED:
+        try:
+            _set_pids_max(_JOINED[cap_id], limit)
+            return True
+        except OSError:
+            return False
+    return _join_pids_cgroup(limit, cap_id)
 
 
 def release_process_cap(pid: int, wait: float = 1.0) -> None:
@@ -732,8 +765,11 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
     if pinned is not None:
         _PINNED.append(pinned)
     netns = linux and network_namespace and _isolate_network()
+    cap_id = process_cap_id or os.getpid()
     capped = (root and limits.processes is not None  # RLIMIT_NPROC does not bind root
-              and _join_pids_cgroup(limits.processes + 1, process_cap_id or os.getpid()))
+              and _cap_processes(limits.processes + 1, cap_id))
+    if root and limits.processes is None and cap_id in _JOINED:  # None: leave it alone
+        _set_pids_max(_JOINED[cap_id], None)
     uncapped = root and not nobody and limits.processes is not None and not capped
     if nobody:
         _become_nobody()
