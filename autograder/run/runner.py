@@ -148,7 +148,10 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
 
     code = 0
     try:
-        sandbox.prepare_process_cap(cap_id)  # while it waits: the kernel is slow to move it
+        # while it waits, what needs no request: the kernel is slow to move it into its
+        # process cap; dropping the instructor's import paths walks every module
+        sandbox.prepare_process_cap(cap_id)
+        _hide_instructor_paths()
         request = _read_request(request_fd)
         if request is None:
             os._exit(0)
@@ -168,7 +171,6 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
         os.chdir(workdir)
         os.environ.clear()
         os.environ.update(scrubbed_env(workdir))
-        _hide_instructor_paths()
         limits = sandbox.Limits(**request.limits)
         host_pid = int(os.readlink("/proc/self")) if os.path.isdir("/proc/self") else os.getpid()
         try:
