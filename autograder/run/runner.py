@@ -508,19 +508,18 @@ def _compile(functions: Sequence[Mapping[str, Any]]) -> None:
     compiled = False
     for data in functions:
         key = json.dumps(data, sort_keys=True)
-        if key not in _named_before:
-            _named_before.add(key)
-            continue
-        try:
-            decode_probe_arg(data).compile()
-            compiled = True
-        except Exception:  # noqa: BLE001,S112 -- only a speed-up: the child compiles it itself
-            continue
+        if _named_before.get(key, 0) == 1:  # named the second time: compiled now, once
+            try:
+                decode_probe_arg(data).compile()
+                compiled = True
+            except Exception:  # noqa: BLE001,S110 -- only a speed-up: the child compiles it
+                pass
+        _named_before[key] = _named_before.get(key, 0) + 1
     if compiled:
         gc.freeze()
 
 
-_named_before: set[str] = set()  # the test functions requests have named (as JSON)
+_named_before: dict[str, int] = {}  # how many requests named each test function (as JSON)
 
 
 class _Standby:
