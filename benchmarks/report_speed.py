@@ -9,7 +9,10 @@ commands, as separate processes:
   every report written again, the class report too)
 - ``backprop-kit regrade --all`` (every answer judged again, as after a new checker)
 
-Target (issue 16): each under 30 s for 1,000 submissions on the project's 2-core machine.
+Targets (issue 27), 1,000 submissions on the project's 2-core machine, whole commands:
+``report`` <= 5 s, ``regrade --all`` <= 15 s, and the one-question ``regrade`` as fast as it
+can be (issue 16 asked 30 s of each). The load average is printed beside each figure: on a
+shared machine compare figures of the same load only (old and new code in turns).
 
 The class is deliberately varied, as real classes are: right answers in several forms and with
 each student's own spacing (so each is judged on its own), the usual slips, a wrong answer
@@ -136,20 +139,21 @@ def build_class(n: int, seed: int = 16) -> tuple[GradingRun, float]:
 
 
 def timed(args: list[str]) -> tuple[float, str]:
-    """Seconds the command took, and the last line it printed."""
+    """Seconds the command took, and the last line it printed (with the load average)."""
     started = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds, done.stdout.strip().splitlines()[-1]
+    return seconds, (f"load {os.getloadavg()[0]:.1f}; "
+                     + done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
-    parser.add_argument("--jobs", type=int, default=2, help="regrade's --jobs")
+    parser.add_argument("--jobs", type=int, default=2, help="report's and regrade's --jobs")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bpk-report-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -162,7 +166,8 @@ def main() -> None:
                                    for q in s.questions)) for s in run.submissions))))
     cli = str(Path(sys.executable).parent / "backprop-kit")
     load = os.getloadavg()[0]
-    report_s, _ = timed([cli, "report", str(results), "--out", str(base / "report")])
+    report_s, report_said = timed([cli, "report", str(results), "--out", str(base / "report"),
+                                   "--jobs", str(args.jobs)])
     one_s, one_said = timed([cli, "regrade", str(changed), "--out", str(base / "regrade1"),
                              "--jobs", str(args.jobs)])
     regrade_s, said = timed([cli, "regrade", str(results), "--out", str(base / "regrade"),
@@ -170,15 +175,16 @@ def main() -> None:
     page = base / "report" / "class-report.html"
     print(f"class of {len(run.submissions)} submissions, {results.stat().st_size / 1e6:.1f} MB "
           f"results.json (first judging in-process: {judging:.1f} s)")
-    print(f"backprop-kit report : {report_s:6.1f} s  (page {page.stat().st_size / 1e6:.2f} MB)")
+    print(f"backprop-kit report : {report_s:6.1f} s  (-j {args.jobs}; page "
+          f"{page.stat().st_size / 1e6:.2f} MB; {report_said.split(';')[0]})")
     print(f"backprop-kit regrade (one question's rubric changed): {one_s:6.1f} s  "
           f"(-j {args.jobs}; it said: {one_said})")
     print(f"backprop-kit regrade --all (every answer judged again): {regrade_s:6.1f} s  "
           f"(-j {args.jobs}; it said: {said})")
     print(f"load average before/after: {load:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
-    for name, seconds in (("report", report_s), ("regrade", one_s), ("regrade --all", regrade_s)):
-        print(f"target under 30 s: {name} {'met' if seconds < 30 else 'MISSED'}")
+    for name, seconds, target in (("report", report_s, 5), ("regrade --all", regrade_s, 15)):
+        print(f"target <= {target} s: {name} {'met' if seconds <= target else 'MISSED'}")
     if args.keep is None:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -354,3 +354,50 @@ def test_chromium_shows_the_plots_and_the_groups(grader, tmp_path) -> None:
         finally:
             browser.close()
     shutil.copy(tmp_path / HTML_NAME, ARTIFACTS / HTML_NAME)
+
+
+# --- a large class, read fast ---------------------------------------------------------------
+
+
+def test_answers_typed_with_other_spacing_are_read_once_and_alike() -> None:
+    from autograder.errors import ParseError
+    from autograder.grade.regrade import WorkKeys
+    from autograder.judge.parsing import to_expression
+    from autograder.rubric.reading import Reader
+
+    q = question(W12)
+    names = (*q.variables, *q.definitions)
+    typed = sympy.sstr(q.expected)
+    spaced = typed.replace("*", " * ").replace("(", "( ")
+    assert spaced != typed
+    reader = Reader(names)
+    assert reader.expression(spaced) is reader.expression(typed)  # parsed once
+    assert reader.expression(spaced) == to_expression(typed, names)
+
+    def error(read, text: str) -> str | None:
+        try:
+            read(text)
+        except ParseError as e:
+            return str(e)
+        return None
+
+    said = [error(reader.expression, bad) for bad in ("a1_2 +* y", "a1_2   +  *   y")]
+    assert said == [error(lambda t: to_expression(t, names), bad)
+                    for bad in ("a1_2 +* y", "a1_2   +  *   y")]
+    assert None not in said and said[0] != said[1]  # one token sequence, each text's own place
+    keys = WorkKeys()
+    text = {"type": "text", "text": typed}
+    assert keys.key(q, text) == keys.key(q, {"type": "text", "text": spaced}) \
+        == "form:" + sympy.srepr(to_expression(typed, names))
+    assert keys.key(q, {"type": "text", "text": "a1_2 +* y"}).startswith("data:")
+
+
+def test_a_large_class_is_grouped_in_processes_alike(grader, monkeypatch) -> None:
+    from autograder.report import classreport
+
+    run = graded_class(grader)
+    monkeypatch.setattr(classreport, "PARALLEL_FROM", 1)
+    rubric = list(questions("backprop"))
+    alone, forked = (classreport.build([run], lambda _: rubric, jobs) for jobs in (1, 2))
+    assert forked[0].questions == alone[0].questions
+    assert any(qs.groups for qs in forked[0].questions)

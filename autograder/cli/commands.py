@@ -140,7 +140,9 @@ def _read_runs(paths: tuple[Path, ...]) -> list:
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for class-report.html and class-report.md.")
-def report(results: tuple[Path, ...], out: Path) -> None:
+@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Processes grouping a large class's answers.")
+def report(results: tuple[Path, ...], out: Path, jobs: int) -> None:
     """The class report of RESULTS (results.json files or their folders; several assignments
     make one page): distributions, item statistics, mistakes, answer groups."""
     from autograder.report.classreport import (
@@ -152,7 +154,7 @@ def report(results: tuple[Path, ...], out: Path) -> None:
 
     try:
         runs = _read_runs(results)
-        written = write_class_report(runs, out, rubric_questions)
+        written = write_class_report(runs, out, rubric_questions, jobs)
     except BackpropKitError as error:
         fail(error)
         return
@@ -168,7 +170,7 @@ def report(results: tuple[Path, ...], out: Path) -> None:
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the regraded results, regrade.csv/.md and every report.")
 @click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Answers judged in parallel.")
+              help="Processes judging answers and writing the reports.")
 @click.option("--all", "everything", is_flag=True,
               help="Judge every answer again, also those the current rubric already judged.")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -177,12 +179,10 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool,
             feedback_dir: Path | None) -> None:
     """Judge the answers kept in RESULTS again with the current rubric, without running any
     notebook, and show whose scores changed."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from autograder.grade.classrun import stale_notes
-    from autograder.grade.regrade import changes_table, variant_questions, write_regrade
+    from autograder.grade.regrade import changes_table, variant_questions, write_all
     from autograder.grade.regrade import regrade as regrade_run
-    from autograder.report.classreport import HTML_NAME, write_class_report
+    from autograder.report.classreport import HTML_NAME
     from autograder.results import GradingRun
     from autograder.rubric.course import questions
 
@@ -195,10 +195,7 @@ def regrade(results: Path, out: Path, jobs: int, everything: bool,
                             everything=everything,
                             questions_for=variant_questions(before.assignment))
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the files' fsyncs wait on the disk
-            writing = pool.submit(write_regrade, before, after, out)  # while the page is drawn
-            written = write_class_report([after], out, lambda _: rubric)
-            writing.result()
+        written = write_all(before, after, out, rubric, jobs)
     except BackpropKitError as error:
         fail(error)
         return

@@ -28,6 +28,7 @@ from autograder.judge.parsing import make_symbol, to_expression
 from autograder.judge.timebox import OutOfTime, timebox
 from autograder.results import QuestionResult
 from autograder.rubric.question import Question
+from autograder.rubric.reading import Reader
 
 POINTS = 6  # fixed points an expression is evaluated at for its group key
 DIGITS = 8  # significant digits of an expression's values in its group key
@@ -75,12 +76,13 @@ class _Space:
         self.points = sample_points(len(self.symbols), n_points=POINTS)
         self._keys: dict[sympy.Basic, str] = {}
         self._typed: dict[str, str] = {}
+        self._reader = Reader(self.names)  # other spacing, the same tokens: parsed once
 
     def key(self, value: Any) -> str:
         typed = value if isinstance(value, str) else None  # the same text: parsed once
         if typed is not None and typed in self._typed:
             return self._typed[typed]
-        expr = to_expression(value, self.names)
+        expr = self._reader.expression(value)
         # the same expression typed with other spacing: one evaluation (sympy's own structural
         # equality and cached hash; its srepr text cost as much as parsing)
         if expr not in self._keys:

@@ -10,6 +10,7 @@ network and runs no script. Numbers come from :mod:`classstats` and :mod:`answer
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -179,20 +180,56 @@ def _question_section(run: GradingRun, item: ItemStatistics,
                            tuple(sorted(asked.items())) if len(asked) > 1 else ())
 
 
-def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None
-          ) -> list[AssignmentSection]:
-    """Everything the page shows, per assignment, in the order given."""
+PARALLEL_FROM = 200  # submissions from which answers are grouped in ``jobs`` processes
+_shared: dict[str, Any] = {}  # what forked grouping workers read (inherited, not pickled)
+
+
+def _shared_section(item: ItemStatistics) -> QuestionSection:
+    return _question_section(_shared["run"], item, _shared["rubric"].get(item.id))
+
+
+def _sections(run: GradingRun, items: Sequence[ItemStatistics], rubric: dict[str, Question],
+              jobs: int, meanwhile: Callable[[], Any]) -> tuple[Any, tuple[QuestionSection, ...]]:
+    """``meanwhile()`` and each question's answer groups: for a large class in ``jobs``
+    forked processes while this one runs ``meanwhile`` (draws the charts); reading and
+    evaluating a class's distinct answers is most of a class report's time."""
+    if jobs < 2 or len(run.submissions) < PARALLEL_FROM or len(items) < 2:
+        return meanwhile(), tuple(_question_section(run, item, rubric.get(item.id))
+                                  for item in items)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    _shared.update(run=run, rubric=rubric)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(_shared_section, item) for item in items]  # forks now
+            return meanwhile(), tuple(future.result() for future in futures)
+    finally:
+        _shared.clear()
+
+
+def _charts(run: GradingRun, total: Distribution, items: Sequence[ItemStatistics]
+            ) -> tuple[str, str]:
+    """The totals' histogram and the points per question (none for one submission)."""
+    if not plotted(run):
+        return "", ""
+    return (histogram(total, f"{run.assignment}: total points", wide=True),
+            question_chart(items))
+
+
+def build(runs: Sequence[GradingRun], questions_for: QuestionsFor | None = None,
+          jobs: int = 1) -> list[AssignmentSection]:
+    """Everything the page shows, per assignment, in the order given; answers grouped in
+    ``jobs`` processes."""
     sections = []
     for run in runs:
         rubric = {q.id: q for q in (questions_for(run.assignment) or ())} if questions_for else {}
         total = classstats.total_distribution(run)
         items = classstats.item_statistics(run)
+        (plot, questions_plot), questions = _sections(
+            run, items, rubric, jobs, functools.partial(_charts, run, total, items))
         sections.append(AssignmentSection(
-            run, total,
-            histogram(total, f"{run.assignment}: total points", wide=True)
-            if plotted(run) else "",
-            question_chart(items) if plotted(run) else "",
-            tuple(_question_section(run, item, rubric.get(item.id)) for item in items),
+            run, total, plot, questions_plot, questions,
             tuple((label, sub) for label, sub in text.labelled(run)
                   if sub.status != "graded"),
             variant_notes(run),
@@ -336,9 +373,10 @@ def render_markdown(sections: Sequence[AssignmentSection]) -> str:
 
 
 def write_class_report(runs: Sequence[GradingRun], out: Path,
-                       questions_for: QuestionsFor | None = None) -> dict[str, Path]:
+                       questions_for: QuestionsFor | None = None, jobs: int = 1
+                       ) -> dict[str, Path]:
     """Write the page and the summary into ``out``; return them by name."""
-    sections = build(runs, questions_for)
+    sections = build(runs, questions_for, jobs)
     out = Path(out)
     written = {}
     for name, content in ((HTML_NAME, render_html(sections)),

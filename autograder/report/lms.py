@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 
 from autograder.report.text import cell, labelled, num, percent
 from autograder.results import GradingRun, SubmissionResult
@@ -47,8 +48,9 @@ def canvas_csv(run: GradingRun) -> str:
     """The run's totals as a Canvas gradebook import: one assignment column."""
     rows: list[list[object]] = [[*CANVAS_COLUMNS, run.assignment],
                                 [CANVAS_POINTS_ROW, "", "", "", "", _maximum(run)]]
+    once = _once(run)
     rows += [[sub.student, "", "", sub.student, "", _score(sub)] for _, sub in labelled(run)
-             if _unique(run, sub)]
+             if sub.student in once]
     return _write(rows)
 
 
@@ -56,8 +58,9 @@ def moodle_csv(run: GradingRun) -> str:
     """The run's totals as a Moodle grade import: username, grade, feedback."""
     item = f"{run.assignment} (Real)"
     rows: list[list[object]] = [[MOODLE_ID_COLUMN, item, f"{run.assignment} feedback"]]
+    once = _once(run)
     for _, sub in labelled(run):
-        if not _unique(run, sub):
+        if sub.student not in once:
             continue
         note = "" if sub.status == "error" else (
             f"{num(sub.points)}/{num(sub.max_points)} points ({percent(sub)}); "
@@ -66,7 +69,9 @@ def moodle_csv(run: GradingRun) -> str:
     return _write(rows)
 
 
-def _unique(run: GradingRun, sub: SubmissionResult) -> bool:
-    """Only a student with one result gets a row: two results of one student (each an
-    error, see submissions) cannot say which grade is theirs."""
-    return sum(s.student == sub.student for s in run.submissions) == 1
+def _once(run: GradingRun) -> set[str]:
+    """The students with one result: only they get a row, as two results of one student
+    (each an error, see submissions) cannot say which grade is theirs. Counted once for the
+    run (asking per student was quadratic: 0.6 s for 1,000)."""
+    counts = Counter(s.student for s in run.submissions)
+    return {student for student, n in counts.items() if n == 1}
