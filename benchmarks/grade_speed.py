@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,16 +292,17 @@ def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
     from autograder.grade.submissions import discover
     from autograder.rubric.course import questions
     from autograder.run.grader import Grader, Settings
+    from autograder.run.protocol import Reply, Request
 
     subs = discover([submitted], "backprop")[:n + 1]
     grader = Grader("backprop", questions("backprop"), Settings(timeout=TIMEOUT))
     trips: list[tuple[float, float]] = []
     send = grader.runner.run
 
-    def timed(request: dict) -> dict:
+    def timed(request: Request, meanwhile: Callable[[], None] | None = None) -> Reply:
         started = time.perf_counter()
-        reply = send(request)
-        trips.append((time.perf_counter() - started, float(reply.get("seconds", 0.0))))
+        reply = send(request, meanwhile)
+        trips.append((time.perf_counter() - started, reply.seconds))
         return reply
 
     grader.runner.run = timed  # type: ignore[method-assign]
@@ -311,7 +312,9 @@ def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
         for sub in subs:
             count = len(trips)
             started = time.perf_counter()
-            grader.grade(sub)
+            result = grader.grade(sub)
+            if result.status == "error":  # a broken measurement, not a submission's time
+                raise SystemExit(f"{sub.student}: {result.errors}")
             totals.append((time.perf_counter() - started,
                            trips[count] if len(trips) > count else (0.0, 0.0)))
     finally:
