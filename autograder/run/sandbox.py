@@ -480,16 +480,17 @@ def prepare_process_cap(cap_id: int) -> bool:
     return _join_pids_cgroup(None if default is None else default + 1, cap_id)
 
 
-def _cap_processes(limit: int, cap_id: int) -> bool:
-    """Cap this process and its descendants at ``limit`` tasks: in the cgroup joined ahead
-    (:func:`prepare_process_cap`), else in a new one."""
+def _cap_processes(limit: int | None, cap_id: int) -> bool:
+    """Cap this process and its descendants at ``limit`` tasks (None: uncapped, the cgroup
+    joined ahead lifted): in the cgroup joined ahead (:func:`prepare_process_cap`), else in a
+    new one. Whether a cap holds."""
     if cap_id in _JOINED:
         try:
             _set_pids_max(_JOINED[cap_id], limit)
-            return True
         except OSError:
             return False
-    return _join_pids_cgroup(limit, cap_id)
+        return limit is not None
+    return limit is not None and _join_pids_cgroup(limit, cap_id)
 
 
 def release_process_cap(pid: int, wait: float = 1.0) -> None:
@@ -766,10 +767,8 @@ def confine(workdir: Path, *, limits: Limits = Limits(), extra_readable: Sequenc
         _PINNED.append(pinned)
     netns = linux and network_namespace and _isolate_network()
     cap_id = process_cap_id or os.getpid()
-    capped = (root and limits.processes is not None  # RLIMIT_NPROC does not bind root
-              and _cap_processes(limits.processes + 1, cap_id))
-    if root and limits.processes is None and cap_id in _JOINED:  # None: leave it alone
-        _set_pids_max(_JOINED[cap_id], None)
+    capped = root and _cap_processes(  # RLIMIT_NPROC does not bind root
+        None if limits.processes is None else limits.processes + 1, cap_id)
     uncapped = root and not nobody and limits.processes is not None and not capped
     if nobody:
         _become_nobody()
