@@ -175,16 +175,6 @@ def test_no_tcp_connections(runner) -> None:
     server.close()
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
-            kids = [int(p) for p in task.read_text().split()]
-            found += kids
-            todo += kids
-    return found
-
-
 @needs_sandbox
 @pytest.mark.skipif(os.geteuid() != 0, reason="the network is left ahead as root only")
 def test_a_waiting_child_has_left_the_network_and_a_notebook_sends_no_udp(runner) -> None:

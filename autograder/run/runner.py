@@ -530,13 +530,16 @@ class _Standby:
 
     def __init__(self, shell: Any, replies: int) -> None:
         inbox_r, self.inbox = os.pipe()
+        self.replied, replied_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:
             os.close(self.inbox)
-            _standby(inbox_r, replies, shell)
+            os.close(self.replied)
+            _standby(inbox_r, replies, replied_w, shell)
         os.close(inbox_r)
+        os.close(replied_w)
 
     def hand(self, line: str) -> bool:
         """Give it its request (one small line: a single write); False if it is gone."""
@@ -552,18 +555,51 @@ class _Standby:
         """End a standby that got no request: it reads the end of its inbox and exits, its
         child with it."""
         os.close(self.inbox)
+        os.close(self.replied)
         os.waitpid(self.pid, 0)
 
+    def outcome(self) -> int | None:
+        """Wait until it has replied (None: the reply is out, the process is left to
+        :func:`_reap`) or has ended without a reply (its wait status). A supervisor's own
+        exit — its copy of the runner's memory torn down — then overlaps the next notebook
+        instead of delaying it (about 5 ms a notebook quiet, 19 ms at load 5)."""
+        try:
+            said = os.read(self.replied, 1)
+        finally:
+            os.close(self.replied)
+        if said == _REPLIED:
+            _ended.append(self.pid)
+            return None
+        return os.waitpid(self.pid, 0)[1]
 
-def _standby(inbox: int, replies: int, shell: Any) -> None:
-    """A standby supervisor: start the child, wait for the request, supervise, reply; a
-    runner that ends first ends it. Never returns."""
+
+_REPLIED = b"+"  # a supervisor's word to the runner that its reply is written
+_ended: list[int] = []  # supervisors that replied, to be reaped
+
+
+def _reap(*_signal: Any) -> None:
+    """Reap the supervisors that have replied and exited since (never blocks); the runner's
+    SIGCHLD handler, so that none is left a zombie while the runner waits for a request."""
+    for pid in list(_ended):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _ended.remove(pid)
+
+
+def _standby(inbox: int, replies: int, replied: int, shell: Any) -> None:
+    """A standby supervisor: start the child, wait for the request, supervise, reply and say
+    so to the runner; a runner that ends first ends it. Never returns."""
     code = 0
     try:
-        low, high = sorted((inbox, replies))
-        os.closerange(3, low)  # keep only what it needs
-        os.closerange(low + 1, high)
-        os.closerange(high + 1, 1 << 16)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner's handler is not ours
+        kept = sorted((inbox, replies, replied))
+        os.closerange(3, kept[0])  # keep only what it needs
+        os.closerange(kept[0] + 1, kept[1])
+        os.closerange(kept[1] + 1, kept[2])
+        os.closerange(kept[2] + 1, 1 << 16)
         child = _start_child(shell)
         request = _read_request(inbox)
         if request is None:
@@ -577,6 +613,7 @@ def _standby(inbox: int, replies: int, shell: Any) -> None:
         except Exception as error:  # noqa: BLE001 -- report, never return into the loop
             reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
         _write_line(replies, reply)
+        os.write(replied, _REPLIED)
     except BaseException:  # noqa: BLE001
         code = 1
     finally:
@@ -586,14 +623,16 @@ def _standby(inbox: int, replies: int, shell: Any) -> None:
 def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool = True
            ) -> _Standby:
     """Hand one request to the standby supervisor (it writes the reply itself, so this
-    process never holds anything of a submission), start the next standby, and wait for
-    this one. Only small requests are accepted. A request with ``"warm": true`` (the first
-    of a batch) has this process warm its caches while that child runs, on the other core."""
+    process never holds anything of a submission), start the next standby, and wait until
+    this one has replied. Only small requests are accepted. A request with ``"warm": true``
+    (the first of a batch) has this process warm its caches while that child runs, on the
+    other core."""
     request = Request.read(line)
     # one line, whatever the grader's line ended with; the test functions are compiled here
     message = dataclasses.replace(request, functions=()).line()
     active = standby
-    if not active.hand(message):
+    if not active.hand(message):  # it is gone: its inbox is closed, the rest here
+        os.close(active.replied)
         os.waitpid(active.pid, 0)
         active = _Standby(shell, replies)
         active.hand(message)
@@ -602,9 +641,10 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     if request.functions:
         _compile(request.functions)
     following = _Standby(shell, replies)  # prepares while this one runs
-    _, status = os.waitpid(active.pid, 0)
-    if status != 0:
-        _write_line(replies, _error_reply(f"the supervisor ended with status {status}"))
+    status = active.outcome()
+    if status is not None:
+        _write_line(replies, _error_reply(f"the supervisor ended with status {status}"
+                                          " before it replied"))
     return following
 
 
@@ -623,6 +663,7 @@ def main() -> None:
     """Serve requests, one JSON line in, one JSON line out, until stdin closes."""
     _set_subreaper()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, _reap)
     replies = os.dup(1)
     os.dup2(2, 1)  # nothing else may write on the reply channel
     plots = "--no-plots" not in sys.argv[1:]
