@@ -67,15 +67,16 @@ def bench_fork(runs: int) -> list[float]:
 
 
 def bench_confine(runs: int, ahead: bool = False) -> tuple[list[float], list[float]]:
-    """confine() in a forked child; ``ahead``: the child first joins its process cap, as the
-    runner's waiting children do (root only; else the same as without)."""
+    """confine() in a forked child; ``ahead``: the child first does what the runner's waiting
+    children do before their request (``sandbox.prepare``: the process cap and, as root, the
+    network namespace)."""
     inside, total = [], []
     for _ in range(runs):
         workdir = Path(tempfile.mkdtemp(prefix="bpk-bench-"))
 
         def child(workdir: Path = workdir) -> float:
             if ahead:
-                sandbox.prepare_process_cap(os.getpid())
+                sandbox.prepare(os.getpid())
             started = time.perf_counter()
             sandbox.confine(workdir)
             return time.perf_counter() - started

@@ -175,6 +175,48 @@ def test_no_tcp_connections(runner) -> None:
     server.close()
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            kids = [int(p) for p in task.read_text().split()]
+            found += kids
+            todo += kids
+    return found
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0, reason="the network is left ahead as root only")
+def test_a_waiting_child_has_left_the_network_and_a_notebook_sends_no_udp(runner) -> None:
+    """The child waiting for the next request is already in an empty network namespace of
+    its own (made before any request, off the notebook's time); the notebook it runs can
+    send no datagram, which Landlock alone would let through."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.5)
+    code = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "try:\n"
+            f"    s.sendto(b'leak', ('127.0.0.1', {udp.getsockname()[1]}))\n"
+            "    sent = 'sent'\n"
+            "except OSError as e:\n    sent = type(e).__name__\n")
+    reply = run(runner, [Cell(code, "udp", ("sent",))])
+    assert "netns" in reply.sandbox
+    assert answer(reply, "sent")["text"] != "sent"
+    with pytest.raises(socket.timeout):
+        udp.recv(16)
+    udp.close()
+    mine = os.readlink("/proc/self/ns/net")
+    waiting = []  # the standby's processes: supervisor, the namespace's init, the child
+    for _ in range(100):  # the next standby is forked as the reply goes out
+        waiting = [os.readlink(f"/proc/{p}/ns/net")
+                   for p in _descendants(runner._proc.pid) if os.path.exists(f"/proc/{p}")]
+        if len(waiting) >= 3 and waiting[-1] != mine:
+            break
+        time.sleep(0.05)
+    assert len(waiting) >= 3 and waiting[-1] != mine, waiting
+    assert waiting[0] == mine  # the supervisor keeps the grader's network
+
+
 def test_environment_is_scrubbed(runner) -> None:
     os.environ["BPK_SECRET_TOKEN"] = "s3cret"
     try:

@@ -154,9 +154,10 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
     code = 0
     try:
         # while it waits, what needs no request: the kernel is slow to move it into its
-        # process cap; dropping the instructor's import paths walks every module
-        sandbox.prepare_process_cap(cap_id)
+        # process cap and to make a network namespace; dropping the instructor's import
+        # paths walks every module
         _hide_instructor_paths()
+        sandbox.prepare(cap_id)
         request = _read_request(request_fd)
         if request is None:
             os._exit(0)
