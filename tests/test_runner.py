@@ -404,3 +404,55 @@ def test_a_runner_without_matplotlib_still_runs_a_notebook_that_plots() -> None:
         assert answer(reply, "plotted") == {"type": "text", "text": "yes"}, reply.errors
     finally:
         lean.close()
+
+
+def test_an_assignment_without_sympy_is_graded_in_processes_that_never_import_it() -> None:
+    """Issue 27: backprop's notebook does not import sympy, so its runner does not pre-load it
+    and its child never imports it: the reference notebook's function answers are called on
+    their test functions (shipped as source) and earn full marks, exactly as in a runner that
+    pre-loads sympy. A student who imports sympy still can, in their own process, and answers
+    with a sympy expression; the checkers a check() in an answer cell imports are there."""
+    from autograder.course import examples
+    from autograder.rubric.course import questions
+    from autograder.rubric.question import judge_data
+    from autograder.run.client import assignment_sympy
+    from autograder.run.grader import variant_env
+    from autograder.run.notebooks import plan_job, test_functions
+
+    assignment = "backprop"
+    assert not assignment_sympy(assignment)  # the instructor's notebook imports no sympy
+    nb = examples.as_student_copy(examples.load(ROOT / "assignments", assignment))
+    graded = [q for q in questions(assignment) if q.kind == "function"]
+    assert graded
+    job = plan_job(nb, graded, variant_env(assignment, "student-1", None))
+    seen = Cell("import sys\nsympy_seen = int('sympy' in sys.modules)\n", "seen", ("sympy_seen",))
+    own = Cell("import sympy\nx = sympy.Symbol('x')\nown = x**2 + sympy.exp(x)\n"
+               "from autograder.rubric.question import self_check\nchecker = 'importable'\n",
+               "own", ("own", "checker"))
+
+    def grade(runner: Runner) -> Reply:
+        workdir = Path(tempfile.mkdtemp(prefix="bpk-test-"))
+        cells = (*job.cells, seen, own)
+        (workdir / JOB_FILE).write_text(json.dumps(Job(cells, job.probes, job.env).to_json()))
+        return runner.run(Request(str(workdir), 60, {"memory_bytes": 1 << 30}, SANDBOXED,
+                                  functions=test_functions(job)))
+
+    lean, full = Runner(preload_sympy=False), Runner()
+    try:
+        replies = {"lean": grade(lean), "full": grade(full)}
+        lean_maps = Path(f"/proc/{lean._proc.pid}/maps").read_text()
+    finally:
+        lean.close()
+        full.close()
+    assert "/sympy/" not in lean_maps  # the runner itself never loaded it
+    for which, reply in replies.items():
+        assert reply.status == "graded", (which, reply.errors)
+        assert answer(reply, "sympy_seen") == {"type": "number", "value": float(
+            which == "full")}, which
+        assert answer(reply, "own")["type"] == "expr", which
+        assert answer(reply, "checker") == {"type": "text", "text": "importable"}, which
+        for question in graded:
+            result = judge_data(question, answer(reply, question.name))
+            assert result.score == 1.0, (which, question.id, result.feedback)
+    assert all(answer(replies["lean"], q.name) == answer(replies["full"], q.name)
+               for q in graded)

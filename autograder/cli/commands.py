@@ -66,10 +66,11 @@ def grade(submissions: tuple[Path, ...], assignment: str, out: Path, jobs: int, 
           allow_unsandboxed: bool, judge_timeout: float, gradebook: Path | None,
           seed: str | None, feedback_dir: Path | None, student: str | None) -> None:
     """Grade SUBMISSIONS (an nbgrader submitted/ tree, folders, notebooks or zips)."""
-    from autograder.run.client import Runner, assignment_plots
+    from autograder.run.client import Runner, assignment_plots, assignment_sympy
 
     # the runners (one a job) pre-load while this process imports sympy and the rubric
-    early = [Runner(assignment_plots(assignment)).start() for _ in range(jobs)]
+    early = [Runner(assignment_plots(assignment), preload_sympy=assignment_sympy(assignment))
+             .start() for _ in range(jobs)]
     from autograder.grade.classrun import ClassRequest, grade_class
     from autograder.report import reports
 

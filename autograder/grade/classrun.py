@@ -84,7 +84,7 @@ def grade_class(request: ClassRequest, runners: Sequence[Runner] = (),
     from autograder.rubric.course import questions as assignment_questions
     from autograder.rubric.course import variant_seed
     from autograder.run import sandbox
-    from autograder.run.client import assignment_plots
+    from autograder.run.client import assignment_plots, assignment_sympy
     from autograder.run.grader import Settings
 
     unpacked: list[Path] = []
@@ -108,6 +108,7 @@ def grade_class(request: ClassRequest, runners: Sequence[Runner] = (),
         settings = Settings(timeout=request.timeout, memory_mb=request.memory_mb,
                             require_sandbox=require, judge_seconds=request.judge_seconds,
                             preload_plots=assignment_plots(request.assignment),
+                            preload_sympy=assignment_sympy(request.assignment),
                             variant_seed=seed)
         options = BatchOptions(request.out, request.jobs, request.resume, request.shard,
                                sandbox_name)

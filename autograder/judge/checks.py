@@ -7,8 +7,6 @@ They never print and never raise for a wrong or unreadable answer; only a broken
 from __future__ import annotations
 
 import itertools
-import math
-import numbers
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +58,10 @@ from autograder.judge.equivalence import (
     substitute,
 )
 from autograder.judge.parsing import make_symbol, parse_expression, to_expression
+from autograder.judge.probing import as_array as as_array
+from autograder.judge.probing import as_number as as_number
+from autograder.judge.probing import is_sequence as _is_sequence
+from autograder.judge.probing import run_probes as run_probes
 from autograder.results import CheckResult
 
 __all__ = ["DEFAULT_CREDIT", "ExpressionReference", "Part", "Slip", "check_array",
@@ -370,36 +372,6 @@ def _cached_reference(key: tuple) -> ExpressionReference:
 # --- numbers and arrays --------------------------------------------------------------------
 
 
-def as_number(value: Any) -> float:
-    """A finite float from a student's value, or ParseError saying what is wrong with it."""
-    if isinstance(value, bool) or value is None:
-        raise ParseError(f"expected a number, got {type(value).__name__}")
-    if isinstance(value, str):
-        text = value.strip().replace("−", "-")
-        if len(text) > 100:
-            raise ParseError("expected a number, got a long text")
-        try:
-            number = float(text)
-        except ValueError:
-            raise ParseError(f"expected a number, got the text {value[:40]!r}") from None
-    elif isinstance(value, numbers.Real) or (
-        isinstance(value, sympy.Basic) and value.is_number and value.is_real
-    ):
-        try:
-            number = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise ParseError("expected a real number") from None
-    elif hasattr(value, "shape") and getattr(value, "shape", None) == () and hasattr(
-        value, "dtype"
-    ):
-        return as_number(value.item())
-    else:
-        raise ParseError(f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(number):
-        raise ParseError(f"expected a finite number, got {number}")
-    return number
-
-
 NUMBER_RATIOS = (-1.0, 2.0, 0.5, -2.0, -0.5)
 
 
@@ -624,24 +596,6 @@ def check_number(
     return CheckResult.wrong("Not correct. Recompute it step by step.")
 
 
-def as_array(value: Any) -> list[float]:
-    """A flat list of finite floats from a list/tuple/array, or ParseError."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise ParseError(f"expected a list of numbers, got {type(value).__name__}")
-    flat: list[float] = []
-    for i, item in enumerate(value):
-        if isinstance(item, (list, tuple)):
-            flat.extend(as_array(item))
-            continue
-        try:
-            flat.append(as_number(item))
-        except ParseError as error:
-            raise ParseError(f"entry {i}: {error.message}") from None
-    return flat
-
-
 def _names(indices: Sequence[int], labels: Sequence[str] | None) -> str:
     return ", ".join(labels[i] if labels else f"entry {i}" for i in indices)
 
@@ -829,51 +783,6 @@ def _check_entries(values: Sequence[float], reference: NumericReference,
 
 
 # --- functions ---------------------------------------------------------------------------
-
-
-def run_probes(
-    func: Callable[..., Any], probes: Sequence[Sequence[Any]], project: Callable[[Any], Any]
-) -> list[dict[str, Any]]:
-    """Call ``func`` on each probe; record the (projected) output or the error, as data.
-
-    The student's exception and a result the projection cannot use are told apart: the
-    first is the student's error, the second says what was returned instead."""
-    outputs: list[dict[str, Any]] = []
-    for args in probes:
-        try:
-            out = func(*args)
-        except Exception as error:  # noqa: BLE001 -- any exception of student code is data
-            outputs.append({"error": f"raised {type(error).__name__}: {str(error)[:200]}"})
-            continue
-        try:
-            projected = project(out)
-            outputs.append({"value": _as_output(projected)})
-        except ParseError as error:
-            outputs.append({"error": f"returned {error.message}"})
-        except Exception:  # noqa: BLE001 -- the projection could not read what came back
-            outputs.append({"error": f"returned {_what(out)}, which is not what the "
-                                     "question asks for"})
-    return outputs
-
-
-def _as_output(projected: Any) -> Any:
-    """A projected output as data: a number, a list of numbers, or named pieces of those (a
-    path's start, first step, length and end)."""
-    if isinstance(projected, Mapping):
-        return {str(k): _as_output(v) for k, v in projected.items()}
-    return as_array(projected) if _is_sequence(projected) else as_number(projected)
-
-
-def _what(value: Any) -> str:
-    if isinstance(value, numbers.Number):
-        return "a single number"
-    return f"a {type(value).__name__}"
-
-
-def _is_sequence(value: Any) -> bool:
-    return hasattr(value, "tolist") and getattr(value, "shape", ()) != () or isinstance(
-        value, (list, tuple)
-    )
 
 
 def _describe(args: Sequence[Any]) -> str:

@@ -430,10 +430,12 @@ def diagnose(
     for cand, values in released:
         if same_values(answer_values, values, EXPRESSION_FLOAT):
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
-    for cand in found:
-        assert cand.expr is not None
-        if frame.matches(cand.expr, answer_values) and not frame.matches(
-                cand.expr, reference_values):
+    known = _found_values(found, frame)
+    for k, cand in enumerate(found):
+        # frame.matches(cand.expr, answer_values), with the candidate's values worked out
+        # once per frame (a class's wrong answers are tried against the same candidates)
+        if same_values(answer_values, known(k), EXPRESSION_FLOAT) and not same_values(
+                reference_values, known(k), EXPRESSION_FLOAT):
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
     wrong = _swapped_variable(answer, reference_values, frame, definitions)
     if wrong is not None:
@@ -445,16 +447,42 @@ def diagnose(
         return Diagnosis("wrong_variable", message("wrong_variable", used=wrong),
                          credit_for("wrong_variable", credit), wrong)
     if shape is not None:
-        found_part = one_part_wrong(answer, frame, *shape, credit=credit)
+        found_part = one_part_wrong(answer, frame, *shape, credit=credit,
+                                    answer_values=answer_values)
         if found_part is not None:
             return found_part
     names = list(frame.symbols) + list(definitions or {})
-    extra = [frame.values(s) for s in names]
-    extra += [frame.values(f) for f in sympy.Mul.make_args(answer) if f.free_symbols]
+    # a symbol's values are the frame's own (what frame.values returns), looked up
+    extra = [tuple(env.get(s) for env in frame.envs) for s in names]
+    extra += [answer_values if f is answer else frame.values(f)
+              for f in sympy.Mul.make_args(answer) if f.free_symbols]
     if _ratio_is_one_of(answer_values, reference_values, extra):
         return Diagnosis("extra_factor", message("extra_factor"),
                          credit_for("extra_factor", credit))
     return None
+
+
+_FOUND_VALUES: dict[int, tuple[Sequence[Candidate], Frame, dict[int, tuple]]] = {}
+
+
+def _found_values(found: Sequence[Candidate], frame: Frame) -> Callable[[int], tuple]:
+    """The values of ``found[k]`` at the frame's points (``frame.values``), each worked out
+    the first time it is asked for and kept while these candidates and this frame live (the
+    cache holds them, so their ids stay theirs)."""
+    entry = _FOUND_VALUES.get(id(found))
+    if entry is None or entry[0] is not found or entry[1] is not frame:
+        if len(_FOUND_VALUES) >= 256:
+            _FOUND_VALUES.clear()
+        entry = _FOUND_VALUES[id(found)] = (found, frame, {})
+    kept = entry[2]
+
+    def values(k: int) -> tuple:
+        if k not in kept:
+            expr = found[k].expr
+            assert expr is not None
+            kept[k] = frame.values(expr)
+        return kept[k]
+    return values
 
 
 @dataclass(frozen=True)
@@ -485,7 +513,8 @@ SLIP_CONSTANTS = ((-1, "the sign is wrong"), (2, "it is twice what it should be"
 
 def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
                    parts: Sequence[PartValues],
-                   credit: Mapping[str, float] | None = None) -> Diagnosis | None:
+                   credit: Mapping[str, float] | None = None,
+                   answer_values: Values | None = None) -> Diagnosis | None:
     """The answer, as the student wrote it, has every part of the reference but one, and
     something else in that one's place: one wrong term of a sum, one wrong factor of a
     chain. It earns what that part missing earns — a wrong term is never worth less than a
@@ -495,7 +524,8 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
 
     Two slips in a chain of three links or more — one part wrong or missing and the sign or
     a factor of 2 off, or two parts wrong or missing with the rest right — earn the
-    ``two_slips`` credit."""
+    ``two_slips`` credit. ``answer_values``, when given, are the answer's values at the
+    frame's points (not worked out again for an answer that is one term or factor)."""
     if kind not in ("sum", "product") or len(parts) < 2:
         return None
     items = list((sympy.Add if kind == "sum" else sympy.Mul).make_args(answer))
@@ -505,7 +535,8 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
         items = [item for item in items if not item.is_number]
     if not items or len(items) > MAX_ITEMS:
         return None
-    values = [frame.values(item) for item in items]
+    values = [answer_values if item is answer and answer_values is not None
+              else frame.values(item) for item in items]
     combine = (lambda a, b: a + b) if kind == "sum" else (lambda a, b: a * b)
 
     def joint(group: tuple[int, ...]) -> tuple:
@@ -600,11 +631,14 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
 
 
 def _ratio_is_one_of(answer: Values, reference: Values, factors: Sequence[Values]) -> bool:
-    """Does answer/reference equal ±one of ``factors`` at every point (three at least)?"""
+    """Does answer/reference equal ±one of ``factors`` at every point (three at least)?
+    The ratio at each point is worked out once, not once for each factor."""
+    with mpmath.workdps(PRECISION):
+        ratios = [None if a is None or b in (None, 0) else a / b
+                  for a, b in zip(answer, reference, strict=False)]
     for cand in factors:
-        with mpmath.workdps(PRECISION):
-            pairs = [(a / b, c) for a, b, c in zip(answer, reference, cand, strict=False)
-                     if a is not None and b not in (None, 0) and c not in (None, 0)]
+        pairs = [(r, c) for r, c in zip(ratios, cand, strict=False)
+                 if r is not None and c not in (None, 0)]
         if len(pairs) < 3:
             continue
         for sign in (1, -1):
@@ -619,12 +653,34 @@ def _swapped_variable(
     frame: Frame,
     definitions: Mapping[sympy.Symbol, sympy.Expr] | None,
 ) -> str | None:
-    """The symbol of the answer that, replaced by another allowed one, makes it right."""
+    """The symbol of the answer that, replaced by another allowed one, makes it right.
+
+    Each swap is first tried at one point by giving the answer's symbol the other one's value
+    there (the answer compiled once; no new expression): a swap whose value there is not
+    the reference's cannot be right, since the rewritten answer has that same value. Only a
+    swap that passes, or whose value there is undefined, is rewritten and tried at every
+    point. (A wrong answer tried some 20 swaps, each a new expression compiled: most of the
+    time of judging a class's wrong answers again.)"""
     allowed = set(frame.symbols) | set(definitions or {})
     used = sorted(answer.free_symbols & allowed, key=str)
     unused = sorted(allowed - answer.free_symbols, key=str)
+    first = next((i for i, k in enumerate(reference_values) if k is not None), None)
+    if first is None or first >= len(frame.envs):
+        return None  # nothing to agree with: frame.equals says no to every swap
+    env, known = frame.envs[first], reference_values[first]
     for u in used:
         for w in unused:
+            if w in env:
+                at = Frame(frame.symbols, frame.points[first:first + 1], ({**env, u: env[w]},))
+                (value,) = at.values(answer)
+                if value is not None and not _close_enough(value, known):
+                    continue  # frame.equals would stop at this very point
             if frame.equals(answer.xreplace({u: w}), reference_values):
                 return str(u)
     return None
+
+
+def _close_enough(value: mpmath.mpf, reference: mpmath.mpf) -> bool:
+    """The test ``Frame.equals`` makes at one point (its default tolerance)."""
+    with mpmath.workdps(PRECISION):
+        return abs(value - reference) <= EXPRESSION_FLOAT * (1 + abs(reference))

@@ -3,39 +3,48 @@
 A sympy expression travels as a tree of whitelisted node names; the grader rebuilds it with
 constructors only, so nothing the student's process sends can run code in the grader, and an
 object whose ``__eq__`` always says True arrives as what it really is: not an answer.
+
+sympy is imported only where an expression is encoded or decoded: in the student's process a
+sympy object exists only where the notebook imported sympy itself, so a notebook that does not
+is graded in a process that never imports it.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
-
-import sympy
+import sys
+from typing import TYPE_CHECKING, Any
 
 from autograder.errors import ParseError
-from autograder.judge import functions
-from autograder.judge.parsing import MAX_NODES, make_symbol
+
+if TYPE_CHECKING:
+    import sympy
 
 MAX_DEPTH = 60
 MAX_ITEMS = 10_000
 
-_CONSTANTS = {"E": sympy.E, "pi": sympy.pi}
-
 
 class _Budget:
     def __init__(self) -> None:
+        from autograder.judge.parsing import MAX_NODES
+
         self.nodes = 0
+        self.most = MAX_NODES
 
     def spend(self, depth: int) -> None:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise ParseError(f"the expression has more than {MAX_NODES} parts")
+        if self.nodes > self.most:
+            raise ParseError(f"the expression has more than {self.most} parts")
         if depth > MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {MAX_DEPTH} deep")
 
 
 def _encode_expr(expr: sympy.Basic, budget: _Budget, depth: int = 0) -> Any:
+    import sympy
+
+    from autograder.judge import functions
+
     budget.spend(depth)
     if expr.is_Symbol:
         return {"sym": expr.name}
@@ -63,7 +72,8 @@ def encode(value: Any) -> dict[str, Any]:
             return {"type": "text", "text": value[:20_000]}
         if isinstance(value, bool) or value is None:
             return {"type": "unsupported", "what": type(value).__name__}
-        if isinstance(value, sympy.Basic):
+        sympy = sys.modules.get("sympy")  # a sympy object exists only where it was imported
+        if sympy is not None and isinstance(value, sympy.Basic):
             if not isinstance(value, sympy.Expr):
                 return {"type": "unsupported", "what": type(value).__name__}
             return {"type": "expr", "tree": _encode_expr(value, _Budget())}
@@ -103,6 +113,11 @@ def _flat(items: Any, out: list | None = None) -> list:
 
 
 def _decode_expr(node: Any, budget: _Budget, depth: int = 0) -> sympy.Expr:
+    import sympy
+
+    from autograder.judge import functions
+    from autograder.judge.parsing import make_symbol
+
     budget.spend(depth)
     if not isinstance(node, dict) or len(node) not in (1, 2):
         raise ParseError("malformed expression data")
@@ -121,9 +136,10 @@ def _decode_expr(node: Any, budget: _Budget, depth: int = 0) -> sympy.Expr:
     if "float" in node:
         return sympy.Float(float(node["float"]))
     if "const" in node:
-        if node["const"] not in _CONSTANTS:
+        constants = {"E": sympy.E, "pi": sympy.pi}
+        if node["const"] not in constants:
             raise ParseError("unknown constant")
-        return _CONSTANTS[node["const"]]
+        return constants[node["const"]]
     op, args = node.get("op"), node.get("args")
     if not isinstance(args, list):
         raise ParseError("malformed expression data")

@@ -10,11 +10,10 @@ import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache, partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
-import sympy
 
 from autograder.errors import BackpropKitError, ParseError
 from autograder.judge import (
@@ -28,91 +27,22 @@ from autograder.judge import (
     transport,
 )
 from autograder.judge.closeness import ANSWER, FOLLOWS_SLIP, Tolerance
-from autograder.judge.components import RAN_AWAY, RUNAWAY_BOUND
 from autograder.judge.diagnosis import Part, Slip
-from autograder.judge.parsing import make_symbol, names_used, parse_expression
+from autograder.judge.parsing import names_used
+from autograder.judge.probing import (  # noqa: F401 -- the probe helpers, by their old path too
+    PROJECTIONS,
+    ProbeFunction,
+    decode_probe_arg,
+    encode_probe_arg,
+    identity,
+    last,
+    path,
+    probes_digest,
+)
 from autograder.results import CheckResult
 from autograder.rubric.code import CodeSlip, check_components
 
 KINDS = ("expression", "number", "array", "function", "manual")  # manual: graded by hand
-
-
-@dataclass(frozen=True)
-class ProbeFunction:
-    """A function handed to a student's code as a probe input, given as expression text.
-
-    Being plain data, it crosses into the sandboxed student process as JSON. ``components``
-    of length one give a scalar function of ``variables``; longer ones a vector function of
-    one array argument.
-    """
-
-    components: tuple[str, ...]
-    variables: tuple[str, ...]
-    name: str = "f"
-    shown: str = ""  # how the notebook shows it ("q(x) = (x − 3)²"), for feedback
-
-    @cached_property
-    def _compiled(self) -> list[Callable[..., float]]:
-        symbols = [make_symbol(v) for v in self.variables]
-        return [
-            # no docstring: printing the expression for it was a third of the cost
-            sympy.lambdify(symbols, parse_expression(c, self.variables), modules="math",
-                           docstring_limit=0)
-            for c in self.components
-        ]
-
-    @cached_property
-    def _scalar(self) -> Callable[..., float] | None:
-        """The compiled function of one variable, called directly (the optimisers' probes
-        call it thousands of times)."""
-        return self._compiled[0] if len(self.components) == len(self.variables) == 1 else None
-
-    def __call__(self, *args: Any) -> Any:
-        if self._scalar is not None and len(args) == 1:
-            return float(self._scalar(*args))
-        if len(self.components) == 1 and len(args) == 1 and len(self.variables) > 1:
-            # a scalar function of a vector, such as a loss R(theta)
-            return float(self._compiled[0](*np.asarray(args[0], dtype=float).ravel()))
-        if len(self.components) == 1:
-            return float(self._compiled[0](*args))
-        point = np.asarray(args[0], dtype=float).ravel().tolist()
-        return np.array([f(*point) for f in self._compiled])
-
-    def compile(self) -> ProbeFunction:
-        """Compile it now (the runner does, once, before it forks the children that call
-        it: a compile costs about 10 ms, a call microseconds)."""
-        self._compiled  # noqa: B018 -- a cached property: computed here, kept
-        return self
-
-    @property
-    def __name__(self) -> str:  # shown in feedback about a probe
-        return self.name
-
-    def to_json(self) -> dict[str, Any]:
-        return {"probe_function": list(self.components), "variables": list(self.variables),
-                "name": self.name, **({"shown": self.shown} if self.shown else {})}
-
-    def describe(self) -> str:
-        """The function as the notebook shows it: its ``shown`` text, else its formula."""
-        if self.shown:
-            return self.shown
-        formula = ", ".join(self.components)
-        return f"{self.name}({', '.join(self.variables)}) = {formula}"
-
-
-def decode_probe_arg(value: Any) -> Any:
-    if isinstance(value, Mapping) and "probe_function" in value:
-        return _probe_function(tuple(value["probe_function"]), tuple(value["variables"]),
-                               value.get("name", "f"), value.get("shown", ""))
-    return value
-
-
-@lru_cache(maxsize=256)
-def _probe_function(components: tuple[str, ...], variables: tuple[str, ...], name: str,
-                    shown: str = "") -> ProbeFunction:
-    """One ProbeFunction (compiled once) for every probe that hands the same function: an
-    assignment's probes repeat a few test functions (optimisation-1d: 18 uses of 5)."""
-    return ProbeFunction(components, variables, name, shown)
 
 
 def _shown_value(value: Any) -> str:
@@ -133,61 +63,6 @@ def describe_probe(args: Sequence[Any], names: Sequence[str], visible: bool) -> 
     what = " and ".join(functions)
     text = f"{what}; {said}" if functions and said else what or said
     return f"the visible test ({text})" if visible else f"a hidden test ({text})"
-
-
-def probes_digest(probes: Any, project: str) -> str:
-    """Which probes (as JSON) and projection a function's outputs answer: outputs kept in
-    results.json are judged again only against the same probes."""
-    text = json.dumps([probes, project], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def encode_probe_arg(value: Any) -> Any:
-    return value.to_json() if isinstance(value, ProbeFunction) else value
-
-
-def _iterates(out: Any) -> np.ndarray:
-    """A returned path as an (iterates, dimension) array, or ParseError saying what came back."""
-    if isinstance(out, (bool, int, float, np.number)):
-        raise ParseError("a single number, expected the list of iterates (the whole path, x0 "
-                         "first)")
-    if np.ndim(out) == 0:
-        raise ParseError(f"a {type(out).__name__}, expected the list of iterates")
-    try:
-        path = np.asarray(out, dtype=float)
-    except (TypeError, ValueError):
-        raise ParseError(f"a {type(out).__name__} that is not a list of iterates") from None
-    if path.ndim == 1:
-        path = path[:, None]
-    if path.ndim != 2 or len(path) == 0:
-        raise ParseError(f"an array of shape {path.shape}, expected one iterate per row")
-    return path
-
-
-def last(out: Any) -> Any:
-    """Project a returned path of iterates on its last iterate."""
-    return _iterates(out)[-1]
-
-
-def path(out: Any) -> dict[str, Any]:
-    """Project a returned path on its components (autograder.judge.components): its start, its
-    first step (the second iterate), and either how many iterates it has and where it ends, or
-    length -1 if it ran away (where a divergence guard stops is the student's choice; whether
-    the iterates before the last are all finite is not). A path that ignores ``tol`` or
-    ``max_iter`` has the wrong length. A single number is where the answer ends, no path."""
-    if not isinstance(out, bool) and np.ndim(out) == 0:
-        try:
-            end = float(out)
-        except (TypeError, ValueError):
-            end = None
-        if end is not None:
-            return {"end": [end]} if abs(end) <= RUNAWAY_BOUND else {"length": RAN_AWAY}
-    p = _iterates(out)
-    head = {"start": [float(v) for v in p[0]],
-            "first": [float(v) for v in p[min(1, len(p) - 1)]]}
-    if not np.all(np.isfinite(p[-1])) or np.max(np.abs(p[-1])) > RUNAWAY_BOUND:
-        return {**head, "finite": float(np.all(np.isfinite(p[:-1]))), "length": RAN_AWAY}
-    return {**head, "length": float(len(p)), "end": [float(v) for v in p[-1]]}
 
 
 @dataclass(frozen=True)
@@ -282,14 +157,6 @@ class Through:
             if Tolerance(self.rel_tol, self.abs_tol).close_arrays(values, slipped):
                 return later
         return None
-
-
-def identity(out: Any) -> Any:
-    return out
-
-
-PROJECTIONS: dict[str, Callable[[Any], Any]] = {"identity": identity, "last": last,
-                                                "path": path}
 
 
 def without_start(out: Any) -> Any:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.judge import transport
-from autograder.judge.checks import run_probes
-from autograder.rubric.question import PROJECTIONS, decode_probe_arg, probes_digest
+from autograder.judge.probing import PROJECTIONS, decode_probe_arg, probes_digest, run_probes
 
 # What the grader tells a notebook of whose it is, in its environment (Job.env); read by
 # autograder.student.myvariant, never taken from the notebook itself.

@@ -6,7 +6,9 @@ the course's ``solutions`` while the runner pre-loads (the two overlap on two co
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,8 +25,10 @@ class Runner:
     """A client for one runner process, started early by :meth:`start` or on first use, and
     restarted if it dies."""
 
-    def __init__(self, preload_plots: bool = True, warm_first: bool = False) -> None:
+    def __init__(self, preload_plots: bool = True, warm_first: bool = False,
+                 preload_sympy: bool = True) -> None:
         self.preload_plots = preload_plots  # False: matplotlib only if a notebook imports it
+        self.preload_sympy = preload_sympy  # False: sympy only if a notebook imports it
         self.warm_first = warm_first  # warm the caches before saying "ready" (a spare)
         self._proc: subprocess.Popen[str] | None = None
         self._home: str | None = None
@@ -53,6 +57,7 @@ class Runner:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "autograder.run.runner",
                  *([] if self.preload_plots else ["--no-plots"]),
+                 *([] if self.preload_sympy else ["--no-sympy"]),
                  *(["--warm-first"] if self.warm_first else [])], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=self._home, env=env,
                 start_new_session=True,
@@ -183,13 +188,38 @@ def notebook_plots(path: Path) -> bool:
         return True
 
 
-def assignment_plots(assignment: str) -> bool:
-    """Whether the assignment's source notebook plots, found without importing the course
+def _assignment_notebook(assignment: str) -> Path | None:
+    """The assignment's source notebook, found without importing the course
     (``assignments/<name>/<name>.ipynb`` here or beside the installed package)."""
     import autograder
 
     for root in (Path.cwd(), Path(autograder.__file__).resolve().parents[1]):
         source = root / "assignments" / assignment / f"{assignment}.ipynb"
         if source.is_file():
-            return notebook_plots(source)
-    return True
+            return source
+    return None
+
+
+def assignment_plots(assignment: str) -> bool:
+    """Whether the assignment's source notebook plots (True where it is not found)."""
+    source = _assignment_notebook(assignment)
+    return True if source is None else notebook_plots(source)
+
+
+_IMPORTS_SYMPY = re.compile(r"^\s*(?:import|from)\s+sympy\b", re.MULTILINE)
+
+
+def assignment_sympy(assignment: str) -> bool:
+    """Whether the assignment's source notebook (the instructor's, never a student's file)
+    imports sympy in a code cell: then the runner pre-loads it; else neither the runner nor
+    its children import it (about 0.46 s sooner ready, 35 MB less a process), and a notebook
+    that imports it anyway imports it in its own process. True where it cannot be read."""
+    source = _assignment_notebook(assignment)
+    try:
+        cells = json.loads(source.read_bytes())["cells"] if source is not None else None
+        return cells is None or any(
+            cell.get("cell_type") == "code" and _IMPORTS_SYMPY.search(
+                "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+            for cell in cells)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return True

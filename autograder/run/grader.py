@@ -53,6 +53,7 @@ class Settings:
     confine: bool = True  # False only to measure what the sandbox costs (benchmarks)
     judge_seconds: float = 20.0  # wall-clock bound on judging one answer
     preload_plots: bool = True  # the runner pre-loads matplotlib (the assignment plots)
+    preload_sympy: bool = True  # the runner pre-loads sympy (the assignment's notebook uses it)
     variant_seed: str | None = None  # the course seed: each notebook runs with its numbers
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -77,7 +78,8 @@ class Grader:
         self.questions = list(questions)
         self.settings = settings
         self.judge = judge
-        self.runner = runner or Runner(settings.preload_plots)
+        self.runner = runner or Runner(settings.preload_plots,
+                                       preload_sympy=settings.preload_sympy)
         self._verdicts: dict[tuple[str, str | None, str], CheckResult] = {}
         self._unjudged: dict[tuple[str, str | None, str], QuestionResult] = {}
         self._shown: dict[tuple[str, str | None, str], dict[str, str | None]] = {}

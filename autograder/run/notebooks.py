@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from autograder.rubric.question import Question, encode_probe_arg
+from autograder.judge.probing import shipped_probe_arg
+from autograder.rubric.question import Question
 from autograder.run.capture import Job, Probe, cells_from_notebook
 from autograder.run.runner import JOB_FILE
 
@@ -159,8 +160,10 @@ def read_notebook(path: Path) -> dict[str, Any]:
 def plan_job(nb: Mapping[str, Any], questions: Sequence[Question],
              env: Mapping[str, str] | None = None) -> Job:
     answers = {q.answer_cell: q.name for q in questions}
+    # the test functions with their Python source, so that the child compiles them without
+    # sympy (the grader's job only: a self-check's data never carries it)
     probes = {
-        q.name: Probe(tuple(tuple(encode_probe_arg(a) for a in p) for p in q.probes), q.project)
+        q.name: Probe(tuple(tuple(shipped_probe_arg(a) for a in p) for p in q.probes), q.project)
         for q in questions if q.kind == "function"
     }
     return Job(cells_from_notebook(nb, answers), probes, dict(env or {}))

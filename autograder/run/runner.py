@@ -18,6 +18,9 @@ import ctypes
 import dataclasses
 import gc
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import json
 import os
 import select
@@ -32,8 +35,10 @@ from typing import Any
 from autograder.run.protocol import Reply, Request
 
 # The modules a released notebook's setup cell imports (public paths, kept for every notebook
-# handed out): pre-loaded by name, as numpy and sympy are.
+# handed out): pre-loaded by name, as numpy is (and sympy, for an assignment that uses it).
 NOTEBOOK_IMPORTS = ("autograder.notebook", "autograder.myvariant", "autograder.variants")
+CHECKERS = "autograder.rubric.question"  # what a check() imports on its first call (sympy too)
+ON_DEMAND = ("autograder.judge", "autograder.rubric")  # held compiled where it is not imported
 MAX_REPLY_BYTES = 4 << 20
 DONE = b'{"done": true}\n'  # the last line capture.run_job emits
 PR_SET_CHILD_SUBREAPER = 36
@@ -433,10 +438,11 @@ def _warm_up(plots: bool) -> None:
     """The first use of sympy's calculus, printing and lambdify, and matplotlib's first figure,
     import modules and fill caches (about 0.1 s in a child): pay it once here rather than in
     every child. Nothing of the instructor's is computed here, so a child's memory holds no
-    answer. Done after the first request is served (see :func:`main`)."""
+    answer. Done after the first request is served (see :func:`main`). sympy's only where it
+    was pre-loaded."""
     import numpy
-    import sympy
 
+    numpy.linalg.norm(numpy.ones(3))
     if plots and "matplotlib.pyplot" in sys.modules:
         plt = sys.modules["matplotlib.pyplot"]
         figure, axes = plt.subplots()
@@ -446,6 +452,9 @@ def _warm_up(plots: bool) -> None:
         figure.canvas.draw()
         plt.close("all")
 
+    sympy = sys.modules.get("sympy")
+    if sympy is None:
+        return
     x, y = sympy.symbols("x y")
     expr = sympy.diff((y - x) ** 2 * sympy.exp(-x) / (1 + sympy.exp(-x)), x)
     sympy.simplify(expr)
@@ -453,15 +462,19 @@ def _warm_up(plots: bool) -> None:
     sympy.latex(expr)
     sympy.solve(x**2 - 1, x)
     sympy.lambdify(x, expr.subs(y, 1), "numpy")(numpy.linspace(0.0, 1.0, 3))
-    numpy.linalg.norm(numpy.ones(3))
 
 
-def preload(plots: bool = True) -> Any:
+def preload(plots: bool = True, sympy: bool = True) -> Any:
     """Import what notebooks use, once, so that each fork starts warm. matplotlib (the largest
-    import) only when the assignment plots: a notebook that imports it anyway still can."""
+    import) only when the assignment plots, sympy only when its notebook imports it: a
+    notebook that imports either anyway still can, in its own process."""
     import numpy  # noqa: F401
-    import sympy  # noqa: F401
 
+    if sympy:
+        import sympy as _sympy  # noqa: F401
+
+        # the checkers a notebook's check() imports, as every notebook had them before
+        importlib.import_module(CHECKERS)
     # What the released notebooks import, by the public names they use (the checks, the
     # student's numbers); the confined child cannot read the package's files itself. The
     # runner uses none of them: it only fills the module cache every fork inherits.
@@ -469,6 +482,8 @@ def preload(plots: bool = True) -> Any:
         importlib.import_module(name)
     from autograder.run import capture, sandbox  # noqa: F401
 
+    if not sympy:
+        _hold(ON_DEMAND)
     if plots:
         try:
             import matplotlib
@@ -478,6 +493,46 @@ def preload(plots: bool = True) -> Any:
         except ImportError:
             pass
     return capture.make_shell()
+
+
+class _Held(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Modules of the kit compiled here and served from memory to a child, which cannot read
+    the package's files: what a notebook's process imports only on demand where sympy is not
+    pre-loaded (the checkers behind a ``check()`` in an answer cell, the encoding of a sympy
+    answer). Their code only: nothing of them runs until a child imports them."""
+
+    def __init__(self, codes: Mapping[str, tuple[Any, str]]) -> None:
+        self.codes = dict(codes)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in self.codes:
+            return None
+        return importlib.util.spec_from_file_location(name, self.codes[name][1], loader=self)
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        exec(self.codes[module.__name__][0], module.__dict__)  # noqa: S102 -- the kit's code
+
+
+def _hold(packages: Sequence[str]) -> None:
+    """Compile the modules of ``packages`` not imported yet, to be served by :class:`_Held`."""
+    import autograder
+
+    root = Path(autograder.__file__).resolve().parent
+    codes = {}
+    for package in packages:
+        for path in sorted((root.parent / package.replace(".", "/")).rglob("*.py")):
+            name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+            if path.name == "__init__.py" or name in sys.modules:
+                continue
+            try:
+                codes[name] = (importlib.machinery.SourceFileLoader(name, str(path)).get_code(
+                    name), str(path))
+            except (OSError, SyntaxError):
+                continue
+    sys.meta_path.insert(0, _Held(codes))
 
 
 def _warm(plots: bool) -> None:
@@ -504,10 +559,12 @@ def _compile(functions: Sequence[Mapping[str, Any]]) -> None:
     (:func:`capture.answer_data`). A function one request names alone (a variant's own) is
     left to its child: compiling it here would cost the runner's time for no other child.
     They are test inputs the children receive anyway, never an answer."""
-    from autograder.rubric.question import decode_probe_arg
+    from autograder.judge.probing import decode_probe_arg
 
     compiled = False
     for data in functions:
+        if "source" not in data and "sympy" not in sys.modules:
+            continue  # its text needs sympy, which this runner does not load: its child does
         key = json.dumps(data, sort_keys=True)
         if _named_before.get(key, 0) == 1:  # named the second time: compiled now, once
             try:
@@ -667,7 +724,7 @@ def main() -> None:
     replies = os.dup(1)
     os.dup2(2, 1)  # nothing else may write on the reply channel
     plots = "--no-plots" not in sys.argv[1:]
-    shell = preload(plots)
+    shell = preload(plots, sympy="--no-sympy" not in sys.argv[1:])
     if "--warm-first" in sys.argv[1:]:  # a warm grader's spare: no command is waiting yet
         _warm(plots)
     try:

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from autograder.rubric import question as rubric
 from autograder.rubric.shown import render  # one wording of a verdict: notebook and check
 from autograder.student.kernel import namespace as _namespace
 from autograder.student.kernel import shell as _shell
@@ -214,8 +213,12 @@ def check(question_id: str, *answer: Any) -> float | None:
         if before is not _MISSING:
             earlier[data["follows"]] = before
     try:
+        # the checkers (and sympy) on the first check: a notebook graded without its test
+        # cells never imports them
+        from autograder.rubric.question import self_check
+
         with _quiet():
-            result = rubric.self_check(data, value, names=_namespace(), earlier=earlier)
+            result = self_check(data, value, names=_namespace(), earlier=earlier)
     except Exception as error:  # noqa: BLE001 -- a broken self-check says so plainly
         message = f"Self-check unavailable ({type(error).__name__}: {error})."
         if answer:
@@ -286,8 +289,10 @@ def grade(question_id: str, *answer: Any) -> float:
             before = read_answer(graded_question(after).name)  # answers too
             if before is not _MISSING:
                 earlier[after] = before
+        from autograder.rubric.question import judge
+
         with _quiet():
-            result = rubric.judge(q, value, earlier=earlier)
+            result = judge(q, value, earlier=earlier)
         print(render(result, q.points, "Graded"))
         points = round(result.score * q.points, 6)
     _graded[question_id] = (_tracker.cell, points)
