@@ -440,13 +440,14 @@ def test_an_assignment_without_sympy_is_graded_in_processes_that_never_import_it
     lean, full = Runner(preload_sympy=False), Runner()
     try:
         replies = {"lean": grade(lean), "full": grade(full)}
-        lean_maps = Path(f"/proc/{lean._proc.pid}/maps").read_text()
     finally:
         lean.close()
         full.close()
-    assert "/sympy/" not in lean_maps  # the runner itself never loaded it
     for which, reply in replies.items():
         assert reply.status == "graded", (which, reply.errors)
+        # the child is a fork of a fork of its runner: what it finds loaded, before any import
+        # of its own, the runner and its supervisor hold too (sympy is pure Python: no map of
+        # a process shows it)
         assert answer(reply, "sympy_seen") == {"type": "number", "value": float(
             which == "full")}, which
         assert answer(reply, "own")["type"] == "expr", which
