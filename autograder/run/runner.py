@@ -28,7 +28,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -275,10 +275,16 @@ def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
     return pid, read_fd, request_w, namespaces
 
 
-def supervise(request: Request, started_child: tuple[int, int, int, list[str]]) -> Reply:
+def supervise(request: Request, started_child: tuple[int, int, int, list[str]],
+              send: Callable[[Reply], None] | None = None) -> Reply:
     """In a disposable fork of the runner (a standby): hand the request to the confined child
     it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
-    write cap, kill what it left behind."""
+    write cap, kill what it left behind.
+
+    A notebook that finished is replied to through ``send`` as soon as its processes are
+    sent SIGKILL (none runs a line of the student's code after that), before they are
+    reaped and their process cap removed (about 5 ms, the next notebook's time at -j 1);
+    any other ending is replied to once its exit status is known."""
     from autograder.run import sandbox
 
     started = time.monotonic()
@@ -342,13 +348,20 @@ def supervise(request: Request, started_child: tuple[int, int, int, list[str]]) 
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    leftovers = len([p for p in tree if p not in (pid, main_pid)])
+    early = None
+    if send is not None and status is None and DONE in raw:  # finished: its exit says nothing
+        early = _reply(raw, status, 0, leftovers, time.monotonic() - started
+                       ).with_errors(*notes)
+        send(early)
     wait_status = ended if ended is not None else os.waitpid(pid, 0)[1]
     if "pidns" in namespaces and os.WIFEXITED(wait_status):  # the init relays the status
         code = os.WEXITSTATUS(wait_status)
         wait_status = code - _SIGNAL_BASE if code > _SIGNAL_BASE else code << 8
-    leftovers = len([p for p in tree if p not in (pid, main_pid)])
     kill_descendants()
     sandbox.release_process_cap(me)
+    if early is not None:
+        return early
     return _reply(raw, status, wait_status, leftovers, time.monotonic() - started
                   ).with_errors(*notes)
 
@@ -665,12 +678,19 @@ def _standby(inbox: int, replies: int, replied: int, shell: Any) -> None:
 
             sandbox.release_process_cap(os.getpid())  # its child may have joined the cap
             os._exit(0)
+        sent: list[Reply] = []
+
+        def send(reply: Reply) -> None:
+            _write_line(replies, reply)
+            os.write(replied, _REPLIED)
+            sent.append(reply)
+
         try:
-            reply = supervise(request, child)
+            reply = supervise(request, child, send)
         except Exception as error:  # noqa: BLE001 -- report, never return into the loop
             reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
-        _write_line(replies, reply)
-        os.write(replied, _REPLIED)
+        if not sent:
+            send(reply)
     except BaseException:  # noqa: BLE001
         code = 1
     finally:
