@@ -2,7 +2,11 @@
 submissions (default 1,000) whose answers are derived from solutions/, then times the real
 commands, as separate processes:
 
-    python benchmarks/report_speed.py [--students N] [--keep DIR]
+    python benchmarks/report_speed.py [--students N] [--keep DIR [--reuse]]
+
+(``--reuse`` times a class an earlier run kept in DIR: building it judges every answer in
+this process first, a minute of CPU for 1,000 — spared to a shared machine when the same
+class is timed again, e.g. old and new code in turns.)
 
 - ``backprop-kit report results.json --out DIR``
 - ``backprop-kit regrade`` after one question's rubric changed (its answers judged again,
@@ -154,16 +158,29 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
     parser.add_argument("--jobs", type=int, default=2, help="report's and regrade's --jobs")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the class kept in --keep DIR by an earlier run (of the same "
+                             "--students) instead of building it again")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bpk-report-bench-"))
     base.mkdir(parents=True, exist_ok=True)
-    run, judging = build_class(args.students)
     results = base / "results.json"
-    reports.write_atomic(results, reports.results_json(run))
     changed = base / "changed" / "results.json"  # as if one question's credit had changed
-    reports.write_atomic(changed, reports.results_json(replace(run, submissions=tuple(
-        replace(s, questions=tuple(replace(q, rubric_version="older") if q.id == CHANGED else q
-                                   for q in s.questions)) for s in run.submissions))))
+    if args.reuse:
+        if args.keep is None or not changed.exists():
+            sys.exit("--reuse needs --keep DIR holding a class an earlier run kept")
+        run, judging = GradingRun.read(results), float("nan")
+        if len(run.submissions) != args.students:
+            sys.exit(f"{results} holds {len(run.submissions)} submissions, not {args.students}")
+    else:
+        run, judging = build_class(args.students)
+        reports.write_atomic(results, reports.results_json(run))
+        reports.write_atomic(changed, reports.results_json(replace(run, submissions=tuple(
+            replace(s, questions=tuple(replace(q, rubric_version="older") if q.id == CHANGED
+                                       else q for q in s.questions))
+            for s in run.submissions))))
+    for folder in ("report", "regrade1", "regrade"):  # each command writes a fresh folder
+        shutil.rmtree(base / folder, ignore_errors=True)
     cli = str(Path(sys.executable).parent / "backprop-kit")
     load = os.getloadavg()[0]
     report_s, report_said = timed([cli, "report", str(results), "--out", str(base / "report"),

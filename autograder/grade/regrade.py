@@ -31,7 +31,7 @@ from autograder.results import (
     score_changes,
 )
 from autograder.rubric.question import Question, judge_reference
-from autograder.rubric.reading import Reader
+from autograder.rubric.reading import Reader, reader
 from autograder.rubric.versions import rubric_version
 from autograder.run.grader import Grader, Judge, Settings
 
@@ -79,12 +79,11 @@ class WorkKeys:
 
     def _key(self, question: Question, data: Any, raw: str) -> str:
         if question.kind == "expression":
-            reader = self._readers.get((question.id, question.variant))
-            if reader is None:
-                reader = self._readers[(question.id, question.variant)] = Reader(
-                    _names(question))
+            read = self._readers.get((question.id, question.variant))
+            if read is None:  # the process's own: the class report reads with it after this
+                read = self._readers[(question.id, question.variant)] = reader(_names(question))
             try:
-                expr = reader.expression(transport.decode(data))
+                expr = read.expression(transport.decode(data))
             except ParseError:
                 return "data:" + raw
             if id(expr) not in self._forms:  # the very object: == would join 2.5 and 2.50

@@ -28,7 +28,7 @@ from autograder.judge.parsing import make_symbol, to_expression
 from autograder.judge.timebox import OutOfTime, timebox
 from autograder.results import QuestionResult
 from autograder.rubric.question import Question
-from autograder.rubric.reading import Reader
+from autograder.rubric.reading import reader
 
 POINTS = 6  # fixed points an expression is evaluated at for its group key
 DIGITS = 8  # significant digits of an expression's values in its group key
@@ -76,7 +76,7 @@ class _Space:
         self.points = sample_points(len(self.symbols), n_points=POINTS)
         self._keys: dict[sympy.Basic, str] = {}
         self._typed: dict[str, str] = {}
-        self._reader = Reader(self.names)  # other spacing, the same tokens: parsed once
+        self._reader = reader(self.names)  # other spacing, the same tokens: parsed once
 
     def key(self, value: Any) -> str:
         typed = value if isinstance(value, str) else None  # the same text: parsed once

@@ -7,7 +7,9 @@ read every answer of a class: each token sequence is parsed once, and the one ex
 gives lets regrade write out each form once (planning a 1,000-student ``regrade --all``: 4.8 s
 of CPU before, 1.75 s after, with its key kept per distinct datum). Nothing here judges; the
 parser (``judge.parsing``) is used as it is, so the verdict code and its version stay as
-they are.
+they are. ``reader(names)`` is one Reader per set of names for the process: a regrade's keys
+and then its class report's answer groups (in processes forked after it) read each formula
+once between them.
 """
 
 from __future__ import annotations
@@ -35,11 +37,20 @@ class Reader:
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
         self._parsed: dict[tuple[Any, ...], sympy.Expr | None] = {}
+        self._texts: dict[str, sympy.Expr] = {}  # a text read before: not even tokenized
 
     def expression(self, value: Any) -> sympy.Expr:
         """What ``to_expression(value, names)`` returns, or the ParseError it raises."""
         if not isinstance(value, str) or len(value) > _LIMITS["max_length"]:
             return to_expression(value, self.names)
+        known = self._texts.get(value)
+        if known is not None:
+            return known
+        expr = self._expression(value)
+        self._texts[value] = expr
+        return expr
+
+    def _expression(self, value: str) -> sympy.Expr:
         try:
             tokens = _tokenize(value, _LIMITS["max_tokens"], _LIMITS["max_depth"])
         except ParseError:
@@ -54,3 +65,18 @@ class Reader:
         if expr is None:  # unreadable: read this text again so the error names its position
             return to_expression(value, self.names)
         return expr
+
+
+_READERS: dict[tuple[str, ...], Reader] = {}
+MAX_READERS = 256  # sets of names kept (a course has a few dozen questions and variants)
+
+
+def reader(names: Sequence[str]) -> Reader:
+    """The process's Reader for ``names`` (made the first time they are asked for)."""
+    key = tuple(names)
+    found = _READERS.get(key)
+    if found is None:
+        if len(_READERS) >= MAX_READERS:
+            _READERS.clear()
+        found = _READERS[key] = Reader(key)
+    return found

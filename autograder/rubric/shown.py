@@ -80,15 +80,17 @@ def _cut(text: str) -> str:
 
 
 def shown_expression(answer: Any, names: Sequence[str], mathml: bool = False) -> Shown:
-    """A formula answer (text or sympy) as parsed with ``names``; unreadable: as given."""
+    """A formula answer (text or sympy) as parsed with ``names``; unreadable: as given. Read
+    by the process's reader for these names (``rubric.reading``): a regrade has read every
+    answer once already, before its judging processes were forked."""
     import sympy
 
-    from autograder.judge.parsing import to_expression
+    from autograder.rubric.reading import reader
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expr = to_expression(answer, list(names))
+            expr = reader(names).expression(answer)
     except Exception:  # noqa: BLE001 -- unreadable: the verdict says why
         return Shown(_cut(repr(answer) if isinstance(answer, str) else type(answer).__name__))
     return Shown(_cut(sympy.sstr(expr)), expr, _mathml(expr) if mathml else None)
