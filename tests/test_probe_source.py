@@ -35,7 +35,8 @@ CHILD = VALUE + """
 import json, sys
 from autograder.judge.probing import decode_probe_arg
 cases = json.load(sys.stdin)
-values = [[value(decode_probe_arg(data), p) for p in points] for data, points in cases]
+values = [[value(decode_probe_arg(data, shipped=True), p) for p in points]
+          for data, points in cases]
 print(json.dumps({"values": values, "sympy": "sympy" in sys.modules}))
 """
 _space: dict[str, Any] = {}
@@ -102,3 +103,28 @@ def test_the_source_travels_in_the_job_only_and_names_the_same_probes() -> None:
             assert "source" not in json.dumps(question.public())
             assert (probes_digest(shipped, question.project)
                     == probes_digest(released, question.project))
+
+
+def test_code_in_data_other_than_a_graders_job_is_never_run(tmp_path) -> None:
+    """A selfcheck.json (or any file handed on) whose test function carries "source" is read
+    by its expression text only: the code is never run, the function is the text's."""
+    from autograder.rubric.question import Question
+
+    marker = tmp_path / "ran"
+    question = next(q for q in questions("optimisation-1d") if q.kind == "function")
+    data = question.public()
+    planted = ("import pathlib\n"
+               f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
+               "def _0(x):\n    return 12345.0\n")
+    for probe in data["probes"]:
+        for arg in probe:
+            if isinstance(arg, dict) and "probe_function" in arg:
+                arg["source"] = planted
+    read = Question.from_public(data)
+    functions = [a for p in read.probes for a in p if isinstance(a, ProbeFunction)]
+    assert functions, "optimisation-1d's function question hands a test function"
+    for function in functions:
+        expected = ProbeFunction(function.components, function.variables)
+        point = [1.5] * len(function.variables)
+        assert function(*point) == expected(*point) != 12345.0
+    assert not marker.exists()

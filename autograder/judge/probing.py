@@ -158,11 +158,15 @@ def _same_code(made: Any, shipped: Any) -> bool:
                for n in a.co_names)
 
 
-def decode_probe_arg(value: Any) -> Any:
+def decode_probe_arg(value: Any, shipped: bool = False) -> Any:
+    """A probe argument from data. A test function's Python source is compiled only from a
+    grader's job (``shipped``: the runner and its child); from any other data (a released
+    selfcheck.json, a file someone hands on) only its expression text is read, through the
+    kit's parser, so data never brings code to run."""
     if isinstance(value, Mapping) and "probe_function" in value:
         return _probe_function(tuple(value["probe_function"]), tuple(value["variables"]),
                                value.get("name", "f"), value.get("shown", ""),
-                               str(value.get("source", "")))
+                               str(value.get("source", "")) if shipped else "")
     return value
 
 

@@ -155,7 +155,7 @@ def answer_data(value: Any, probe: Probe | None) -> dict[str, Any]:
         return transport.encode(value)
     if not callable(value):
         return {"type": "unsupported", "what": f"{type(value).__name__} (expected a function)"}
-    args = [tuple(decode_probe_arg(a) for a in p) for p in probe.args]
+    args = [tuple(decode_probe_arg(a, shipped=True) for a in p) for p in probe.args]
     return {"type": "outputs", "outputs": run_probes(value, args, PROJECTIONS[probe.project]),
             "probes": probes_digest([list(p) for p in probe.args], probe.project)}
 

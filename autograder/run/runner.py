@@ -581,7 +581,7 @@ def _compile(functions: Sequence[Mapping[str, Any]]) -> None:
         key = json.dumps(data, sort_keys=True)
         if _named_before.get(key, 0) == 1:  # named the second time: compiled now, once
             try:
-                decode_probe_arg(data).compile()
+                decode_probe_arg(data, shipped=True).compile()
                 compiled = True
             except Exception:  # noqa: BLE001,S110 -- only a speed-up: the child compiles it
                 pass
