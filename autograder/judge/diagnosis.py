@@ -559,7 +559,7 @@ def one_part_wrong(answer: sympy.Expr, frame: Frame, kind: str,
                                                 EXPRESSION_FLOAT) else None
         with mpmath.workdps(PRECISION):
             ratios = [a / b for a, b in zip(joints[group], part.values, strict=True)
-                      if a is not None and b not in (None, 0)]
+                      if a is not None and b is not None and b != 0]
             if len(ratios) < 3 or any(abs(r - ratios[0]) > EXPRESSION_FLOAT * (1 + abs(ratios[0]))
                                       for r in ratios) or ratios[0] == 0:
                 return None
@@ -634,11 +634,11 @@ def _ratio_is_one_of(answer: Values, reference: Values, factors: Sequence[Values
     """Does answer/reference equal ±one of ``factors`` at every point (three at least)?
     The ratio at each point is worked out once, not once for each factor."""
     with mpmath.workdps(PRECISION):
-        ratios = [None if a is None or b in (None, 0) else a / b
+        ratios = [None if a is None or b is None or b == 0 else a / b
                   for a, b in zip(answer, reference, strict=False)]
     for cand in factors:
         pairs = [(r, c) for r, c in zip(ratios, cand, strict=False)
-                 if r is not None and c not in (None, 0)]
+                 if r is not None and c is not None and c != 0]
         if len(pairs) < 3:
             continue
         for sign in (1, -1):
