@@ -2,11 +2,12 @@
 
 Two answers fall in one group when they are mathematically the same, not when their text is:
 ``-2*(y-a1_2)*a2_1`` and ``2*a2_1*(a1_2-y)`` are one group. Expressions are read with the
-project's own parser (never ``sympify``), their definitions substituted, and fingerprinted by
-their values at fixed random points (``equivalence.values_at``) rounded to ``DIGITS``
-significant digits; numbers and arrays are grouped by their rounded values, functions by their
-rounded outputs on the probes. The instructor then sees the wrong answers many students share,
-each once, with the verdict and feedback the grader gave it.
+project's own parser (never ``sympify``) and fingerprinted by their values at fixed random
+points rounded to ``DIGITS`` significant digits, each defined symbol bound to its
+definition's value there (an ``equivalence.Frame``, as the judge evaluates); numbers and
+arrays are grouped by their rounded values, functions by their rounded outputs on the probes.
+The instructor then sees the wrong answers many students share, each once, with the verdict
+and feedback the grader gave it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sympy
 
 from autograder.errors import ParseError
 from autograder.judge import transport
-from autograder.judge.equivalence import PRECISION, sample_points, substitute, values_at
+from autograder.judge.equivalence import PRECISION, Frame, sample_points, substitute
 from autograder.judge.parsing import make_symbol, to_expression
 from autograder.judge.timebox import OutOfTime, timebox
 from autograder.results import QuestionResult
@@ -74,6 +75,10 @@ class _Space:
             base |= substitute(make_symbol(name), self.definitions).free_symbols
         self.symbols = tuple(sorted(base, key=str))
         self.points = sample_points(len(self.symbols), n_points=POINTS)
+        # each defined symbol's value at each point, worked out once: an answer is evaluated
+        # with its defined symbols kept, as the judge does, not with their definitions written
+        # out in it (a layer-1 derivative grows tenfold, and repeats each σ it uses)
+        self.frame = Frame.at(self.symbols, self.points, self.definitions)
         self._keys: dict[sympy.Basic, str] = {}
         self._typed: dict[str, str] = {}
         self._reader = reader(self.names)  # other spacing, the same tokens: parsed once
@@ -86,15 +91,15 @@ class _Space:
         # the same expression typed with other spacing: one evaluation (sympy's own structural
         # equality and cached hash; its srepr text cost as much as parsing)
         if expr not in self._keys:
-            self._keys[expr] = self._key(substitute(expr, self.definitions))
+            self._keys[expr] = self._key(expr)
         if typed is not None:
             self._typed[typed] = self._keys[expr]
         return self._keys[expr]
 
     def _key(self, expr: sympy.Expr) -> str:
-        values = values_at(expr, self.symbols, self.points)
+        values = self.frame.values(expr)
         if sum(v is not None for v in values) < 3:  # undefined almost everywhere: by its form
-            return "form:" + sympy.srepr(expr)
+            return "form:" + sympy.srepr(substitute(expr, self.definitions))
         with mpmath.workdps(PRECISION):
             return "expr:" + ",".join(
                 "u" if v is None else "0" if abs(v) < TINY else mpmath.nstr(v, DIGITS)
