@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -142,14 +143,20 @@ def build_class(n: int, seed: int = 16) -> tuple[GradingRun, float]:
     return GradingRun("backprop", __version__, tuple(subs)), time.perf_counter() - started
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(args: list[str]) -> tuple[float, str]:
-    """Seconds the command took, and the last line it printed (with the load average)."""
-    started = time.perf_counter()
+    """Seconds the command took, and the last line it printed (with the load average and the
+    CPU seconds of the command's process tree: on a shared machine the steadier figure)."""
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds, (f"load {os.getloadavg()[0]:.1f}; "
+    return seconds, (f"load {os.getloadavg()[0]:.1f}, CPU {_children_cpu() - cpu:.1f} s; "
                      + done.stdout.strip().splitlines()[-1])
 
 
