@@ -24,6 +24,7 @@ from autograder.run.capture import cells_from_notebook
 from autograder.run.grader import Grader, Settings
 from autograder.run.notebooks import InvalidNotebook, Submission, plan_job, read_notebook
 
+ROOT = Path(__file__).resolve().parents[1]
 NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
 
 
@@ -329,3 +330,58 @@ def test_only_regular_files_are_read(tmp_path) -> None:
         with pytest.raises(InvalidNotebook, match=says):
             read_notebook(tmp_path / name)
     assert read_notebook(real)["nbformat"] == 4
+
+
+def test_a_batch_judges_each_notebook_while_the_next_one_runs(tmp_path) -> None:
+    """At -j 1 the next notebook is sent to the runner as soon as the one before has replied,
+    and that one is judged while the next runs; a notebook that cannot be read is reported
+    where it stands and the batch goes on. Each result is its own submission's."""
+    from autograder.course import examples
+    from autograder.run.client import Runner
+    from autograder.run.grader import judge_reference
+
+    events: list[str] = []
+
+    class Logged(Runner):  # the real runner, its requests and replies noted in order
+        def send(self, request):
+            events.append(f"send {Path(request.workdir).name}")
+            return super().send(request)
+
+        def receive(self):
+            reply = super().receive()
+            events.append("reply")
+            return reply
+
+    def judge(question, *args):
+        if not events or events[-1] != "judged":
+            events.append("judged")
+        return judge_reference(question, *args)
+
+    bank = examples.backprop_examples(ROOT / "assignments")  # each a different answer
+    subs = []
+    for name, text in (("ann", json.dumps(bank["right"])), ("bob", "{ not json"),
+                       ("cy", json.dumps(bank["sign-slip"])),
+                       ("di", json.dumps(bank["wrong-variable"]))):
+        path = tmp_path / name / "backprop.ipynb"
+        path.parent.mkdir()
+        path.write_text(text)
+        subs.append(Submission(name, path, None))
+    qs = questions("backprop")
+    grader = Grader("backprop", qs, Settings(timeout=30, require_sandbox=False,
+                                              scratch=tmp_path), judge=judge, runner=Logged())
+    try:
+        results = dict((sub.student, result) for sub, result in grader.grade_each(subs))
+    finally:
+        grader.close()
+    assert results["bob"].status == "invalid"
+    for student in ("ann", "cy", "di"):
+        assert results[student].status == "graded", results[student].errors
+    lost = {s: [q.id for q in results[s].questions if q.points < q.max_points]
+            for s in ("ann", "cy", "di")}
+    assert lost == {"ann": [], "cy": ["backprop-dR-dw12"], "di": ["backprop-dR-dw12"]}
+    assert results["cy"].questions != results["di"].questions  # each its own reply
+    kinds = [e.split()[0] for e in events]
+    # three notebooks sent; every judging but the last comes after the next one was sent
+    assert kinds.count("send") == 3 and kinds.count("reply") == 3
+    assert kinds == ["send", "reply", "send", "judged", "reply", "send", "judged", "reply",
+                     "judged"], events

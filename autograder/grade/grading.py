@@ -80,8 +80,7 @@ def grade_many(
                         runner=runners[0] if runners else None)
         grader.warm_runner = len(subs) > 1
         try:
-            for sub in subs:
-                yield sub, grader.grade(sub)
+            yield from grader.grade_each(subs)
         finally:
             grader.close()
         return

@@ -33,6 +33,7 @@ class Runner:
         self._proc: subprocess.Popen[str] | None = None
         self._home: str | None = None
         self._ready = False
+        self._failure: Reply | None = None  # why the request sent last got no reply
 
     def start(self) -> Runner:
         """Start the runner without waiting for it to be ready (it pre-loads meanwhile), or
@@ -84,13 +85,31 @@ class Runner:
     def run(self, request: Request, meanwhile: Callable[[], None] | None = None) -> Reply:
         """Send one request (a workdir, limits, a timeout) and return the reply; ``meanwhile``
         is done while the notebook runs."""
+        self.send(request)
+        if meanwhile is not None:
+            meanwhile()
+        return self.receive()
+
+    def send(self, request: Request) -> None:
+        """Send one request; :meth:`receive` returns its reply (or why there is none)."""
         proc = self._wait_ready()
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
         try:
             proc.stdin.write(request.line())
             proc.stdin.flush()
-            if meanwhile is not None:
-                meanwhile()
+        except (OSError, ValueError) as error:
+            self.close()
+            self._failure = Reply.failed(f"runner failed: {error}")
+
+    def receive(self) -> Reply:
+        """The reply to the request sent last."""
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            return failure
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return Reply.failed("runner failed: it was stopped before it replied")
+        try:
             return Reply.read(proc.stdout.readline())
         except (OSError, ValueError) as error:
             self.close()

@@ -10,7 +10,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,22 @@ def variant_env(assignment: str, student: str, seed: str | None) -> dict[str, st
     return {ASSIGNMENT_ENV: assignment, STUDENT_ENV: student, SEED_ENV: seed or ""}
 
 
+@dataclass
+class _Planned:
+    """A submission read and planned, its working folder made: what the runner is sent and
+    what its reply is judged with."""
+
+    sub: Submission
+    nb: Mapping[str, Any]
+    variant: str | None
+    questions: Sequence[Question]
+    workdir: Path
+    notes: tuple[str, ...]
+    code: dict[str, str]
+    request: Request
+    started: float = 0.0
+
+
 class Grader:
     """Grades submissions of one assignment; caches verdicts on identical answers."""
 
@@ -104,17 +120,26 @@ class Grader:
     def _run(self, request: Request, questions: Sequence[Question]) -> Reply:
         """The runner's reply; the first time, the references are built meanwhile (the reply
         is awaited outside the interpreter's lock, so the two overlap)."""
-        if self._preparation is None:
+        preparing = self._start_preparation(questions)
+        try:
             return self.runner.run(request, meanwhile=self._remove_leftover)
+        finally:
+            self._end_preparation(preparing)
+
+    def _start_preparation(self, questions: Sequence[Question]) -> threading.Thread | None:
+        """Build what judging needs in a thread, the first time only."""
+        if self._preparation is None:
+            return None
         preparing = threading.Thread(target=self._preparation, args=(questions,),
                                      name="bpk-prepare", daemon=True)
         self._preparation = None
         preparing.start()
-        try:
-            return self.runner.run(request, meanwhile=self._remove_leftover)
-        finally:
-            # judging starts with the references built (bounded: a rubric whose reference
-            # never finishes is then judged, and listed for review, within the timebox)
+        return preparing
+
+    def _end_preparation(self, preparing: threading.Thread | None) -> None:
+        """Judging starts with the references built (bounded: a rubric whose reference never
+        finishes is then judged, and listed for review, within the timebox)."""
+        if preparing is not None:
             preparing.join(self.settings.judge_seconds * max(len(self.questions), 1))
 
     def judge_answer(self, question: Question, message: Mapping[str, Any] | None,
@@ -172,17 +197,78 @@ class Grader:
         """Grade one submission; whatever goes wrong becomes its result, never an exception."""
         started = time.monotonic()
         try:
-            return self._grade(sub, started)
-        except InvalidNotebook as error:
+            planned = self._plan(sub)
+            try:
+                reply = self._run(planned.request, planned.questions)
+                self.warm_runner = False
+            finally:
+                self._remove_leftover()  # (an error before the request was sent)
+                self._leftover = planned.workdir  # removed while the next one runs, or at close
+            return self._judge(planned, reply, started)
+        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
+            return self._failed(sub, error, started)
+
+    def grade_each(self, subs: Iterable[Submission]
+                   ) -> Iterator[tuple[Submission, SubmissionResult]]:
+        """Grade submissions one after another, as :meth:`grade` does each, but send each
+        notebook to the runner as soon as the one before has replied: that one is judged,
+        and the next read and planned, while a notebook runs (at -j 1 judging and planning
+        were a few ms between two notebooks, every notebook). Yields each submission with
+        its result, in the order they finish."""
+        running: _Planned | None = None
+        preparing: threading.Thread | None = None
+        for sub in subs:
+            started = time.monotonic()
+            try:
+                planned = self._plan(sub)
+            except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
+                yield sub, self._failed(sub, error, started)
+                continue
+            finished = None
+            if running is not None:
+                finished = running, self.runner.receive()
+                self._end_preparation(preparing)
+                preparing = running = None
+            try:
+                preparing = self._send(planned) or preparing
+                running = planned
+            except Exception as error:  # noqa: BLE001 -- the runner would not start
+                yield sub, self._failed(sub, error, started)
+            if finished is not None:
+                yield finished[0].sub, self._judged(*finished)
+        if running is not None:
+            reply = self.runner.receive()
+            self._end_preparation(preparing)
+            yield running.sub, self._judged(running, reply)
+
+    def _send(self, planned: _Planned) -> threading.Thread | None:
+        """Send a planned notebook to the runner; the one before's folder is removed while it
+        runs. Returns the references' preparation, when this is the first."""
+        planned.started = time.monotonic()
+        preparing = self._start_preparation(planned.questions)
+        self.runner.send(planned.request)
+        self.warm_runner = False
+        self._remove_leftover()
+        self._leftover = planned.workdir
+        return preparing
+
+    def _judged(self, planned: _Planned, reply: Reply) -> SubmissionResult:
+        try:
+            return self._judge(planned, reply, planned.started)
+        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
+            return self._failed(planned.sub, error, planned.started)
+
+    def _failed(self, sub: Submission, error: Exception, started: float) -> SubmissionResult:
+        if isinstance(error, InvalidNotebook):
             return failed_result(sub, self.assignment, self.questions, "invalid", str(error),
                                  time.monotonic() - started)
-        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
-            return failed_result(sub, self.assignment, self.questions, "error",
-                                 f"grader error on {sub.notebook.name}: "
-                                 f"{type(error).__name__}: {error}",
-                                 time.monotonic() - started)
+        return failed_result(sub, self.assignment, self.questions, "error",
+                             f"grader error on {sub.notebook.name}: "
+                             f"{type(error).__name__}: {error}", time.monotonic() - started)
 
-    def _grade(self, sub: Submission, started: float) -> SubmissionResult:
+    def _plan(self, sub: Submission) -> _Planned:
+        """Read the notebook, plan its job and make its working folder: all that comes
+        before the runner."""
         if sub.problem is not None:
             raise InvalidNotebook(sub.problem)
         linked = linked_folder(sub)
@@ -192,32 +278,32 @@ class Grader:
         variant, questions = self.questions_for(sub.student)
         job = plan_job(nb, questions, self.job_env(sub))
         workdir, notes = make_workdir(sub, raw, job, self.settings.scratch)
-        code = answer_code(job, questions)
-        try:
-            reply = self._run(Request(
-                str(workdir), self.settings.timeout,
-                {"memory_bytes": self.settings.memory_mb << 20,
-                 "cpu_seconds": int(self.settings.timeout) + 5},
-                self.settings.require_sandbox, self.settings.confine, self.warm_runner,
-                test_functions(job)),
-                questions)
-            self.warm_runner = False
-        finally:
-            self._remove_leftover()  # (an error before the request was sent)
-            self._leftover = workdir  # removed while the next notebook runs, or at close
+        request = Request(
+            str(workdir), self.settings.timeout,
+            {"memory_bytes": self.settings.memory_mb << 20,
+             "cpu_seconds": int(self.settings.timeout) + 5},
+            self.settings.require_sandbox, self.settings.confine, self.warm_runner,
+            test_functions(job))
+        return _Planned(sub, nb, variant, questions, workdir, tuple(notes),
+                        answer_code(job, questions), request)
+
+    def _judge(self, planned: _Planned, reply: Reply, started: float) -> SubmissionResult:
+        """Judge each answer of the reply and make the submission's result."""
+        sub, questions = planned.sub, planned.questions
         answers = reply.answers
         by_id = {q.id: answers.get(q.name, {}).get("data") for q in questions}
-        results = tuple(self.judge_answer(q, answers.get(q.name), by_id, code.get(q.name))
+        results = tuple(self.judge_answer(q, answers.get(q.name), by_id, planned.code.get(q.name))
                         for q in questions)
-        errors = tuple(notes) + reply.errors
+        errors = planned.notes + reply.errors
         status = reply.status
         if status == "timeout":
             errors += (f"The notebook ran longer than {self.settings.timeout:g} s and was "
                        "stopped; answers defined before that were graded.",)
         return SubmissionResult(sub.student, self.assignment, str(sub.notebook), results,
                                 status, errors, reply.sandbox,
-                                round(time.monotonic() - started, 4), variant,
-                                self.id_mismatch(nb, sub.student), suspicious=suspicious(nb))
+                                round(time.monotonic() - started, 4), planned.variant,
+                                self.id_mismatch(planned.nb, sub.student),
+                                suspicious=suspicious(planned.nb))
 
     def questions_for(self, student: str) -> tuple[str | None, Sequence[Question]]:
         """The variant key and the questions a student's notebook is judged by: the folder's
