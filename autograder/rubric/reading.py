@@ -27,6 +27,7 @@ from autograder.judge.parsing import (
     to_expression,
 )
 
+MAX_KEPT = 200_000  # texts a Reader keeps (a class of 1,000 hands in 1,000 at most a question)
 _LIMITS = {name: p.default for name, p in inspect.signature(parse_expression).parameters.items()
            if name in ("max_length", "max_tokens", "max_depth")}
 
@@ -47,6 +48,9 @@ class Reader:
         if known is not None:
             return known
         expr = self._expression(value)
+        if len(self._texts) >= MAX_KEPT:  # a long-lived process reads class after class
+            self._texts.clear()
+            self._parsed.clear()
         self._texts[value] = expr
         return expr
 
