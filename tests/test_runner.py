@@ -457,3 +457,24 @@ def test_an_assignment_without_sympy_is_graded_in_processes_that_never_import_it
             assert result.score == 1.0, (which, question.id, result.feedback)
     assert all(answer(replies["lean"], q.name) == answer(replies["full"], q.name)
                for q in graded)
+
+
+def test_whether_a_notebook_imports_sympy_is_read_from_its_code_cells(tmp_path) -> None:
+    """What the runner pre-loads for `grade` (the assignment's notebook) and `check` (the
+    student's own): sympy only for a code cell that imports it; a mention in a markdown
+    cell (optimisation-1d's "if you import sympy yourself") is no import."""
+    from autograder.run.client import assignment_sympy, notebook_sympy
+
+    for assignment in ("optimisation-1d", "steepest-descent-2d", "backprop"):
+        assert assignment_sympy(assignment) is False
+    opt = json.loads((ROOT / "assignments" / "optimisation-1d" / "optimisation-1d.ipynb")
+                     .read_text())
+    assert any("import sympy" in "".join(c["source"]) for c in opt["cells"]
+               if c["cell_type"] == "markdown")
+    code = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["x = 1\n", "from sympy import diff\n"]}
+    (tmp_path / "mine.ipynb").write_text(json.dumps({**opt, "cells": [*opt["cells"], code]}))
+    assert notebook_sympy(tmp_path / "mine.ipynb") is True
+    (tmp_path / "broken.ipynb").write_text("{ not json")
+    assert notebook_sympy(tmp_path / "broken.ipynb") is True  # unread: the safe side
+    assert notebook_sympy(None) is True

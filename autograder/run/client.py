@@ -233,7 +233,13 @@ def assignment_sympy(assignment: str) -> bool:
     imports sympy in a code cell: then the runner pre-loads it; else neither the runner nor
     its children import it (about 0.46 s sooner ready, 35 MB less a process), and a notebook
     that imports it anyway imports it in its own process. True where it cannot be read."""
-    source = _assignment_notebook(assignment)
+    return notebook_sympy(_assignment_notebook(assignment))
+
+
+def notebook_sympy(source: Path | None) -> bool:
+    """Whether a notebook imports sympy in a code cell (True where it cannot be read, the
+    safe side for speed). ``check`` asks it of the student's own notebook: there it only
+    decides what the runner pre-loads on the student's machine."""
     try:
         cells = json.loads(source.read_bytes())["cells"] if source is not None else None
         return cells is None or any(

@@ -23,9 +23,11 @@ from autograder.errors import BackpropKitError, UsageError
               help="Run even where no sandbox is available (your own notebook, your machine).")
 def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
     """Run NOTEBOOK and print its visible self-checks (what a student may see)."""
-    from autograder.run.client import Runner, notebook_plots
+    from autograder.run.client import Runner, notebook_plots, notebook_sympy
 
-    early = Runner(notebook_plots(notebook)).start()  # pre-loads while the checkers import
+    # pre-loads while the checkers import; matplotlib and sympy only where the notebook uses
+    # them (its own file: on the student's machine this only decides what is pre-loaded)
+    early = Runner(notebook_plots(notebook), preload_sympy=notebook_sympy(notebook)).start()
     try:
         from autograder.run import sandbox
         from autograder.student.selfcheck import run_selfcheck
