@@ -21,3 +21,13 @@ def run() -> None:
         main(args=argv, prog_name="backprop-kit")
     finally:
         auto_start(argv)
+        exit_soon()
+
+
+def exit_soon() -> None:
+    """Freeze what the command built before the interpreter exits: its exit then runs every
+    atexit handler and finalizer as before but no longer collects the objects one by one
+    (with sympy loaded about 75 ms of a cold command's 1 s, measured here)."""
+    import gc
+
+    gc.freeze()

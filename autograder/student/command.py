@@ -6,6 +6,7 @@ the same ``check``. Thin: parse, call :func:`autograder.student.selfcheck.run_se
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import click
@@ -41,6 +42,7 @@ def check(notebook: Path, timeout: float, allow_unsandboxed: bool) -> None:
         fail(error)
     finally:
         early.close()
+        gc.freeze()  # the interpreter's exit then skips collecting what the check built
 
 
 class StudentCommands(click.Group):
