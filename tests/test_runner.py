@@ -478,3 +478,43 @@ def test_whether_a_notebook_imports_sympy_is_read_from_its_code_cells(tmp_path) 
     (tmp_path / "broken.ipynb").write_text("{ not json")
     assert notebook_sympy(tmp_path / "broken.ipynb") is True  # unread: the safe side
     assert notebook_sympy(None) is True
+
+
+def test_the_runners_reaping_handler_never_raises_even_run_inside_itself(monkeypatch) -> None:
+    """The runner's SIGCHLD handler runs inside whatever the runner is doing, and a second
+    SIGCHLD can run it again inside itself: the inner run reaps a supervisor the outer one
+    is about to look at. An exception there would become an extra error reply, answering the
+    grader's next request out of turn."""
+    from autograder.run import runner as runner_module
+
+    ended = runner_module._ended
+    real_waitpid = os.waitpid
+    calls = []
+
+    def nested_waitpid(pid, options):
+        calls.append(pid)
+        if len(calls) == 1:  # a second SIGCHLD arrives: the handler runs again, inside
+            runner_module._reap()
+        return real_waitpid(pid, options)
+
+    pids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:  # both have exited: zombies until reaped
+        while not Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            time.sleep(0.01)
+    ended.update(pids)
+    monkeypatch.setattr(runner_module.os, "waitpid", nested_waitpid)
+    try:
+        runner_module._reap()  # must not raise
+    finally:
+        monkeypatch.undo()
+        for pid in pids:
+            ended.discard(pid)
+    assert not (set(pids) & ended)
+    for pid in pids:  # both reaped
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)

@@ -638,25 +638,30 @@ class _Standby:
         finally:
             os.close(self.replied)
         if said == _REPLIED:
-            _ended.append(self.pid)
+            _ended.add(self.pid)
             return None
         return os.waitpid(self.pid, 0)[1]
 
 
 _REPLIED = b"+"  # a supervisor's word to the runner that its reply is written
-_ended: list[int] = []  # supervisors that replied, to be reaped
+_ended: set[int] = set()  # supervisors that replied, to be reaped
 
 
 def _reap(*_signal: Any) -> None:
     """Reap the supervisors that have replied and exited since (never blocks); the runner's
-    SIGCHLD handler, so that none is left a zombie while the runner waits for a request."""
-    for pid in list(_ended):
+    SIGCHLD handler, so that none is left a zombie while the runner waits for a request.
+    It never raises: a handler runs inside whatever the runner is doing (another SIGCHLD
+    may even run it again inside itself), and an exception there would become an error
+    reply to a request a supervisor answers as well."""
+    for pid in tuple(_ended):
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             done = pid
+        except OSError:
+            continue
         if done:
-            _ended.remove(pid)
+            _ended.discard(pid)
 
 
 def _standby(inbox: int, replies: int, replied: int, shell: Any) -> None:
@@ -713,6 +718,7 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
         os.waitpid(active.pid, 0)
         active = _Standby(shell, replies)
         active.hand(message)
+    _answering[0] = True  # from here its supervisor, or the lines below, reply: never main()
     if request.warm:
         _warm(plots)
     if request.functions:
@@ -722,7 +728,11 @@ def _serve(line: str, standby: _Standby, shell: Any, replies: int, plots: bool =
     if status is not None:
         _write_line(replies, _error_reply(f"the supervisor ended with status {status}"
                                           " before it replied"))
+    _answering[0] = False
     return following
+
+
+_answering = [False]  # a handed request is being answered: an error now gets no second reply
 
 
 def _error_reply(error: str) -> Reply:
@@ -756,7 +766,9 @@ def main() -> None:
         try:
             standby = _serve(line, standby, shell, replies, plots)
         except Exception as error:  # noqa: BLE001 -- report, keep serving
-            _write_line(replies, _error_reply(str(error)))
+            if not _answering[0]:  # else its supervisor replies: one reply a request
+                _write_line(replies, _error_reply(str(error)))
+            _answering[0] = False
         # Not before the first request (a single notebook, ``grade`` of one or ``check``, is
         # not kept waiting for caches it never reuses), at the latest after it.
         if not _warmed:
