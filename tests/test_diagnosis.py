@@ -133,3 +133,39 @@ def test_a_right_answer_in_a_symbol_the_question_lacks() -> None:
 def test_a_bias_multiplied_by_an_input() -> None:
     result = _judged("backprop-dR-db2-layer1", "-2*(y - a1_2)*w12_2*a2_1*(1 - a2_1)*x2")
     assert result.mistake == "bias_input" and result.score == 0.5
+
+
+def test_a_slip_is_named_where_the_sigmoid_saturates(monkeypatch) -> None:
+    """Secret points where every z is 15–28 (drawn about once in 600 gradings, seen as a CI
+    flake): σ′ and σ′ unsquared are then both tiny and closer than the float tolerance's
+    absolute part, yet an answer equal to the slip still gets the slip's name and feedback,
+    as in the self-check at the public points — not a vaguer diagnosis."""
+    import random
+
+    import mpmath
+
+    from autograder.judge.checks import Judged
+    from autograder.judge.closeness import EXPRESSION_EXACT, EXPRESSION_FLOAT
+    from autograder.judge.diagnosis import part_values
+    from autograder.judge.equivalence import N_SECRET, Frame, Sample, same_values
+    from autograder.rubric.course import question
+
+    q = question("backprop-dR-db2-layer1")
+    ref = expression_reference(q)
+    (slip,) = [c for c in ref.found if c.mistake == "sigma_prime_unsquared"]
+    rng = random.Random(7)
+    with mpmath.workdps(60):
+        points = [tuple(mpmath.mpf(2.5 + rng.random()) for _ in ref.symbols)
+                  for _ in range(N_SECRET)]
+    frame = Frame.at(ref.symbols, points, ref.definitions)
+    values = frame.values(ref.raw)
+    assert same_values(frame.values(slip.expr), values, EXPRESSION_FLOAT)  # the hard case
+    assert not same_values(frame.values(slip.expr), values, EXPRESSION_EXACT)
+    monkeypatch.setitem(ref.__dict__, "secret", Judged(
+        Sample(frame, values), (), part_values(ref.kind, ref.named, frame, ref.credit)))
+    answer = sympy.sstr(slip.expr)
+    graded = judge(q, answer)
+    visible = self_check(fingerprint(q), answer)
+    assert (graded.mistake, graded.feedback, graded.score) == (
+        visible.mistake, visible.feedback, visible.score) == (
+        "sigma_prime_unsquared", slip.feedback, slip.credit)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from autograder.judge.closeness import EXPRESSION_FLOAT, SAME_FLOAT
+from autograder.judge.closeness import EXPRESSION_EXACT, EXPRESSION_FLOAT, SAME_FLOAT
 from autograder.judge.equivalence import PRECISION, Frame, same_values
 
 Values = Sequence[mpmath.mpf | None]
@@ -400,7 +400,7 @@ def candidate_values(found: Sequence[Candidate], frame: Frame, reference_values:
         values = frame.values(cand.expr)
         if sum(v is not None for v in values) < 3:
             continue
-        if same_values(values, reference_values, EXPRESSION_FLOAT):
+        if _is_reference(values, reference_values):
             continue
         if any(same_values(values, v, EXPRESSION_FLOAT) for _, v in kept):
             continue
@@ -434,8 +434,8 @@ def diagnose(
     for k, cand in enumerate(found):
         # frame.matches(cand.expr, answer_values), with the candidate's values worked out
         # once per frame (a class's wrong answers are tried against the same candidates)
-        if same_values(answer_values, known(k), EXPRESSION_FLOAT) and not same_values(
-                reference_values, known(k), EXPRESSION_FLOAT):
+        if same_values(answer_values, known(k), EXPRESSION_FLOAT) and not _is_reference(
+                known(k), reference_values):
             return Diagnosis(cand.mistake, cand.feedback, cand.credit)
     wrong = _swapped_variable(answer, reference_values, frame, definitions)
     if wrong is not None:
@@ -460,6 +460,14 @@ def diagnose(
         return Diagnosis("extra_factor", message("extra_factor"),
                          credit_for("extra_factor", credit))
     return None
+
+
+def _is_reference(values: Values, reference_values: Values) -> bool:
+    """Is a candidate the reference itself at these points? Both are our own exact
+    expressions at full precision, so exactly: at points where σ saturates everything is
+    tiny, and a slip (σ′ unsquared) then differs from the reference by less than the float
+    tolerance's absolute part while an answer still matches it."""
+    return same_values(values, reference_values, EXPRESSION_EXACT)
 
 
 _FOUND_VALUES: dict[int, tuple[Sequence[Candidate], Frame, dict[int, tuple]]] = {}
