@@ -188,6 +188,11 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
             os._exit(3)
         emit({"sandbox": applied, "pid": host_pid})
         capture.run_job(job, shell, emit)
+        # stay until the supervisor, which has read "done", has counted what the notebook
+        # left running and kills us: exiting first ends the PID namespace, and the kernel
+        # kills what was left before the supervisor could see it
+        while True:
+            signal.pause()
     except BaseException:  # noqa: BLE001 -- whatever happens, the child must not return
         code = 1
     finally:
