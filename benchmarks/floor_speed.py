@@ -8,7 +8,9 @@ For each assignment it prints:
 * the floor: the reference notebook's code cells (those the grader runs: every code cell but
   the test cells), executed back to back in one warm Python process with the imports done, no
   kernel, no sandbox, no judging, output discarded (median of 15 runs after a warm-up; wall
-  and CPU);
+  and CPU), and the same cells run once in a fresh fork of that warm process (CPU, median of
+  15 forks): a process of its own per student, which isolation needs, costs that much before
+  any sandbox, as its first writes copy the pages they touch;
 * ``backprop-kit grade`` on N copies of the reference notebook (as a student hands it in),
   cold whole command (``BACKPROP_KIT_WARM=0``, start to exit), at ``-j 1`` and ``-j 2``, and at
   ``-j 1`` served by a warm grader whose worker is ready: seconds per notebook (whole command
@@ -80,7 +82,24 @@ FLOOR = textwrap.dedent("""
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
         plt.close("all")
-    print(json.dumps([statistics.median(walls), statistics.median(cpus)]))
+
+    def in_a_fresh_fork():
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            cpu = time.process_time()
+            once()
+            os.write(write, str(time.process_time() - cpu).encode())
+            os._exit(0)
+        os.close(write)
+        spent = float(os.read(read, 100))
+        os.close(read)
+        os.waitpid(pid, 0)
+        return spent
+
+    gc.freeze()  # as the runner does before it forks
+    forked = statistics.median(in_a_fresh_fork() for _ in range(int(sys.argv[1])))
+    print(json.dumps([statistics.median(walls), statistics.median(cpus), forked]))
 """)
 
 
@@ -89,8 +108,10 @@ def reference(assignment: str) -> dict:
     return examples.as_student_copy(examples.load(ROOT / "assignments", assignment))
 
 
-def floor(assignment: str, runs: int = 15) -> tuple[float, float]:
-    """Median wall and CPU seconds of the notebook's own cells in a warm process."""
+def floor(assignment: str, runs: int = 15) -> tuple[float, float, float]:
+    """Median wall and CPU seconds of the notebook's own cells in a warm process, and the CPU
+    seconds of the same cells run once in a fresh fork of that process: what a process of its
+    own per notebook costs before any sandbox (its first writes copy the pages it touches)."""
     from autograder.rubric.course import questions
     from autograder.run.grader import variant_env
     from autograder.run.notebooks import plan_job
@@ -103,8 +124,8 @@ def floor(assignment: str, runs: int = 15) -> tuple[float, float]:
                "MPLCONFIGDIR": folder, "HOME": folder, "PYTHONPATH": str(ROOT), **job.env}
         done = subprocess.run([sys.executable, "-c", FLOOR, str(runs)], input=json.dumps(cells),
                               capture_output=True, text=True, cwd=folder, env=env, check=True)
-    wall, cpu = json.loads(done.stdout.strip().splitlines()[-1])
-    return wall, cpu
+    wall, cpu, forked = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, cpu, forked
 
 
 def copies(assignment: str, root: Path, n: int) -> Path:
@@ -208,9 +229,10 @@ def main() -> None:
     try:
         for assignment in args.assignments:
             during = load()
-            wall, cpu = floor(assignment)
+            wall, cpu, forked = floor(assignment)
             print(f"\n{assignment}: floor {wall * 1000:.1f} ms a notebook (cpu {cpu * 1000:.1f} "
-                  f"ms; {during})")
+                  f"ms; {during}); in a fresh fork of that warm process {forked * 1000:.1f} ms "
+                  f"cpu = {forked / cpu:.2f}x")
             submitted = copies(assignment, work, args.n)
             plans = [("-j 1 cold", 1, COLD)]
             if not args.no_j2:
