@@ -385,3 +385,37 @@ def test_a_batch_judges_each_notebook_while_the_next_one_runs(tmp_path) -> None:
     assert kinds.count("send") == 3 and kinds.count("reply") == 3
     assert kinds == ["send", "reply", "send", "judged", "reply", "send", "judged", "reply",
                      "judged"], events
+
+
+def test_a_runner_that_will_not_start_fails_each_notebook_and_leaves_no_folder(
+        tmp_path, monkeypatch) -> None:
+    """A runner that exits before it is ready (here: the interpreter it is started with is
+    ``false``) is each notebook's error, said as such, and no working folder is left behind
+    in the scratch folder, whether graded one by one or as a batch."""
+    import sys
+
+    from autograder.course import examples
+
+    bank = examples.backprop_examples(ROOT / "assignments")
+    subs = []
+    for name in ("ann", "bob"):
+        path = tmp_path / "in" / name / "backprop.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(bank["right"]))
+        subs.append(Submission(name, path, None))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    grader = Grader("backprop", questions("backprop"),
+                    Settings(timeout=30, require_sandbox=False, scratch=scratch))
+    try:
+        one = grader.grade(subs[0])
+        batch = dict((sub.student, result) for sub, result in grader.grade_each(subs))
+    finally:
+        grader.close()
+    for result in (one, *batch.values()):
+        assert result.status == "error"
+        assert "the grading runner did not start" in result.errors[0], result.errors
+        assert all(q.points == 0 for q in result.questions)
+    assert sorted(batch) == ["ann", "bob"]
+    assert list(scratch.iterdir()) == []

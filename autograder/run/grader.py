@@ -117,15 +117,6 @@ class Grader:
             shutil.rmtree(self._leftover, ignore_errors=True)
             self._leftover = None
 
-    def _run(self, request: Request, questions: Sequence[Question]) -> Reply:
-        """The runner's reply; the first time, the references are built meanwhile (the reply
-        is awaited outside the interpreter's lock, so the two overlap)."""
-        preparing = self._start_preparation(questions)
-        try:
-            return self.runner.run(request, meanwhile=self._remove_leftover)
-        finally:
-            self._end_preparation(preparing)
-
     def _start_preparation(self, questions: Sequence[Question]) -> threading.Thread | None:
         """Build what judging needs in a thread, the first time only."""
         if self._preparation is None:
@@ -195,18 +186,9 @@ class Grader:
 
     def grade(self, sub: Submission) -> SubmissionResult:
         """Grade one submission; whatever goes wrong becomes its result, never an exception."""
-        started = time.monotonic()
-        try:
-            planned = self._plan(sub)
-            try:
-                reply = self._run(planned.request, planned.questions)
-                self.warm_runner = False
-            finally:
-                self._remove_leftover()  # (an error before the request was sent)
-                self._leftover = planned.workdir  # removed while the next one runs, or at close
-            return self._judge(planned, reply, started)
-        except Exception as error:  # noqa: BLE001 -- one submission never stops the batch
-            return self._failed(sub, error, started)
+        for _, result in self.grade_each([sub]):
+            return result
+        raise AssertionError("grade_each yields one result for each submission")
 
     def grade_each(self, subs: Iterable[Submission]
                    ) -> Iterator[tuple[Submission, SubmissionResult]]:
@@ -246,10 +228,12 @@ class Grader:
         runs. Returns the references' preparation, when this is the first."""
         planned.started = time.monotonic()
         preparing = self._start_preparation(planned.questions)
-        self.runner.send(planned.request)
-        self.warm_runner = False
-        self._remove_leftover()
-        self._leftover = planned.workdir
+        try:
+            self.runner.send(planned.request)
+            self.warm_runner = False
+        finally:  # its folder is removed with the next one's or at close, sent or not
+            self._remove_leftover()
+            self._leftover = planned.workdir
         return preparing
 
     def _judged(self, planned: _Planned, reply: Reply) -> SubmissionResult:
