@@ -7,7 +7,8 @@ honest work, some slips and unfinished notebooks, a few hostile ones: an infinit
 tampering notebook, a file that is not a notebook), then prints, for each grader:
 
 * seconds per submission (median over the batch) and submissions per second at -j 1 / -j 2;
-* peak memory (resident set, sampled from /proc) of each kind of process;
+* peak memory (resident set, sampled from /proc in untimed runs on 60 students) of each
+  kind of process;
 * the ratio of the two;
 * whole commands, start to exit (issue 15): ``grade`` and ``check`` of one notebook, cold, served
   by a warm grader (``backprop-kit warm``) whose worker is ready, and back to back; 20
@@ -35,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ from autograder.course import examples  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TIMEOUT = 10  # seconds a notebook may run, for both graders
+MEMORY_N = 60  # students graded again, untimed, to sample the memory of a worker
 
 
 # --- the submissions -----------------------------------------------------------------------
@@ -304,15 +306,20 @@ def per_submission_split(submitted: Path, n: int) -> dict[str, float]:
     subs = discover([submitted], "backprop")[:n + 1]
     grader = Grader("backprop", questions("backprop"), Settings(timeout=TIMEOUT))
     trips: list[tuple[float, float]] = []
-    send = grader.runner.run
+    runner = grader.runner
+    send, receive = runner.send, runner.receive
+    sent: list[float] = []
 
-    def timed(request: Request, meanwhile: Callable[[], None] | None = None) -> Reply:
-        started = time.perf_counter()
-        reply = send(request, meanwhile)
-        trips.append((time.perf_counter() - started, reply.seconds))
+    def timed_send(request: Request) -> None:
+        sent.append(time.perf_counter())
+        send(request)
+
+    def timed_receive() -> Reply:
+        reply = receive()
+        trips.append((time.perf_counter() - sent.pop(0), reply.seconds))
         return reply
 
-    grader.runner.run = timed  # type: ignore[method-assign]
+    runner.send, runner.receive = timed_send, timed_receive  # type: ignore[method-assign]
     totals = []
     try:
         grader.runner.start()._wait_ready()  # the runner's start-up is not a submission's
@@ -522,8 +529,12 @@ def main() -> None:
         return
     print()
 
-    j1 = bpk_grade(course, work / "out-j1", 1, args.n_j1)
-    j2 = bpk_grade(course, work / "out-j2", 2)
+    # timed without the memory sampler (beside grading on two cores its /proc reads take a
+    # share of the same cores); the memory comes from untimed runs on MEMORY_N students
+    j1 = bpk_grade(course, work / "out-j1", 1, args.n_j1, memory=False)
+    j2 = bpk_grade(course, work / "out-j2", 2, memory=False)
+    for run in (j1, j2):
+        run["roles"] = bpk_grade(course, work / "out-memory", run["jobs"], MEMORY_N)["roles"]
     print("backprop-kit grade")
     print(f"  -j 1: {j1['n']:5d} submissions in {j1['elapsed']:6.1f} s = "
           f"{j1['n'] / j1['elapsed']:6.1f}/s; median {j1['median'] * 1000:6.1f} ms a submission")
@@ -546,8 +557,8 @@ def main() -> None:
                 f"{k} {mb(v).strip()}" for k, v in sorted(roles.items()))
                 + f"; a worker (worker + runner + supervisor + student) "
                 f"{mb(per_worker).strip()}")
-    print("  (target < 300 MB a worker; RSS counts the pages a forked student shares with its "
-          "runner twice, PSS splits them)")
+    print(f"  (sampled in untimed runs on {MEMORY_N} students; target < 300 MB a worker; RSS "
+          "counts the pages a forked student shares with its runner twice, PSS splits them)")
 
     with_box, without_box = sandbox_cost(course, 100)
     print(f"  sandbox cost: median {with_box * 1000:.1f} ms with, {without_box * 1000:.1f} ms "
