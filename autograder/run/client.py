@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from autograder.errors import BackpropKitError
@@ -82,12 +81,9 @@ class Runner:
         self._wait_ready()
         return self
 
-    def run(self, request: Request, meanwhile: Callable[[], None] | None = None) -> Reply:
-        """Send one request (a workdir, limits, a timeout) and return the reply; ``meanwhile``
-        is done while the notebook runs."""
+    def run(self, request: Request) -> Reply:
+        """Send one request (a workdir, limits, a timeout) and return the reply."""
         self.send(request)
-        if meanwhile is not None:
-            meanwhile()
         return self.receive()
 
     def send(self, request: Request) -> None:
