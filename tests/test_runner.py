@@ -98,20 +98,22 @@ def test_forked_processes_are_killed(runner) -> None:
         if _standby_only(runner._proc.pid):
             break
         time.sleep(0.05)
-    # only the runner and its standby for the next request are left: a supervisor, the
-    # namespace's init and a child waiting for a request, one below the other
+    # only the runner and its standby for the next request are left: a supervisor and
+    # below it the namespace's init and a child waiting for a request, neither with children
     assert _standby_only(runner._proc.pid), _descendants(runner._proc.pid)
 
 
+def _kids(pid: int) -> list[int]:
+    return [int(k) for t in Path(f"/proc/{pid}/task").glob("*/children")
+            for k in t.read_text().split()]
+
+
 def _standby_only(pid: int) -> bool:
-    chain = []
-    while kids := [int(k) for t in Path(f"/proc/{pid}/task").glob("*/children")
-                   for k in t.read_text().split()]:
-        if len(kids) != 1:
-            return False
-        pid = kids[0]
-        chain.append(pid)
-    return len(chain) <= 3 and len(_descendants(chain[0])) == len(chain) - 1 if chain else True
+    supervisors = _kids(pid)
+    if len(supervisors) != 1:
+        return not supervisors
+    below = _kids(supervisors[0])
+    return len(below) <= 2 and not any(_kids(p) for p in below)
 
 
 @needs_sandbox
@@ -317,6 +319,35 @@ def test_children_share_no_sysv_ipc_and_have_their_own_pids(runner) -> None:
     second = run(runner, [Cell(read, "read", ("found", "err"))])
     assert answer(second, "found")["value"] == -1 and answer(second, "err")["value"] == 2
     assert str(0x5B9C0DE) not in Path("/proc/sysvipc/shm").read_text()  # gone with the child
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PID namespaces as root (else a user namespace)")
+def test_the_namespaces_init_reaps_the_orphans_it_adopts(runner) -> None:
+    """A process the notebook orphaned that then ends is reaped by the namespace's init, so
+    that it does not stay a zombie counted against the notebook's process cap."""
+    code = ("import os, time\nr, w = os.pipe()\nchild = os.fork()\n"
+            "if child == 0:\n"
+            "    grandchild = os.fork()\n"
+            "    if grandchild == 0:\n        time.sleep(0.3)\n        os._exit(0)\n"
+            "    os.write(w, str(grandchild).encode())\n    os._exit(0)\n"
+            "os.waitpid(child, 0)\norphan = int(os.read(r, 32))\n"
+            "for _ in range(100):\n"
+            "    try:\n        os.kill(orphan, 0)\n    except ProcessLookupError:\n"
+            "        break\n    time.sleep(0.05)\n"
+            "else:\n    orphan = 'never reaped'\n"
+            "left = 'reaped' if orphan != 'never reaped' else orphan\n")
+    reply = run(runner, [Cell(code, "orphan", ("left",))])
+    assert "pidns" in reply.sandbox
+    assert answer(reply, "left")["text"] == "reaped", reply
+
+
+def test_a_notebook_that_sends_itself_sigint_ends_as_by_default(runner) -> None:
+    """The runner ignores SIGINT (a Ctrl-C is the grader's to handle); a notebook's process
+    gets the default back, as a process of its own would have."""
+    code = "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nafter = 'still here'\n"
+    reply = run(runner, [Cell(code, "sigint", ("after",))])
+    assert reply.status == "crashed"
+    assert any("signal SIGINT" in e for e in reply.errors), reply.errors
 
 
 def test_lines_student_code_writes_cannot_set_the_sandbox_or_fail_the_run(runner) -> None:

@@ -758,6 +758,23 @@ def test_no_unix_socket_is_reachable_by_path(workdir: Path, tmp_path: Path,
             sock.close()
 
 
+@needs_landlock
+@needs_seccomp
+def test_signalling_the_process_group_by_zero_is_refused(workdir: Path) -> None:
+    """The grading child's parent is outside its PID namespace (``getppid()`` is 0 there):
+    ``os.kill(os.getppid(), …)`` would signal the child's own process group; confined, a
+    signal to pid 0 fails as signalling a parent out of reach does. Signal 0 only asks
+    whether the target exists; signalling itself by its pid still works."""
+    def action() -> dict[str, Any]:
+        return {"group": attempt(lambda: os.kill(0, 0) or "sent"),
+                "itself": attempt(lambda: os.kill(os.getpid(), 0) or "sent")}
+
+    assert in_child(action, None)["value"] == {"group": "sent", "itself": "sent"}
+    confined = in_child(action, workdir)
+    assert "seccomp" in confined["applied"].split("+")
+    assert confined["value"] == {"group": "PermissionError", "itself": "sent"}
+
+
 def test_seccomp_programs_check_the_architecture() -> None:
     for machine in ("x86_64", "aarch64"):
         prog = sandbox.seccomp_program(machine)

@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograder.run.protocol import Reply, Request
 
@@ -75,12 +75,21 @@ def kill_descendants() -> int:
                 killed += 1
             except ProcessLookupError:
                 pass
-        for kid in kids:
-            try:
-                os.waitpid(kid, 0)
-            except ChildProcessError:
-                pass
+        _reap_each(kids)
     return killed
+
+
+def _reap_each(kids: Sequence[int]) -> None:
+    """Reap each of ``kids`` (sent SIGKILL) in whatever order they end: a PID namespace's
+    init, once killed, waits until the rest of its namespace is reaped, so waiting for it
+    first, while a fellow child of ours is unreaped, would never return."""
+    left = set(kids)
+    while left:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        left.discard(pid)
 
 
 def scrubbed_env(workdir: Path) -> dict[str, str]:
@@ -109,7 +118,9 @@ _TOO_DEEP = "\0too deep"  # stands for a line nested past what the JSON parser's
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
-_SIGNAL_BASE = 128  # the namespace's init reports "killed by signal N" as exit code 128 + N
+# a PID namespace's init: a program that waits and does nothing else (see _spawn_init)
+INIT_PROGRAM = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), None)
+INIT_ARGS = ("sleep", "2147483647")  # seconds: 68 years, a number any sleep takes
 
 
 def _read_job(workdir: Path) -> Any:
@@ -153,6 +164,7 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
 
     code = 0
     try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner ignores it, not a notebook
         # while it waits, what needs no request: the kernel is slow to move it into its
         # process cap and to make a network namespace; dropping the instructor's import
         # paths walks every module
@@ -189,8 +201,7 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
         emit({"sandbox": applied, "pid": host_pid})
         capture.run_job(job, shell, emit)
         # stay until the supervisor, which has read "done", has counted what the notebook
-        # left running and kills us: exiting first ends the PID namespace, and the kernel
-        # kills what was left before the supervisor could see it
+        # left running and kills us all: what we started would otherwise be orphaned first
         while True:
             signal.pause()
     except BaseException:  # noqa: BLE001 -- whatever happens, the child must not return
@@ -200,41 +211,33 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
 
 
 def _new_namespaces() -> list[str]:
-    """Give the children of this (disposable) supervisor their own IPC and PID namespaces:
-    as root directly, otherwise inside a new user namespace where the system allows one."""
+    """Give the children of this (disposable) supervisor their own IPC and PID namespaces
+    (the latter where there is a program to be its init): as root directly, otherwise inside
+    a new user namespace where the system allows one."""
     libc = ctypes.CDLL(None, use_errno=True)
-    for flags in (_CLONE_NEWIPC | _CLONE_NEWPID,
-                  _CLONE_NEWUSER | _CLONE_NEWIPC | _CLONE_NEWPID):
+    pid = _CLONE_NEWPID if INIT_PROGRAM is not None else 0
+    for flags in (_CLONE_NEWIPC | pid, _CLONE_NEWUSER | _CLONE_NEWIPC | pid):
         if libc.unshare(ctypes.c_int(flags)) == 0:
-            return ["ipcns", "pidns"]
+            return ["ipcns", "pidns"] if pid else ["ipcns"]
     if libc.unshare(ctypes.c_int(_CLONE_NEWIPC)) == 0:
         return ["ipcns"]
     return []
 
 
-def _init(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
-          cap_id: int) -> None:
-    """PID 1 of the new PID namespace: start the student's process (PID 2, so that signals
-    reach it as usual), reap orphans, and exit with its status; the kernel then kills every
-    process left in the namespace. Never returns."""
-    code = 1
+def _spawn_init() -> int:
+    """Start PID 1 of the new PID namespace: ``sleep``, with SIGCHLD ignored (kept across
+    exec) so that the kernel reaps the orphans it adopts. Being spawned, not forked, it holds
+    no copy of the runner's memory: a Python init forked for each notebook copied and tore
+    down the runner's page tables once more (about a tenth of a notebook's CPU). Its end
+    kills every process left in the namespace; nothing else of it matters (signals from
+    inside the namespace do not reach an init that has no handlers)."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        child = os.fork()
-        if child == 0:
-            _child(request_fd, shell, write_fd, namespaces, cap_id)
-        os.close(write_fd)
-        os.close(request_fd)
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == child:
-                code = (_SIGNAL_BASE + os.WTERMSIG(status) if os.WIFSIGNALED(status)
-                        else min(os.waitstatus_to_exitcode(status), 127))
-                break
-    except BaseException:  # noqa: BLE001
-        code = 1
+        return os.posix_spawn(INIT_PROGRAM, INIT_ARGS, {}, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0),
+            (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)])
     finally:
-        os._exit(code)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -259,28 +262,36 @@ def _workdir_usage(workdir: str) -> tuple[int, int]:
     return size, files
 
 
-def _start_child(shell: Any) -> tuple[int, int, int, list[str]]:
-    """In a supervisor, before its request: new namespaces and the child (behind their
-    init), waiting for the request. Returns (pid, the child's pipe, the request pipe,
-    namespaces)."""
+class Started(NamedTuple):
+    """A supervisor's child, started before its request (:func:`_start_child`)."""
+
+    pid: int  # the student's process (PID 2 of its namespace where there is one)
+    init: int | None  # the PID namespace's init (PID 1), if there is a namespace
+    pipe: int  # what the child says, read here
+    request: int  # where its request is written
+    namespaces: list[str]
+
+
+def _start_child(shell: Any) -> Started:
+    """In a supervisor, before its request: new namespaces, their init, and the child,
+    waiting for the request."""
     _set_subreaper()
     namespaces = _new_namespaces()
     read_fd, write_fd = os.pipe()
     request_r, request_w = os.pipe()
     me = os.getpid()
+    init = _spawn_init() if "pidns" in namespaces else None
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         os.close(request_w)
-        if "pidns" in namespaces:
-            _init(request_r, shell, write_fd, namespaces, me)
         _child(request_r, shell, write_fd, namespaces, me)
     os.close(write_fd)
     os.close(request_r)
-    return pid, read_fd, request_w, namespaces
+    return Started(pid, init, read_fd, request_w, namespaces)
 
 
-def supervise(request: Request, started_child: tuple[int, int, int, list[str]],
+def supervise(request: Request, started_child: Started,
               send: Callable[[Reply], None] | None = None) -> Reply:
     """In a disposable fork of the runner (a standby): hand the request to the confined child
     it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
@@ -293,7 +304,7 @@ def supervise(request: Request, started_child: tuple[int, int, int, list[str]],
     from autograder.run import sandbox
 
     started = time.monotonic()
-    pid, read_fd, request_w, namespaces = started_child
+    pid, init, read_fd, request_w, _ = started_child
     me = os.getpid()
     try:
         os.write(request_w, request.line().encode())
@@ -348,21 +359,18 @@ def supervise(request: Request, started_child: tuple[int, int, int, list[str]],
             time.sleep(0 if reaped else 0.01)
     main_pid = _first_message(raw).get("pid")
     tree = _descendants(me)
-    for victim in tree:  # the namespace's init first: its end kills the rest for good
-        try:
+    for victim in sorted(tree, key=lambda p: p != init):  # the namespace's init first: its
+        try:  # end kills the rest for good
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    leftovers = len([p for p in tree if p not in (pid, main_pid)])
+    leftovers = len([p for p in tree if p not in (pid, main_pid, init)])
     early = None
     if send is not None and status is None and DONE in raw:  # finished: its exit says nothing
         early = _reply(raw, status, 0, leftovers, time.monotonic() - started
                        ).with_errors(*notes)
         send(early)
     wait_status = ended if ended is not None else os.waitpid(pid, 0)[1]
-    if "pidns" in namespaces and os.WIFEXITED(wait_status):  # the init relays the status
-        code = os.WEXITSTATUS(wait_status)
-        wait_status = code - _SIGNAL_BASE if code > _SIGNAL_BASE else code << 8
     kill_descendants()
     sandbox.release_process_cap(me)
     if early is not None:

@@ -664,6 +664,7 @@ _UNSHARE = (272, 97)
 _CLONE3 = 435
 _SOCKET = (41, 198)
 _SOCKETPAIR = (53, 199)
+_KILL = (62, 129)
 _AF_UNIX = 1
 _SOCK_TYPE_MASK = 0xF  # the type without SOCK_NONBLOCK and SOCK_CLOEXEC
 _SOCK_DGRAM = 2
@@ -696,7 +697,10 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
     warm grader's or a desktop's sockets are such): ``socket(AF_UNIX, ...)`` fails with EPERM,
     and so does a datagram ``socketpair`` (a datagram socket may ``sendto`` or ``connect`` to
     any path). A stream pair stays (asyncio and ``multiprocessing.Pipe`` use one): it is
-    connected to its twin for good. Nothing the grading child imports needs more (numpy,
+    connected to its twin for good. ``kill(0, …)`` (the caller's process group) fails with
+    EPERM: the grading child's parent is outside its PID namespace, where ``getppid()`` is 0,
+    so code that signals its parent would signal itself instead; signalling a parent one may
+    not reach fails so. Nothing the grading child imports needs more (numpy,
     sympy, matplotlib, IPython's shell); the C library's lookups (nscd, systemd's user
     database) fall back to the files when their socket is refused."""
     arch = _AUDIT_ARCH.get(machine.lower())
@@ -715,6 +719,8 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
              (jeq, 0, 1, _AF_UNIX), (ret, 0, 0, eperm), (ret, 0, 0, _RET_ALLOW)]
     prog += [(jeq, 0, 5, _SOCKETPAIR[col]), (ld, 0, 0, 24), (alu_and, 0, 0, _SOCK_TYPE_MASK),
              (jeq, 0, 1, _SOCK_DGRAM), (ret, 0, 0, eperm), (ret, 0, 0, _RET_ALLOW)]
+    prog += [(jeq, 0, 4, _KILL[col]), (ld, 0, 0, 16),  # the pid (its low 32 bits: a pid_t)
+             (jeq, 0, 1, 0), (ret, 0, 0, eperm), (ret, 0, 0, _RET_ALLOW)]
     prog += [(jeq, 0, 1, _CLONE3), (ret, 0, 0, _RET_ERRNO | _ENOSYS),
              (jeq, 1, 0, _CLONE[col]), (jeq, 0, 3, _UNSHARE[col]),
              (ld, 0, 0, 16), (jset, 0, 1, _CLONE_NEWUSER), (ret, 0, 0, eperm),
