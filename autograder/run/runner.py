@@ -269,7 +269,6 @@ class Started(NamedTuple):
     init: int | None  # the PID namespace's init (PID 1), if there is a namespace
     pipe: int  # what the child says, read here
     request: int  # where its request is written
-    namespaces: list[str]
 
 
 def _start_child(shell: Any) -> Started:
@@ -288,7 +287,7 @@ def _start_child(shell: Any) -> Started:
         _child(request_r, shell, write_fd, namespaces, me)
     os.close(write_fd)
     os.close(request_r)
-    return Started(pid, init, read_fd, request_w, namespaces)
+    return Started(pid, init, read_fd, request_w)
 
 
 def supervise(request: Request, started_child: Started,
@@ -304,7 +303,7 @@ def supervise(request: Request, started_child: Started,
     from autograder.run import sandbox
 
     started = time.monotonic()
-    pid, init, read_fd, request_w, _ = started_child
+    pid, init, read_fd, request_w = started_child
     me = os.getpid()
     try:
         os.write(request_w, request.line().encode())
