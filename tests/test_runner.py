@@ -74,16 +74,22 @@ def test_hard_exit_is_a_crash(runner) -> None:
     assert answer(reply, "b")["text"] == "x"
 
 
+def _kids(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids += [int(p) for p in task.read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
 def _descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
-            try:
-                kids = [int(p) for p in task.read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
+        kids = _kids(todo.pop())
+        found += kids
+        todo += kids
     return found
 
 
@@ -101,11 +107,6 @@ def test_forked_processes_are_killed(runner) -> None:
     # only the runner and its standby for the next request are left: a supervisor and
     # below it the namespace's init and a child waiting for a request, neither with children
     assert _standby_only(runner._proc.pid), _descendants(runner._proc.pid)
-
-
-def _kids(pid: int) -> list[int]:
-    return [int(k) for t in Path(f"/proc/{pid}/task").glob("*/children")
-            for k in t.read_text().split()]
 
 
 def _standby_only(pid: int) -> bool:

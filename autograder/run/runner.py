@@ -190,15 +190,14 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
         os.environ.clear()
         os.environ.update(scrubbed_env(workdir))
         limits = sandbox.Limits(**request.limits)
-        host_pid = int(os.readlink("/proc/self")) if os.path.isdir("/proc/self") else os.getpid()
         try:
             applied = (sandbox.confine(workdir, limits=limits, require=request.require_sandbox,
                                        namespaces=namespaces, process_cap_id=cap_id)
                        if request.confine else "none")
         except sandbox.SandboxUnavailable as error:
-            emit({"sandbox_error": str(error), "pid": host_pid})
+            emit({"sandbox_error": str(error)})
             os._exit(3)
-        emit({"sandbox": applied, "pid": host_pid})
+        emit({"sandbox": applied})
         capture.run_job(job, shell, emit)
         # stay until the supervisor, which has read "done", has counted what the notebook
         # left running and kills us all: what we started would otherwise be orphaned first
@@ -356,14 +355,13 @@ def supervise(request: Request, started_child: Started,
             reaped, wait_status = os.waitpid(pid, os.WNOHANG)
             ended = wait_status if reaped else None
             time.sleep(0 if reaped else 0.01)
-    main_pid = _first_message(raw).get("pid")
     tree = _descendants(me)
     for victim in sorted(tree, key=lambda p: p != init):  # the namespace's init first: its
         try:  # end kills the rest for good
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    leftovers = len([p for p in tree if p not in (pid, main_pid, init)])
+    leftovers = len([p for p in tree if p not in (pid, init)])
     early = None
     if send is not None and status is None and DONE in raw:  # finished: its exit says nothing
         early = _reply(raw, status, 0, leftovers, time.monotonic() - started
@@ -403,10 +401,6 @@ def _messages(raw: bytes) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(message, dict):
             yield message
-
-
-def _first_message(raw: bytes) -> dict[str, Any]:
-    return next(_messages(raw[:raw.find(b"\n") + 1] if b"\n" in raw else b""), {})
 
 
 def _reply(raw: bytes, status: str | None, wait_status: int, leftovers: int, seconds: float
