@@ -9,7 +9,9 @@ to the grader and exits. So the template never holds a notebook, an answer or a 
 child's memory holds nothing of another submission. The child reads its job (the cells) from
 a file the grader left in its workdir, gets a scrubbed environment, its own namespaces,
 resource limits and the sandbox, says which sandbox it got before any student code runs, then
-runs the cells.
+runs the cells. While it waits for its request it copies the runner's pages that notebooks
+were seen to write (:mod:`autograder.run.prefault`), which the notebook would otherwise copy
+one write at a time during its own run.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from autograder.run import prefault
 from autograder.run.protocol import Reply, Request
 
 # The modules a released notebook's setup cell imports (public paths, kept for every notebook
@@ -53,10 +56,15 @@ def _set_subreaper() -> None:
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
         try:
-            found += [int(p) for p in task.read_text().split()]
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
+                found += [int(p) for p in children.read().split()]
         except OSError:
             continue
     return found
@@ -102,7 +110,9 @@ def scrubbed_env(workdir: Path) -> dict[str, str]:
 
 
 def _hide_instructor_paths() -> None:
-    """Drop import paths outside the Python installation (an editable install's source tree)."""
+    """Drop import paths outside the Python installation (an editable install's source tree),
+    once the runner has imported what it serves: done in each child, reading every module's
+    name cost it about 450 copied pages (1.3 ms a notebook)."""
     keep = [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p
                                           or p.startswith(sys.base_prefix))]
     sys.path[:] = keep
@@ -166,10 +176,9 @@ def _child(request_fd: int, shell: Any, write_fd: int, namespaces: list[str],
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner ignores it, not a notebook
         # while it waits, what needs no request: the kernel is slow to move it into its
-        # process cap and to make a network namespace; dropping the instructor's import
-        # paths walks every module
-        _hide_instructor_paths()
+        # process cap and to make a network namespace
         sandbox.prepare(cap_id)
+        prefault.populate(_learned)  # the runner's pages a notebook writes: copied now
         request = _read_request(request_fd)
         if request is None:
             os._exit(0)
@@ -290,7 +299,8 @@ def _start_child(shell: Any) -> Started:
 
 
 def supervise(request: Request, started_child: Started,
-              send: Callable[[Reply], None] | None = None) -> Reply:
+              send: Callable[[Reply, prefault.Ranges], None] | None = None,
+              learn: bool = False) -> Reply:
     """In a disposable fork of the runner (a standby): hand the request to the confined child
     it started in advance (:func:`_start_child`), read its pipe, enforce the timeout and the
     write cap, kill what it left behind.
@@ -298,7 +308,8 @@ def supervise(request: Request, started_child: Started,
     A notebook that finished is replied to through ``send`` as soon as its processes are
     sent SIGKILL (none runs a line of the student's code after that), before they are
     reaped and their process cap removed (about 5 ms, the next notebook's time at -j 1);
-    any other ending is replied to once its exit status is known."""
+    any other ending is replied to once its exit status is known. With ``learn``, a
+    finished child's copies of the runner's pages are sent along (:mod:`prefault`)."""
     from autograder.run import sandbox
 
     started = time.monotonic()
@@ -355,6 +366,8 @@ def supervise(request: Request, started_child: Started,
             reaped, wait_status = os.waitpid(pid, os.WNOHANG)
             ended = wait_status if reaped else None
             time.sleep(0 if reaped else 0.01)
+    learned = (prefault.written_pages(pid, _template)
+               if learn and status is None and DONE in raw else [])
     tree = _descendants(me)
     for victim in sorted(tree, key=lambda p: p != init):  # the namespace's init first: its
         try:  # end kills the rest for good
@@ -366,7 +379,7 @@ def supervise(request: Request, started_child: Started,
     if send is not None and status is None and DONE in raw:  # finished: its exit says nothing
         early = _reply(raw, status, 0, leftovers, time.monotonic() - started
                        ).with_errors(*notes)
-        send(early)
+        send(early, learned)
     wait_status = ended if ended is not None else os.waitpid(pid, 0)[1]
     kill_descendants()
     sandbox.release_process_cap(me)
@@ -567,6 +580,7 @@ def _warm(plots: bool) -> None:
         pass
     gc.collect()
     gc.freeze()
+    _template[:] = prefault.own_memory()
 
 
 _warmed = False
@@ -605,6 +619,7 @@ class _Standby:
     the other core). Only the request handed to it ever reaches it."""
 
     def __init__(self, shell: Any, replies: int) -> None:
+        learn = bool(_template) and len(_samples) < LEARN_SAMPLES
         inbox_r, self.inbox = os.pipe()
         self.replied, replied_w = os.pipe()
         sys.stdout.flush()
@@ -613,7 +628,7 @@ class _Standby:
         if self.pid == 0:
             os.close(self.inbox)
             os.close(self.replied)
-            _standby(inbox_r, replies, replied_w, shell)
+            _standby(inbox_r, replies, replied_w, shell, learn)
         os.close(inbox_r)
         os.close(replied_w)
 
@@ -641,12 +656,48 @@ class _Standby:
         instead of delaying it (about 5 ms a notebook quiet, 19 ms at load 5)."""
         try:
             said = os.read(self.replied, 1)
+            if said == _REPLIED:
+                _learn(_read_exact(self.replied, prefault.unpack_count(
+                    _read_exact(self.replied, 4)) * 16))
         finally:
             os.close(self.replied)
         if said == _REPLIED:
             _ended.add(self.pid)
             return None
         return os.waitpid(self.pid, 0)[1]
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+LEARN_SAMPLES = 3  # finished notebooks the runner learns the pages they write from
+_template: prefault.Ranges = []  # the runner's own heap once warm (see prefault)
+_samples: list[set[int]] = []  # the pages each of those notebooks wrote
+_learned: prefault.Ranges = []  # those that two of them wrote: each child copies them first
+
+
+def _learn(packed: bytes) -> None:
+    """Count the pages a finished notebook wrote. Each child forked afterwards copies in
+    advance those that two notebooks wrote (the one notebook's, until there is a second):
+    a page only one wrote is more likely the runner's own write than the next notebook's."""
+    ranges = prefault.unpack(packed)
+    if not ranges:
+        return
+    _samples.append({page for start, end in ranges for page in range(start, end, prefault.PAGE)})
+    counts: dict[int, int] = {}
+    for sample in _samples:
+        for page in sample:
+            counts[page] = counts.get(page, 0) + 1
+    least = min(2, len(_samples))
+    _learned[:] = prefault.runs(sorted(p for p, n in counts.items() if n >= least
+                                       )[:prefault.MAX_PAGES])
 
 
 _REPLIED = b"+"  # a supervisor's word to the runner that its reply is written
@@ -670,7 +721,7 @@ def _reap(*_signal: Any) -> None:
             _ended.discard(pid)
 
 
-def _standby(inbox: int, replies: int, replied: int, shell: Any) -> None:
+def _standby(inbox: int, replies: int, replied: int, shell: Any, learn: bool) -> None:
     """A standby supervisor: start the child, wait for the request, supervise, reply and say
     so to the runner; a runner that ends first ends it. Never returns."""
     code = 0
@@ -691,13 +742,13 @@ def _standby(inbox: int, replies: int, replied: int, shell: Any) -> None:
             os._exit(0)
         sent: list[Reply] = []
 
-        def send(reply: Reply) -> None:
+        def send(reply: Reply, learned: prefault.Ranges = ()) -> None:
             _write_line(replies, reply)
-            os.write(replied, _REPLIED)
+            _write_all(replied, _REPLIED + prefault.pack(learned))
             sent.append(reply)
 
         try:
-            reply = supervise(request, child, send)
+            reply = supervise(request, child, send, learn)
         except Exception as error:  # noqa: BLE001 -- report, never return into the loop
             reply = _error_reply(f"supervisor: {type(error).__name__}: {error}")
         if not sent:
@@ -747,7 +798,11 @@ def _error_reply(error: str) -> Reply:
 
 def _write_line(fd: int, message: Reply | dict[str, Any]) -> None:
     line = message.line() if isinstance(message, Reply) else json.dumps(message) + "\n"
-    view = memoryview(line.encode())
+    _write_all(fd, line.encode())
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
 
@@ -761,6 +816,7 @@ def main() -> None:
     os.dup2(2, 1)  # nothing else may write on the reply channel
     plots = "--no-plots" not in sys.argv[1:]
     shell = preload(plots, sympy="--no-sympy" not in sys.argv[1:])
+    _hide_instructor_paths()
     if "--warm-first" in sys.argv[1:]:  # a warm grader's spare: no command is waiting yet
         _warm(plots)
     try:
