@@ -298,8 +298,15 @@ def test_course_and_home_files_are_unreadable(workdir: Path, course: Path,
 
 
 @needs_landlock
-def test_the_graders_environment_and_folders_stay_hidden_under_proc(workdir: Path) -> None:
-    """/proc is readable, but not another process's environ, memory map or cwd."""
+@pytest.mark.parametrize("ready_before_fork", [False, True])
+def test_the_graders_environment_and_folders_stay_hidden_under_proc(
+        workdir: Path, ready_before_fork: bool) -> None:
+    """/proc is readable, but not another process's environ, memory map or cwd; also when
+    the parent worked out what every child's confinement shares before forking, as the
+    runner does (/proc/self is then still the child's own)."""
+    if ready_before_fork:
+        sandbox.ready_for_children()
+
     def action() -> dict[str, Any]:
         grader = f"/proc/{os.getppid()}"
         return {"environ": attempt(lambda: len(read_bytes(f"{grader}/environ", 1 << 16))),

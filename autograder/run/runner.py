@@ -817,6 +817,9 @@ def main() -> None:
     plots = "--no-plots" not in sys.argv[1:]
     shell = preload(plots, sympy="--no-sympy" not in sys.argv[1:])
     _hide_instructor_paths()
+    from autograder.run import sandbox
+
+    sandbox.ready_for_children()
     if "--warm-first" in sys.argv[1:]:  # a warm grader's spare: no command is waiting yet
         _warm(plots)
     try:
