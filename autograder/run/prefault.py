@@ -9,8 +9,9 @@ the same work, done before the notebook's time starts instead of during it.
 
 Only page addresses cross from a finished notebook to the runner, never its contents, and only
 within the runner's own memory, capped: a notebook that writes everywhere makes later children
-copy at most ``MAX_PAGES`` pages in advance, nothing more. Linux 5.14+ (MADV_POPULATE_WRITE);
-elsewhere nothing is learned or copied.
+copy at most ``MAX_PAGES`` pages in advance, nothing more. Copying needs Linux 5.14+
+(MADV_POPULATE_WRITE): on an older kernel each child gives up at its first attempt, and its
+notebook copies the pages as it writes them, as before.
 """
 
 from __future__ import annotations
